@@ -1,0 +1,64 @@
+# infergate — build and test entry points. `make test` is the one command CI
+# and a new contributor run; it installs what the tests need when missing.
+
+GO        ?= go
+CACHE     ?= $(HOME)/.cache/infergate
+TOOLS_BIN := $(CACHE)/bin
+STATICCHECK_VERSION := v0.8.2
+STATICCHECK := $(TOOLS_BIN)/staticcheck-$(STATICCHECK_VERSION)
+FUZZTIME  ?= 30s
+
+.PHONY: all build test check fmt-check vet staticcheck unit allocs fuzz bench clean
+
+all: build
+
+build:
+	$(GO) build -o bin/infergate ./cmd/infergate
+
+## test: every gate CI runs — formatting, vet, staticcheck, race tests
+## (unit, integration, fuzz seed corpora) and the allocation gates.
+test: check unit allocs
+
+check: fmt-check vet staticcheck
+
+fmt-check:
+	@out="$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))"; \
+	if [ -n "$$out" ]; then echo "gofmt needed on:"; echo "$$out"; exit 1; fi
+
+vet:
+	$(GO) vet ./...
+
+$(STATICCHECK):
+	@mkdir -p $(TOOLS_BIN)
+	GOBIN=$(TOOLS_BIN) $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
+	mv $(TOOLS_BIN)/staticcheck $(STATICCHECK)
+
+staticcheck: $(STATICCHECK)
+	$(STATICCHECK) ./...
+
+## unit: race-enabled tests of every package, including the integration
+## tests under test/ (real simulator and gateway processes on loopback) and
+## each fuzz target's seed corpus.
+unit:
+	$(GO) test -race -shuffle=on -timeout 20m ./...
+
+## allocs: allocation gates, built without -race (the race detector changes
+## allocation counts).
+allocs:
+	$(GO) test -run 'Allocs' -count=1 ./...
+
+## fuzz: run every fuzz target for FUZZTIME each.
+fuzz:
+	@for pkg in $$($(GO) list ./...); do \
+	  for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
+	    echo "== $$pkg $$f"; \
+	    $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+	  done; \
+	done
+
+## bench: the micro-benchmarks quoted in the README.
+bench:
+	$(GO) test -run '^$$' -bench 'BenchmarkPick|BenchmarkParseRequest|BenchmarkParseModelServerMetrics' -benchmem ./internal/...
+
+clean:
+	rm -rf bin

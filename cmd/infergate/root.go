@@ -1,0 +1,14 @@
+package main
+
+import "github.com/spf13/cobra"
+
+func newRootCmd() *cobra.Command {
+	root := &cobra.Command{
+		Use:           "infergate",
+		Short:         "Inference gateway for LLM model servers",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.AddCommand(newServeCmd(), newSimCmd(), newDemoCmd(), newVersionCmd())
+	return root
+}

@@ -1,0 +1,208 @@
+package config
+
+import (
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestDefault(t *testing.T) {
+	t.Parallel()
+	want := &Config{
+		APIVersion:    "infergate.dev/v1alpha1",
+		Kind:          "GatewayConfig",
+		Listen:        ":8080",
+		MetricsListen: ":9090",
+		Scheduler: Scheduler{
+			Weights: ScorerWeights{
+				Queue: new(3.0), KVCache: new(2.0), Prefix: new(3.0), LoRA: new(2.0), InFlight: new(1.0),
+			},
+			QueueDepthThreshold: 5,
+			KVCacheThreshold:    0.8,
+			PrefixBlockTokens:   16,
+			PrefixMaxBlocks:     256,
+			PrefixLRUCapacity:   31250,
+		},
+		Scrape: Scrape{
+			Interval:       Duration{50 * time.Millisecond},
+			Timeout:        Duration{40 * time.Millisecond},
+			Staleness:      Duration{2 * time.Second},
+			ModelsInterval: Duration{5 * time.Second},
+		},
+		Upstream: Upstream{
+			ConnectTimeout:       Duration{5 * time.Second},
+			FirstByteTimeout:     Duration{5 * time.Minute},
+			IdleTimeout:          Duration{2 * time.Minute},
+			MaxRetries:           new(2),
+			ForwardAuthorization: new(true),
+		},
+		Limits: Limits{MaxBodyBytes: 16 << 20},
+		Metrics: Metrics{
+			LegacyNames:    new(true),
+			ModelNameLimit: 100,
+			Auth:           MetricsAuth{Enabled: new(true)},
+		},
+		Shutdown: Shutdown{GracePeriod: Duration{30 * time.Second}},
+	}
+	if diff := cmp.Diff(want, Default()); diff != "" {
+		t.Errorf("Default() mismatch (-want +got):\n%s", diff)
+	}
+	a, b := Default(), Default()
+	*a.Scheduler.Weights.Queue = 7
+	*a.Upstream.MaxRetries = 7
+	*a.Metrics.Auth.Enabled = false
+	if diff := cmp.Diff(want, b); diff != "" {
+		t.Errorf("changing one Default() changed another (-want +got):\n%s", diff)
+	}
+}
+
+func TestApplyDefaults(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		in   func() *Config
+		want func() *Config
+	}{
+		{
+			name: "pools and models added after Default",
+			in: func() *Config {
+				c := Default()
+				c.Pools = []Pool{
+					{Name: "first", Endpoints: []Endpoint{{Address: "h:1"}, {Name: "n", Address: "h:2", Engine: EngineSGLang}}},
+					{Name: "second"},
+				}
+				c.Models = []Model{
+					{Name: "a", Targets: []Target{{Model: "x"}, {Model: "y"}}},
+					{Name: "b", Pool: "second", Targets: []Target{{Model: "x", Weight: 3}, {Model: "y"}}},
+				}
+				return c
+			},
+			want: func() *Config {
+				c := Default()
+				c.Pools = []Pool{
+					{Name: "first", Endpoints: []Endpoint{{Name: "h:1", Address: "h:1", Engine: EngineVLLM}, {Name: "n", Address: "h:2", Engine: EngineSGLang}}},
+					{Name: "second"},
+				}
+				c.Models = []Model{
+					{Name: "a", Pool: "first", Targets: []Target{{Model: "x", Weight: 1}, {Model: "y", Weight: 1}}},
+					// Partially set weights are left for Validate to report.
+					{Name: "b", Pool: "second", Targets: []Target{{Model: "x", Weight: 3}, {Model: "y"}}},
+				}
+				return c
+			},
+		},
+		{
+			name: "set values are kept",
+			in: func() *Config {
+				return &Config{
+					Listen:    "127.0.0.1:1",
+					Scheduler: Scheduler{KVCacheThreshold: 0.5, Weights: ScorerWeights{Prefix: new(0.0)}},
+					Scrape:    Scrape{Interval: Duration{time.Second}},
+					Upstream:  Upstream{MaxRetries: new(0), ForwardAuthorization: new(false)},
+					Metrics:   Metrics{LegacyNames: new(false), Auth: MetricsAuth{Enabled: new(false)}},
+				}
+			},
+			want: func() *Config {
+				c := Default()
+				c.Listen = "127.0.0.1:1"
+				c.Scheduler.KVCacheThreshold = 0.5
+				c.Scheduler.Weights.Prefix = new(0.0)
+				c.Scrape.Interval = Duration{time.Second}
+				c.Upstream.MaxRetries = new(0)
+				c.Upstream.ForwardAuthorization = new(false)
+				c.Metrics.LegacyNames = new(false)
+				c.Metrics.Auth.Enabled = new(false)
+				return c
+			},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			got := tc.in()
+			got.ApplyDefaults()
+			if diff := cmp.Diff(tc.want(), got); diff != "" {
+				t.Errorf("ApplyDefaults mismatch (-want +got):\n%s", diff)
+			}
+			got.ApplyDefaults()
+			if diff := cmp.Diff(tc.want(), got); diff != "" {
+				t.Errorf("second ApplyDefaults changed the config (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestAccessors(t *testing.T) {
+	t.Parallel()
+	type values struct {
+		Queue, KVCache, Prefix, LoRA, InFlight float64
+		Retries                                int
+		ForwardAuth, Legacy, AuthOn            bool
+	}
+	read := func(c *Config) values {
+		w := c.Scheduler.Weights
+		return values{
+			Queue: w.QueueWeight(), KVCache: w.KVCacheWeight(), Prefix: w.PrefixWeight(),
+			LoRA: w.LoRAWeight(), InFlight: w.InFlightWeight(),
+			Retries:     c.Upstream.Retries(),
+			ForwardAuth: c.Upstream.ForwardAuth(),
+			Legacy:      c.Metrics.Legacy(),
+			AuthOn:      c.Metrics.Auth.On(),
+		}
+	}
+	defaults := values{Queue: 3, KVCache: 2, Prefix: 3, LoRA: 2, InFlight: 1, Retries: 2, ForwardAuth: true, Legacy: true, AuthOn: true}
+	tests := []struct {
+		name string
+		cfg  *Config
+		want values
+	}{
+		{name: "nil fields read as defaults", cfg: &Config{}, want: defaults},
+		{name: "defaulted fields read as defaults", cfg: Default(), want: defaults},
+		{
+			name: "set fields, including zero and false",
+			cfg: &Config{
+				Scheduler: Scheduler{Weights: ScorerWeights{
+					Queue: new(0.0), KVCache: new(0.5), Prefix: new(7.0), LoRA: new(0.0), InFlight: new(4.0),
+				}},
+				Upstream: Upstream{MaxRetries: new(0), ForwardAuthorization: new(false)},
+				Metrics:  Metrics{LegacyNames: new(false), Auth: MetricsAuth{Enabled: new(false)}},
+			},
+			want: values{Queue: 0, KVCache: 0.5, Prefix: 7, LoRA: 0, InFlight: 4},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			if diff := cmp.Diff(tc.want, read(tc.cfg)); diff != "" {
+				t.Errorf("accessors mismatch (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestObjectivePriority(t *testing.T) {
+	t.Parallel()
+	c := &Config{Objectives: []Objective{{Name: "critical", Priority: 10}, {Name: "batch", Priority: -1}, {Name: "zero"}}}
+	tests := []struct {
+		name    string
+		want    int
+		wantOK  bool
+		lookFor string
+	}{
+		{name: "positive", lookFor: "critical", want: 10, wantOK: true},
+		{name: "negative", lookFor: "batch", want: -1, wantOK: true},
+		{name: "zero", lookFor: "zero", want: 0, wantOK: true},
+		{name: "unknown", lookFor: "nope", want: 0, wantOK: false},
+		{name: "empty name", lookFor: "", want: 0, wantOK: false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			got, ok := c.ObjectivePriority(tc.lookFor)
+			if got != tc.want || ok != tc.wantOK {
+				t.Errorf("ObjectivePriority(%q) = %d, %t; want %d, %t", tc.lookFor, got, ok, tc.want, tc.wantOK)
+			}
+		})
+	}
+}

@@ -1,0 +1,365 @@
+package router
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/infergate/infergate/internal/admission"
+	"github.com/infergate/infergate/internal/pool"
+	"github.com/infergate/infergate/internal/scheduler"
+	"github.com/infergate/infergate/internal/telemetry"
+)
+
+// ErrModelNotFound means no configured model and no replica serves the
+// requested model name.
+var ErrModelNotFound = errors.New("model not found")
+
+// defaultOutputTokens is the output estimate for requests without max_tokens.
+const defaultOutputTokens = 256
+
+// bytesPerToken approximates tokens from prompt bytes; the same ratio the
+// scheduler uses for prefix blocks.
+const bytesPerToken = 4
+
+// Model is a served model name and how its traffic is split.
+type Model struct {
+	// Name is what clients send in the body's "model" field.
+	Name string
+	// Pool names the pool that serves it.
+	Pool string
+	// Objective is the default objective (priority) of its requests; "" means priority 0.
+	Objective string
+	// Targets are the models sent to the replicas, chosen by weight. Empty
+	// means Name is sent unchanged.
+	Targets []Target
+}
+
+// Target is one side of a traffic split.
+type Target struct {
+	// Model is the model name the replica receives (a base model or a LoRA adapter).
+	Model string
+	// Weight is the relative share of traffic, at least 1.
+	Weight int
+}
+
+// Pool is a pool of endpoints and the scheduler that picks among them. Each
+// pool has its own scheduler, so prefix-index state stays per pool.
+type Pool struct {
+	Store     *pool.Store
+	Scheduler *scheduler.Scheduler
+}
+
+// Options configure a Router. At least one pool is required.
+type Options struct {
+	// Pools are the pools requests may go to; the first is the default for
+	// configured models without a pool and is searched first for models
+	// discovered from replicas' /v1/models.
+	Pools []Pool
+	// Models are the configured models.
+	Models []Model
+	// Objectives maps objective names to priorities (negative = sheddable).
+	Objectives map[string]int
+	// Admission sheds sheddable requests under saturation; nil admits everything.
+	Admission *admission.Controller
+	// Metrics records scheduling metrics; nil records nothing.
+	Metrics *telemetry.Metrics
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// Rand draws traffic-split choices in [0,1); nil means math/rand/v2.
+	Rand func() float64
+	// Logger receives debug logs; nil discards.
+	Logger *slog.Logger
+}
+
+// Input is what the router needs to know about one request.
+type Input struct {
+	// Model is the body's "model" field.
+	Model string
+	// Prompt holds the bytes used for prefix affinity. It is read during
+	// Route and Retry only.
+	Prompt []byte
+	// MaxTokens is the requested output limit, 0 when absent.
+	MaxTokens int
+	// Objective is the x-gateway-inference-objective header, "" when absent.
+	Objective string
+	// ModelRewrite is the x-gateway-model-name-rewrite header, "" when absent.
+	ModelRewrite string
+}
+
+// Decision is a routing decision for one request. Endpoint changes when
+// [Router.Retry] picks again.
+type Decision struct {
+	// Model is the model the client asked for.
+	Model string
+	// TargetModel is the model the replica receives.
+	TargetModel string
+	// Priority is the request's objective priority.
+	Priority int
+	// Pool is the pool the request goes to.
+	Pool *pool.Store
+	sched *scheduler.Scheduler
+	// Endpoint is the endpoint picked most recently.
+	Endpoint *pool.Endpoint
+	// Result is the scheduler's explanation of the latest pick.
+	Result scheduler.Result
+	// Tokens is the request's estimated token cost (prompt plus output).
+	Tokens int64
+
+	req scheduler.Request
+}
+
+// Router routes requests. It is safe for concurrent use.
+type Router struct {
+	pools      []Pool
+	byName     map[string]Pool
+	models     map[string]Model
+	objectives map[string]int
+	adm        *admission.Controller
+	metrics    *telemetry.Metrics
+	now        func() time.Time
+	rnd        func() float64
+	log        *slog.Logger
+
+	// catalog caches the sorted union of model names per snapshot generation.
+	catalogMu sync.Mutex
+	catalog   []string
+	catalogAt time.Time
+}
+
+// New returns a Router. It panics without pools, which is a wiring bug.
+func New(o Options) *Router {
+	if len(o.Pools) == 0 {
+		panic("router: at least one pool is required")
+	}
+	r := &Router{
+		pools:      o.Pools,
+		byName:     make(map[string]Pool, len(o.Pools)),
+		models:     make(map[string]Model, len(o.Models)),
+		objectives: o.Objectives,
+		adm:        o.Admission,
+		metrics:    o.Metrics,
+		now:        o.Now,
+		rnd:        o.Rand,
+		log:        o.Logger,
+	}
+	for _, p := range o.Pools {
+		r.byName[p.Store.Name()] = p
+	}
+	for _, m := range o.Models {
+		r.models[m.Name] = m
+	}
+	if r.now == nil {
+		r.now = time.Now
+	}
+	if r.rnd == nil {
+		r.rnd = rand.Float64
+	}
+	if r.log == nil {
+		r.log = slog.New(slog.DiscardHandler)
+	}
+	return r
+}
+
+// Route resolves the model, priority and target, applies admission and picks
+// an endpoint. The returned Decision is owned by the caller.
+func (r *Router) Route(in Input) (*Decision, error) {
+	d := &Decision{Model: in.Model}
+	p, target, objective, err := r.resolve(in.Model)
+	if err != nil {
+		return d, err
+	}
+	store := p.Store
+	d.sched = p.Scheduler
+	if in.ModelRewrite != "" {
+		target = in.ModelRewrite
+	}
+	if in.Objective != "" {
+		objective = in.Objective
+	}
+	d.Pool, d.TargetModel = store, target
+	if objective != "" {
+		p, ok := r.objectives[objective]
+		if !ok {
+			r.log.Debug("unknown objective; using priority 0", slog.String("objective", objective))
+		}
+		d.Priority = p
+	}
+	out := in.MaxTokens
+	if out <= 0 {
+		out = defaultOutputTokens
+	}
+	d.Tokens = int64(len(in.Prompt)/bytesPerToken + out)
+	d.req = scheduler.Request{
+		Model:           target,
+		Prompt:          in.Prompt,
+		EstimatedTokens: d.Tokens,
+		Priority:        d.Priority,
+	}
+	snap := store.Load()
+	now := r.now()
+	if r.adm != nil {
+		if err := r.adm.Admit(d.Priority, d.sched.Saturation(snap, now)); err != nil {
+			return d, err
+		}
+	}
+	d.req.Exclude = r.notServing(snap, target, nil)
+	return d, r.pick(d, snap, now)
+}
+
+// Retry picks another endpoint for d, never one already tried. The caller
+// must have released the previous endpoint.
+func (r *Router) Retry(d *Decision, prompt []byte) error {
+	if d.Endpoint != nil {
+		d.req.Exclude = append(d.req.Exclude, d.Endpoint)
+	}
+	d.req.Prompt = prompt
+	snap := d.Pool.Load()
+	return r.pick(d, snap, r.now())
+}
+
+func (r *Router) pick(d *Decision, snap *pool.Snapshot, now time.Time) error {
+	start := time.Now()
+	res, err := d.sched.Pick(&d.req, snap, now)
+	elapsed := time.Since(start)
+	d.req.Prompt = nil // the caller owns the bytes; don't keep them
+	if err != nil {
+		d.Endpoint = nil
+		if r.metrics != nil {
+			r.metrics.ObserveSchedule(elapsed, false, d.TargetModel, "", "", "")
+		}
+		return err
+	}
+	d.Result, d.Endpoint = res, res.Endpoint
+	d.sched.Commit(&d.req, res.Endpoint)
+	if r.metrics != nil {
+		r.metrics.ObserveSchedule(elapsed, true, d.TargetModel, res.Endpoint.Name(), "", portOf(res.Endpoint.Address()))
+		if res.PrefixTotalBlocks > 0 {
+			ratio := float64(res.PrefixMatchBlocks) / float64(res.PrefixTotalBlocks)
+			r.metrics.ObservePrefix(ratio, res.PrefixMatchBlocks*r.blockBytes(res.Endpoint))
+		}
+	}
+	return nil
+}
+
+// blockBytes is the prefix block size in bytes for ep, for the hit-bytes histogram.
+func (r *Router) blockBytes(ep *pool.Endpoint) int {
+	if m := ep.Metrics(); m != nil && m.BlockSize > 0 {
+		return m.BlockSize * bytesPerToken
+	}
+	return scheduler.DefaultConfig().PrefixBlockTokens * bytesPerToken
+}
+
+// notServing lists endpoints that publish a model list without target, when
+// at least one endpoint does list it; otherwise nil (LoRA adapters can be
+// loaded on demand, and replicas that haven't answered /v1/models yet are
+// given the benefit of the doubt).
+func (r *Router) notServing(snap *pool.Snapshot, target string, buf []*pool.Endpoint) []*pool.Endpoint {
+	eps := snap.Endpoints()
+	anyServes := false
+	for _, e := range eps {
+		if e.ServesModel(target) {
+			anyServes = true
+			break
+		}
+	}
+	if !anyServes {
+		return buf
+	}
+	for _, e := range eps {
+		if len(e.Models()) > 0 && !e.ServesModel(target) {
+			buf = append(buf, e)
+		}
+	}
+	return buf
+}
+
+// resolve finds the pool, the target model (after traffic splitting) and the
+// default objective for a requested model.
+func (r *Router) resolve(model string) (Pool, string, string, error) {
+	if m, ok := r.models[model]; ok {
+		p := r.pools[0]
+		if named, ok := r.byName[m.Pool]; ok {
+			p = named
+		}
+		return p, r.split(m), m.Objective, nil
+	}
+	for _, p := range r.pools {
+		for _, e := range p.Store.Load().Endpoints() {
+			if e.ServesModel(model) {
+				return p, model, "", nil
+			}
+		}
+	}
+	return Pool{}, "", "", fmt.Errorf("resolve %q: %w", model, ErrModelNotFound)
+}
+
+// split picks a target model by weight.
+func (r *Router) split(m Model) string {
+	switch len(m.Targets) {
+	case 0:
+		return m.Name
+	case 1:
+		return m.Targets[0].Model
+	}
+	total := 0
+	for _, t := range m.Targets {
+		total += max(t.Weight, 1)
+	}
+	x := r.rnd() * float64(total)
+	for _, t := range m.Targets {
+		x -= float64(max(t.Weight, 1))
+		if x < 0 {
+			return t.Model
+		}
+	}
+	return m.Targets[len(m.Targets)-1].Model
+}
+
+// Models returns the sorted union of configured model names and the models
+// the replicas list. The union is cached for one second.
+func (r *Router) Models() []string {
+	now := r.now()
+	r.catalogMu.Lock()
+	defer r.catalogMu.Unlock()
+	if r.catalog != nil && now.Sub(r.catalogAt) < time.Second {
+		return r.catalog
+	}
+	seen := make(map[string]struct{}, len(r.models))
+	for name := range r.models {
+		seen[name] = struct{}{}
+	}
+	for _, p := range r.pools {
+		for _, e := range p.Store.Load().Endpoints() {
+			for _, m := range e.Models() {
+				seen[m] = struct{}{}
+			}
+		}
+	}
+	out := make([]string, 0, len(seen))
+	for m := range seen {
+		out = append(out, m)
+	}
+	sort.Strings(out)
+	r.catalog, r.catalogAt = out, now
+	return out
+}
+
+// HasModel reports whether model would resolve.
+func (r *Router) HasModel(model string) bool {
+	_, _, _, err := r.resolve(model)
+	return err == nil
+}
+
+// portOf returns the port of a host:port address, "" when there is none.
+func portOf(addr string) string {
+	if i := strings.LastIndexByte(addr, ':'); i >= 0 {
+		return addr[i+1:]
+	}
+	return ""
+}

@@ -1,0 +1,27 @@
+//go:build !race
+
+package scheduler
+
+import "testing"
+
+// TestPickAllocs enforces the hot-path budget: with a reused Request, Pick
+// over 100 endpoints with a realistic prompt and a warm prefix index
+// allocates nothing. (The race detector allocates, hence the build tag.)
+func TestPickAllocs(t *testing.T) {
+	s, snap, req := benchPool(t)
+	res, err := s.Pick(req, snap, testNow) // warm the cycle pool and req's scratch
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.PrefixMatchBlocks == 0 || res.Candidates != 100 {
+		t.Fatalf("benchmark setup is not realistic: %d prefix blocks matched, %d candidates", res.PrefixMatchBlocks, res.Candidates)
+	}
+	allocs := testing.AllocsPerRun(200, func() {
+		if _, err := s.Pick(req, snap, testNow); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if allocs != 0 {
+		t.Errorf("Pick allocated %v times per call, want 0", allocs)
+	}
+}

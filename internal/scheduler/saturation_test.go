@@ -1,0 +1,51 @@
+package scheduler
+
+import (
+	"testing"
+
+	"github.com/infergate/infergate/internal/pool"
+)
+
+func TestSaturation(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name   string
+		states []epState
+		want   float64
+	}{
+		{name: "empty pool is saturated", states: nil, want: 1},
+		{name: "idle", states: []epState{{metrics: fresh(pool.Metrics{})}}, want: 0},
+		{name: "queue at threshold", states: []epState{{metrics: fresh(pool.Metrics{WaitingQueue: 5})}}, want: 1},
+		{name: "queue below threshold", states: []epState{{metrics: fresh(pool.Metrics{WaitingQueue: 2})}}, want: 0.4},
+		{name: "kv dominates", states: []epState{{metrics: fresh(pool.Metrics{WaitingQueue: 1, KVCacheUsage: 0.6})}}, want: 0.75},
+		{name: "kv at threshold", states: []epState{{metrics: fresh(pool.Metrics{KVCacheUsage: 0.8})}}, want: 1},
+		{name: "unseen gateway requests count as queued", states: []epState{{metrics: fresh(pool.Metrics{Running: 1}), inFlight: 4}}, want: 0.6},
+		{name: "stale metrics count as full", states: []epState{{metrics: stale(pool.Metrics{})}}, want: 1},
+		{name: "missing metrics count as full", states: []epState{{}}, want: 1},
+		{name: "failing scrapes count as full", states: []epState{{metrics: fresh(pool.Metrics{}), scrapeFailures: 3}}, want: 1},
+		{
+			name:   "mean over endpoints, each capped at 1",
+			states: []epState{{metrics: fresh(pool.Metrics{WaitingQueue: 50})}, {metrics: fresh(pool.Metrics{})}},
+			want:   0.5,
+		},
+		{
+			name:   "saturated only when every endpoint is full",
+			states: []epState{{metrics: fresh(pool.Metrics{WaitingQueue: 7})}, {metrics: fresh(pool.Metrics{KVCacheUsage: 0.95})}, {}},
+			want:   1,
+		},
+	}
+	s := New(DefaultConfig(), nil)
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			snap := pool.NewSnapshot(newEndpoints(tc.states...))
+			got := s.Saturation(snap, testNow)
+			if diff := got - tc.want; diff > 1e-9 || diff < -1e-9 {
+				t.Errorf("Saturation = %v, want %v", got, tc.want)
+			}
+		})
+	}
+	if got := s.Saturation(nil, testNow); got != 1 {
+		t.Errorf("Saturation(nil) = %v, want 1", got)
+	}
+}

@@ -1,0 +1,162 @@
+package scheduler
+
+import (
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/infergate/infergate/internal/pool"
+	"github.com/infergate/infergate/internal/scheduler/prefix"
+)
+
+// ErrNoEndpoint means no candidate endpoint is left: the pool is empty or
+// every endpoint is excluded.
+var ErrNoEndpoint = errors.New("no endpoint available")
+
+// Scheduler picks an endpoint for each request. It is safe for concurrent
+// use; the zero value is not usable, call [New].
+type Scheduler struct {
+	cfg     Config
+	rnd     Rand
+	scorers [NumScorers]scorer
+	index   *prefix.Index
+	cycles  sync.Pool // *cycle
+}
+
+// New returns a scheduler. Unset thresholds in cfg take their defaults (see
+// [Config]). rnd breaks ties between equally scored endpoints and must be
+// safe for concurrent use; nil means a randomly seeded source from
+// math/rand/v2.
+func New(cfg Config, rnd Rand) *Scheduler {
+	if rnd == nil {
+		rnd = runtimeRand{}
+	}
+	return &Scheduler{
+		cfg:     cfg.withDefaults(),
+		rnd:     rnd,
+		scorers: newScorers(),
+		index:   prefix.NewIndex(),
+		cycles:  sync.Pool{New: func() any { return new(cycle) }},
+	}
+}
+
+// Config returns the scheduler's effective configuration, defaults applied.
+func (s *Scheduler) Config() Config { return s.cfg }
+
+// Pick chooses an endpoint for req from snap: it filters the endpoints
+// (see filter.go), scores the survivors with every enabled scorer, and
+// returns the one with the highest weighted total, breaking ties at random.
+// It returns [ErrNoEndpoint] when no endpoint is left.
+//
+// Pick hashes req.Prompt and keeps the hashes in req for [Scheduler.Commit];
+// it does not retain Prompt. It is safe for concurrent use (with distinct
+// Requests) and, with a reused Request, allocates nothing in steady state.
+func (s *Scheduler) Pick(req *Request, snap *pool.Snapshot, now time.Time) (Result, error) {
+	if snap == nil || snap.Len() == 0 {
+		return Result{}, ErrNoEndpoint
+	}
+	c := s.cycles.Get().(*cycle)
+	defer s.cycles.Put(c)
+	defer c.end()
+
+	c.begin(&s.cfg, req, snap.Len())
+	c.loadCandidates(snap.Endpoints(), req.Exclude)
+	if len(c.cands) == 0 {
+		return Result{}, ErrNoEndpoint
+	}
+	c.filterScrapeFailures(int64(s.cfg.MaxScrapeFailures))
+	c.filterStale(now, s.cfg.Staleness)
+	c.measure()
+
+	if s.cfg.Weights.Prefix > 0 {
+		bt := c.blockTokens()
+		req.hashes = prefix.AppendHashes(req.hashes[:0], req.Model, req.Prompt, bt*bytesPerToken, s.cfg.PrefixMaxBlocks)
+		req.hashed, req.blockTokens = true, bt
+		c.totalBlocks = len(req.hashes)
+		s.index.Match(req.hashes, c.cands, c.match, &c.prefix)
+	}
+
+	for i, sc := range s.scorers {
+		w := s.cfg.Weights.weight(i)
+		if w == 0 {
+			continue
+		}
+		out := c.scores[i]
+		sc.score(c, out)
+		for j, v := range out {
+			c.total[j] += w * v
+		}
+	}
+
+	best := maxScore(c.total, s.rnd)
+	res := Result{
+		Endpoint:          c.cands[best],
+		PrefixMatchBlocks: c.match[best],
+		PrefixTotalBlocks: c.totalBlocks,
+		Total:             c.total[best],
+		Candidates:        len(c.cands),
+	}
+	for i := range res.Scores {
+		if s.cfg.Weights.weight(i) != 0 {
+			res.Scores[i] = c.scores[i][best]
+		}
+	}
+	return res, nil
+}
+
+// Commit records that req was sent to ep: ep's prefix index learns req's
+// prompt blocks, so later requests sharing the prefix prefer ep. Commit
+// uses the hashes of the latest Pick with req (Prompt may have been cleared
+// since); a Request that was never picked is hashed from its Prompt. Commit
+// may be called for several endpoints after one Pick (for example a prefill
+// and a decode endpoint). It is safe for concurrent use with distinct
+// Requests.
+//
+// The index keeps up to ep's reported num_gpu_blocks (converted to the
+// hashing block size) blocks for ep, or PrefixLRUCapacity when unknown,
+// and never more than prefix.MaxCapacity.
+func (s *Scheduler) Commit(req *Request, ep *pool.Endpoint) {
+	if ep == nil || s.cfg.Weights.Prefix == 0 {
+		return
+	}
+	m := ep.Metrics()
+	if !req.hashed {
+		bt := s.cfg.PrefixBlockTokens
+		if m != nil && m.BlockSize > 0 {
+			bt = min(m.BlockSize, maxBlockTokens)
+		}
+		req.hashes = prefix.AppendHashes(req.hashes[:0], req.Model, req.Prompt, bt*bytesPerToken, s.cfg.PrefixMaxBlocks)
+		req.hashed, req.blockTokens = true, bt
+	}
+	if len(req.hashes) == 0 {
+		return
+	}
+	s.index.Add(ep, req.hashes, s.capacity(m, req.blockTokens))
+}
+
+// capacity returns how many blocks of blockTokens tokens the index should
+// remember for an endpoint with metrics m.
+func (s *Scheduler) capacity(m *pool.Metrics, blockTokens int) int {
+	if m == nil || m.NumGPUBlocks <= 0 {
+		return s.cfg.PrefixLRUCapacity
+	}
+	blocks := float64(m.NumGPUBlocks)
+	if m.BlockSize > 0 && blockTokens > 0 {
+		blocks = blocks * float64(m.BlockSize) / float64(blockTokens)
+	}
+	return int(min(blocks, prefix.MaxCapacity))
+}
+
+// PrefixIndexSize returns the number of (endpoint, block) entries in the
+// prefix index, for the inference_extension_prefix_indexer_size gauge.
+func (s *Scheduler) PrefixIndexSize() int { return s.index.Len() }
+
+// Forget drops the prefix-index state of endpoints that are not in snap.
+// Call it after membership changes; it costs O(entries dropped). An
+// endpoint is kept only if snap holds that same *pool.Endpoint (a replica
+// re-created at the same address starts with an empty cache).
+func (s *Scheduler) Forget(snap *pool.Snapshot) {
+	s.index.Retain(func(ep *pool.Endpoint) bool {
+		return snap != nil && snap.Lookup(ep.Address()) == ep
+	})
+}

@@ -1,0 +1,120 @@
+package integration
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+)
+
+func get(t *testing.T, url, token string) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, url, nil)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func TestMetricsListenerAuth(t *testing.T) {
+	f := startFleet(t, 2, func(int) []string { return []string{"--time-scale", "20"} }, "")
+	// One request so the objective families have series.
+	status, body := postJSON(t, f.gw.URL+"/v1/completions", `{"model":"`+baseModel+`","prompt":"hi","max_tokens":2}`, nil)
+	if status != http.StatusOK {
+		t.Fatalf("completion: %d %s", status, body)
+	}
+
+	tests := []struct {
+		name, path, token string
+		want              int
+	}{
+		{name: "metrics without token", path: "/metrics", want: http.StatusUnauthorized},
+		{name: "metrics with wrong token", path: "/metrics", token: "wrong", want: http.StatusUnauthorized},
+		{name: "metrics with token", path: "/metrics", token: f.gw.Token, want: http.StatusOK},
+		{name: "pprof without token", path: "/debug/pprof/", want: http.StatusUnauthorized},
+		{name: "pprof with token", path: "/debug/pprof/", token: f.gw.Token, want: http.StatusOK},
+		{name: "healthz open", path: "/healthz", want: http.StatusOK},
+		{name: "readyz open", path: "/readyz", want: http.StatusOK},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got, body := get(t, f.gw.MetricsURL+tc.path, tc.token); got != tc.want {
+				t.Fatalf("GET %s = %d, want %d (%.200s)", tc.path, got, tc.want, body)
+			}
+		})
+	}
+
+	fams := scrape(t, f.gw.MetricsURL+"/metrics", f.gw.Token)
+	for _, name := range []string{
+		"inference_objective_request_total", "inference_model_request_total",
+		"inference_objective_request_duration_seconds", "inference_extension_info",
+		"inference_extension_scheduler_e2e_duration_seconds", "inference_pool_ready_pods",
+	} {
+		if _, ok := fams[name]; !ok {
+			t.Errorf("family %s missing from /metrics", name)
+		}
+	}
+	if got := sum(fams, "inference_objective_request_total"); got != 1 {
+		t.Errorf("inference_objective_request_total = %v, want 1", got)
+	}
+	eventually(t, 5*time.Second, "two ready pods", func() bool {
+		return sum(scrape(t, f.gw.MetricsURL+"/metrics", f.gw.Token), "inference_pool_ready_pods") == 2
+	})
+	for name := range fams {
+		for _, m := range fams[name].GetMetric() {
+			for _, lp := range m.GetLabel() {
+				switch lp.GetName() {
+				case "namespace", "cluster", "pod", "job", "instance", "location", "project_id":
+					t.Errorf("%s carries scraper-owned label %q", name, lp.GetName())
+				}
+			}
+		}
+	}
+	if strings.Contains(f.gw.output(), f.gw.Token) {
+		t.Error("gateway logs contain the metrics token")
+	}
+}
+
+// postJSON posts body and returns the status and response body.
+func postJSON(t *testing.T, url, body string, header map[string]string) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, url, strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	for k, v := range header {
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("POST %s: %v", url, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// openAIError is the OpenAI error body.
+type openAIError struct {
+	Error struct {
+		Message string  `json:"message"`
+		Type    string  `json:"type"`
+		Param   *string `json:"param"`
+		Code    *string `json:"code"`
+	} `json:"error"`
+}
+
+func decodeError(t *testing.T, body string) openAIError {
+	t.Helper()
+	var e openAIError
+	if err := json.Unmarshal([]byte(body), &e); err != nil || e.Error.Message == "" || e.Error.Type == "" {
+		t.Fatalf("not an OpenAI error body (%v): %s", err, body)
+	}
+	return e
+}
