@@ -9,6 +9,7 @@ import (
 	"github.com/infergate/infergate/internal/openai"
 	"github.com/infergate/infergate/internal/router"
 	"github.com/infergate/infergate/internal/scheduler"
+	"github.com/infergate/infergate/internal/telemetry"
 )
 
 var (
@@ -19,16 +20,15 @@ var (
 
 // Telemetry error codes (the error_code label of request_error_total).
 const (
-	codeBadRequest         = "BadRequest"
-	codeNotFound           = "NotFound"
-	codeTooLarge           = "PayloadTooLarge"
-	codeShed               = "ResourceExhausted"
-	codeServiceUnavailable = "ServiceUnavailable"
-	codeBadGateway         = "BadGateway"
-	codeTimeout            = "Timeout"
-	codeClientClosed       = "ClientClosed"
-	codeModelServerError   = "ModelServerError"
-	codeInternal           = "Internal"
+	codeBadRequest         = telemetry.ErrorBadRequest
+	codeNotFound           = telemetry.ErrorNotFound
+	codeTooLarge           = telemetry.ErrorBadRequest
+	codeShed               = telemetry.ErrorResourceExhausted
+	codeServiceUnavailable = telemetry.ErrorServiceUnavailable
+	codeBadGateway         = telemetry.ErrorBadGateway
+	codeTimeout            = telemetry.ErrorTimeout
+	codeClientClosed       = telemetry.ErrorClientClosed
+	codeModelServerError   = telemetry.ErrorModelServerError
 )
 
 // statusClientClosed is the (nginx-style) status logged when the client went

@@ -1,0 +1,224 @@
+package telemetry
+
+import (
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Metric name prefixes.
+const (
+	objectivePrefix = "inference_objective_"
+	legacyPrefix    = "inference_model_"
+	extensionPrefix = "inference_extension_"
+	poolPrefix      = "inference_pool_"
+)
+
+// alpha prefixes a HELP string the way upstream marks its stability level.
+func alpha(help string) string { return "[ALPHA] " + help }
+
+// Options configures [NewMetrics].
+type Options struct {
+	// LegacyNames also emits every inference_objective_* family under its
+	// pre-v1.1 name inference_model_*, for dashboards that still query the old
+	// names. The config turns it on by default.
+	LegacyNames bool
+	// ModelNameLimit is the maximum number of distinct values of the
+	// model_name and target_model_name labels, counted together. Later new
+	// names are recorded as [OverflowModelName]. Zero or negative means 100.
+	ModelNameLimit int
+	// Commit and BuildRef are the labels of inference_extension_info. Empty
+	// values are reported as "unknown".
+	Commit, BuildRef string
+}
+
+// RequestObservation is everything known about one finished request. Zero
+// values mean "unknown" and are not observed, except where noted.
+type RequestObservation struct {
+	// Model is the model name the client asked for; TargetModel is the one
+	// the request was sent to (after any rewrite). Empty is allowed (the
+	// request failed before the model was known).
+	Model, TargetModel string
+	// Priority is the objective's priority; it becomes the priority label of
+	// request_total.
+	Priority int
+	// ErrorCode is "" for a successful request, otherwise one of the Error*
+	// constants.
+	ErrorCode string
+	// Duration is from receiving the request to sending the last byte.
+	Duration time.Duration
+	// RequestBytes and ResponseBytes are body sizes in bytes. ResponseBytes
+	// is observed even when 0 (an empty successful body).
+	RequestBytes, ResponseBytes int
+	// InputTokens, OutputTokens and CachedTokens come from the usage report;
+	// 0 is not observed.
+	InputTokens, OutputTokens, CachedTokens int
+	// TTFT is the time to the first token.
+	TTFT time.Duration
+	// TPOT is the mean time between output tokens after the first.
+	TPOT time.Duration
+}
+
+// Metrics records the gateway's request, scheduler and prefix-cache metrics.
+// All methods are safe for concurrent use. A nil *Metrics discards every
+// observation, which is convenient in tests.
+type Metrics struct {
+	models *modelCap
+	// objectives holds the inference_objective_* families, then the legacy
+	// inference_model_* copies when enabled.
+	objectives []*objectiveFamilies
+
+	scheduleDuration prometheus.Histogram
+	scheduleAttempts *prometheus.CounterVec
+	pluginDuration   *prometheus.HistogramVec
+	prefixSize       prometheus.Gauge
+	prefixHitRatio   prometheus.Histogram
+	prefixHitBytes   prometheus.Histogram
+}
+
+// NewMetrics creates the gateway's metric families and registers them with
+// reg; a nil reg leaves them unregistered. It panics if a family is already
+// registered, which is a wiring bug.
+func NewMetrics(reg prometheus.Registerer, opts Options) *Metrics {
+	limit := opts.ModelNameLimit
+	if limit <= 0 {
+		limit = defaultModelNameLimit
+	}
+	m := &Metrics{
+		models:     newModelCap(limit),
+		objectives: []*objectiveFamilies{newObjectiveFamilies(objectivePrefix, "")},
+		scheduleDuration: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    extensionPrefix + "scheduler_e2e_duration_seconds",
+			Help:    alpha("Time the scheduler took to pick an endpoint for a request, in seconds."),
+			Buckets: schedulerBuckets,
+		}),
+		scheduleAttempts: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: extensionPrefix + "scheduler_attempts_total",
+			Help: alpha("Scheduling attempts by outcome and chosen endpoint."),
+		}, []string{"status", "target_model_name", "pod_name", "endpoint_namespace", "port"}),
+		pluginDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    extensionPrefix + "plugin_duration_seconds",
+			Help:    alpha("Time spent in one scheduling or request-control plugin, in seconds."),
+			Buckets: schedulerBuckets,
+		}, []string{"extension_point", "plugin_type", "plugin_name"}),
+		prefixSize: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: extensionPrefix + "prefix_indexer_size",
+			Help: alpha("Number of entries in the prefix-cache index."),
+		}),
+		prefixHitRatio: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    extensionPrefix + "prefix_indexer_hit_ratio",
+			Help:    alpha("Fraction of a request's prefix found in the prefix-cache index, from 0 to 1."),
+			Buckets: hitRatioBuckets,
+		}),
+		prefixHitBytes: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    extensionPrefix + "prefix_indexer_hit_bytes",
+			Help:    alpha("Length of the prefix found in the prefix-cache index, in bytes."),
+			Buckets: hitBytesBuckets,
+		}),
+	}
+	if opts.LegacyNames {
+		m.objectives = append(m.objectives, newObjectiveFamilies(legacyPrefix, objectivePrefix))
+	}
+	if reg == nil {
+		return m
+	}
+	for _, f := range m.objectives {
+		f.register(reg)
+	}
+	info := prometheus.NewGauge(prometheus.GaugeOpts{
+		Name:        extensionPrefix + "info",
+		Help:        alpha("Build information of the gateway; always 1."),
+		ConstLabels: prometheus.Labels{"commit": orUnknown(opts.Commit), "build_ref": orUnknown(opts.BuildRef)},
+	})
+	info.Set(1)
+	reg.MustRegister(info, m.scheduleDuration, m.scheduleAttempts, m.pluginDuration,
+		m.prefixSize, m.prefixHitRatio, m.prefixHitBytes)
+	return m
+}
+
+// orUnknown returns s, or "unknown" when s is empty.
+func orUnknown(s string) string {
+	if s == "" {
+		return "unknown"
+	}
+	return s
+}
+
+// ObserveRequest records one finished request. Call it exactly once per
+// request, failed ones included.
+//
+// Every request increments request_total, so error_total/request_total never
+// exceeds 1 (upstream counts only requests that were scheduled). A failed
+// request also increments request_error_total and, when known, request_sizes;
+// duration, response size, token, TTFT, TPOT and normalized-TPOT histograms
+// describe successful requests only, so fast rejections do not pull latency
+// quantiles down.
+func (m *Metrics) ObserveRequest(o RequestObservation) {
+	if m == nil {
+		return
+	}
+	model, target := m.models.label(o.Model), m.models.label(o.TargetModel)
+	code := o.ErrorCode
+	if code != "" && !knownErrorCode(code) {
+		code = ErrorUnknown
+	}
+	priority := strconv.Itoa(o.Priority)
+	for _, f := range m.objectives {
+		f.observe(o, model, target, code, priority)
+	}
+}
+
+// RunningAdd adds delta (normally +1 or -1) to running_requests for model.
+func (m *Metrics) RunningAdd(model string, delta int) {
+	if m == nil {
+		return
+	}
+	label := m.models.label(model)
+	for _, f := range m.objectives {
+		f.running.WithLabelValues(label).Add(float64(delta))
+	}
+}
+
+// ObserveSchedule records one scheduling attempt: its duration and its
+// outcome. On failure, endpointName, endpointNamespace and port are normally
+// empty. endpointName becomes the pod_name label, endpointNamespace the
+// endpoint_namespace label.
+func (m *Metrics) ObserveSchedule(d time.Duration, success bool, targetModel, endpointName, endpointNamespace, port string) {
+	if m == nil {
+		return
+	}
+	status := "failure"
+	if success {
+		status = "success"
+	}
+	m.scheduleDuration.Observe(d.Seconds())
+	m.scheduleAttempts.WithLabelValues(status, m.models.label(targetModel), endpointName, endpointNamespace, port).Inc()
+}
+
+// ObservePlugin records the time one plugin took at one extension point
+// (e.g. "Filter", "Scorer", "Picker").
+func (m *Metrics) ObservePlugin(extensionPoint, pluginType, pluginName string, d time.Duration) {
+	if m == nil {
+		return
+	}
+	m.pluginDuration.WithLabelValues(extensionPoint, pluginType, pluginName).Observe(d.Seconds())
+}
+
+// ObservePrefix records one prefix-cache lookup: the matched fraction of the
+// prompt (0 to 1) and the matched length in bytes.
+func (m *Metrics) ObservePrefix(hitRatio float64, hitBytes int) {
+	if m == nil {
+		return
+	}
+	m.prefixHitRatio.Observe(hitRatio)
+	m.prefixHitBytes.Observe(float64(hitBytes))
+}
+
+// SetPrefixIndexSize reports the number of entries in the prefix-cache index.
+func (m *Metrics) SetPrefixIndexSize(n int) {
+	if m == nil {
+		return
+	}
+	m.prefixSize.Set(float64(n))
+}

@@ -1,0 +1,402 @@
+package telemetry
+
+import (
+	"bytes"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/prometheus/common/expfmt"
+
+	"github.com/infergate/infergate/internal/pool"
+)
+
+var update = flag.Bool("update", false, "rewrite testdata/*.golden from the current output")
+
+// recordSequence drives every Metrics method with a fixed sequence.
+func recordSequence(m *Metrics) {
+	m.ObserveRequest(RequestObservation{
+		Model: "llama", TargetModel: "llama-lora", Priority: 1,
+		Duration: 1500 * time.Millisecond, RequestBytes: 1000, ResponseBytes: 2000,
+		InputTokens: 100, OutputTokens: 50, CachedTokens: 64,
+		TTFT: 200 * time.Millisecond, TPOT: 20 * time.Millisecond,
+	})
+	// Unknown token counts and timings are not observed.
+	m.ObserveRequest(RequestObservation{
+		Model: "llama", TargetModel: "llama-lora", Priority: 1,
+		Duration: 40 * time.Millisecond, RequestBytes: 300, ResponseBytes: 10,
+	})
+	m.ObserveRequest(RequestObservation{Model: "llama", ErrorCode: ErrorBadRequest, RequestBytes: 20, Duration: time.Millisecond})
+	m.ObserveRequest(RequestObservation{Model: "llama", TargetModel: "llama-lora", ErrorCode: "Weird", Duration: time.Second})
+	m.RunningAdd("llama", 1)
+	m.RunningAdd("llama", 1)
+	m.RunningAdd("llama", -1)
+	m.ObserveSchedule(300*time.Microsecond, true, "llama-lora", "vllm-0", "serving", "8000")
+	m.ObserveSchedule(50*time.Microsecond, false, "llama-lora", "", "", "")
+	m.ObservePlugin("Scorer", "queue-scorer", "queue", 30*time.Microsecond)
+	m.ObservePlugin("Picker", "max-score-picker", "max-score", 5*time.Microsecond)
+	m.ObservePrefix(0.5, 128)
+	m.ObservePrefix(0, 0)
+	m.SetPrefixIndexSize(42)
+}
+
+// compareGolden compares the exposition of reg with testdata/name, or
+// rewrites the file under -update.
+func compareGolden(t *testing.T, reg prometheus.Gatherer, name string) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		mfs, err := reg.Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var buf bytes.Buffer
+		enc := expfmt.NewEncoder(&buf, expfmt.NewFormat(expfmt.TypeTextPlain))
+		for _, mf := range mfs {
+			if err := enc.Encode(mf); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := testutil.GatherAndCompare(reg, bytes.NewReader(want)); err != nil {
+		t.Errorf("exposition differs from %s (rerun with -update after checking): %v", path, err)
+	}
+}
+
+func TestMetricsGolden(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	m := NewMetrics(reg, Options{LegacyNames: true, Commit: "abc123", BuildRef: "v0.1.0"})
+	recordSequence(m)
+	compareGolden(t, reg, "metrics.golden")
+}
+
+func TestObserveRequestCounts(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	m := NewMetrics(reg, Options{})
+	recordSequence(m)
+
+	total := testutil.ToFloat64(sumCounter(t, reg, "inference_objective_request_total"))
+	errs := testutil.ToFloat64(sumCounter(t, reg, "inference_objective_request_error_total"))
+	if total != 4 || errs != 2 {
+		t.Errorf("request_total = %v, request_error_total = %v; want 4 and 2", total, errs)
+	}
+	counts := map[string]uint64{}
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		for _, metric := range mf.GetMetric() {
+			if h := metric.GetHistogram(); h != nil {
+				counts[mf.GetName()] += h.GetSampleCount()
+			}
+		}
+	}
+	want := map[string]uint64{
+		"inference_objective_request_duration_seconds":                 2, // successes only
+		"inference_objective_request_sizes":                            3, // every request with a known size
+		"inference_objective_response_sizes":                           2,
+		"inference_objective_input_tokens":                             1, // 0 = unknown, skipped
+		"inference_objective_output_tokens":                            1,
+		"inference_objective_prompt_cached_tokens":                     1,
+		"inference_objective_normalized_time_per_output_token_seconds": 1,
+		"inference_objective_request_ttft_seconds":                     1,
+		"inference_objective_request_tpot_seconds":                     1,
+		"inference_extension_scheduler_e2e_duration_seconds":           2,
+		"inference_extension_plugin_duration_seconds":                  2,
+		"inference_extension_prefix_indexer_hit_ratio":                 2,
+		"inference_extension_prefix_indexer_hit_bytes":                 2,
+	}
+	if diff := cmp.Diff(want, counts); diff != "" {
+		t.Errorf("histogram sample counts (-want +got):\n%s", diff)
+	}
+}
+
+// sumCounter returns a collector exposing the sum of all series of the named
+// counter family, for use with testutil.ToFloat64.
+func sumCounter(t *testing.T, g prometheus.Gatherer, name string) prometheus.Collector {
+	t.Helper()
+	mfs, err := g.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sum float64
+	for _, mf := range mfs {
+		if mf.GetName() == name {
+			for _, m := range mf.GetMetric() {
+				sum += m.GetCounter().GetValue()
+			}
+		}
+	}
+	c := prometheus.NewCounter(prometheus.CounterOpts{Name: "sum"})
+	c.Add(sum)
+	return c
+}
+
+func TestErrorRatioNeverAboveOne(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	m := NewMetrics(reg, Options{})
+	// Requests failing before the model is known and before scheduling.
+	for _, code := range []string{ErrorBadRequest, ErrorNotFound, ErrorResourceExhausted, ErrorServiceUnavailable} {
+		m.ObserveRequest(RequestObservation{ErrorCode: code})
+	}
+	total := testutil.ToFloat64(sumCounter(t, reg, "inference_objective_request_total"))
+	errs := testutil.ToFloat64(sumCounter(t, reg, "inference_objective_request_error_total"))
+	if total != 4 || errs != 4 {
+		t.Errorf("request_total = %v, request_error_total = %v; want 4 and 4", total, errs)
+	}
+}
+
+func TestLegacyNames(t *testing.T) {
+	tests := []struct {
+		name       string
+		legacy     bool
+		wantLegacy int
+	}{
+		{name: "off", legacy: false, wantLegacy: 0},
+		{name: "on", legacy: true, wantLegacy: 12},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			reg := prometheus.NewRegistry()
+			recordSequence(NewMetrics(reg, Options{LegacyNames: tc.legacy}))
+			mfs, err := reg.Gather()
+			if err != nil {
+				t.Fatal(err)
+			}
+			var current, legacy []string
+			for _, mf := range mfs {
+				switch name := mf.GetName(); {
+				case strings.HasPrefix(name, legacyPrefix):
+					legacy = append(legacy, strings.TrimPrefix(name, legacyPrefix))
+				case strings.HasPrefix(name, objectivePrefix):
+					current = append(current, strings.TrimPrefix(name, objectivePrefix))
+				}
+			}
+			if len(current) != 12 {
+				t.Errorf("got %d inference_objective_ families, want 12: %v", len(current), current)
+			}
+			if len(legacy) != tc.wantLegacy {
+				t.Errorf("got %d inference_model_ families, want %d", len(legacy), tc.wantLegacy)
+			}
+			if tc.legacy {
+				if diff := cmp.Diff(current, legacy); diff != "" {
+					t.Errorf("legacy families differ from current ones (-current +legacy):\n%s", diff)
+				}
+			}
+		})
+	}
+}
+
+func TestModelNameCap(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	m := NewMetrics(reg, Options{ModelNameLimit: 2})
+	for _, o := range []RequestObservation{
+		{Model: "a", TargetModel: "a"},
+		{Model: "b", TargetModel: "a"},
+		{Model: "c", TargetModel: "d"}, // both new after the cap is full
+		{Model: "a", TargetModel: "b"}, // admitted names keep passing
+		{Model: "", TargetModel: ""},   // empty uses no slot
+		{Model: "other", TargetModel: "e"},
+	} {
+		m.ObserveRequest(o)
+	}
+	m.RunningAdd("z", 1)
+	m.RunningAdd("a", 1)
+
+	got := labelValues(t, reg, "inference_objective_request_total", "model_name", "target_model_name")
+	want := []string{"/", "a/a", "a/b", "b/a", "other/other"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("request_total label values (-want +got):\n%s", diff)
+	}
+	if v := testutil.ToFloat64(m.objectives[0].requests.WithLabelValues("other", "other", "0")); v != 2 {
+		t.Errorf("other/other count = %v, want 2", v)
+	}
+	got = labelValues(t, reg, "inference_objective_running_requests", "model_name")
+	if diff := cmp.Diff([]string{"a", "other"}, got); diff != "" {
+		t.Errorf("running_requests label values (-want +got):\n%s", diff)
+	}
+}
+
+func TestModelNameCapConcurrent(t *testing.T) {
+	const limit = 10
+	c := newModelCap(limit)
+	var wg sync.WaitGroup
+	results := make([][]string, 8)
+	for g := range results {
+		wg.Go(func() {
+			for i := range 100 {
+				results[g] = append(results[g], c.label(fmt.Sprintf("model-%d", (i*7+g)%50)))
+			}
+		})
+	}
+	wg.Wait()
+	distinct := map[string]bool{}
+	for _, r := range results {
+		for _, v := range r {
+			distinct[v] = true
+		}
+	}
+	if !distinct[OverflowModelName] || len(distinct) != limit+1 {
+		t.Errorf("got %d distinct labels (other present: %v), want %d names plus %q",
+			len(distinct), distinct[OverflowModelName], limit, OverflowModelName)
+	}
+	// Every name maps to the same value on every later call.
+	for name := range 50 {
+		n := fmt.Sprintf("model-%d", name)
+		first := c.label(n)
+		if again := c.label(n); again != first {
+			t.Errorf("label(%q) = %q then %q", n, first, again)
+		}
+	}
+	if len(c.seen) != limit {
+		t.Errorf("cap holds %d names, want %d", len(c.seen), limit)
+	}
+}
+
+// labelValues returns "v1/v2/..." for each series of the family, sorted as
+// gathered.
+func labelValues(t *testing.T, g prometheus.Gatherer, family string, labels ...string) []string {
+	t.Helper()
+	mfs, err := g.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, mf := range mfs {
+		if mf.GetName() != family {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			vals := make([]string, len(labels))
+			for i, l := range labels {
+				for _, lp := range m.GetLabel() {
+					if lp.GetName() == l {
+						vals[i] = lp.GetValue()
+					}
+				}
+			}
+			out = append(out, strings.Join(vals, "/"))
+		}
+	}
+	return out
+}
+
+// reservedLabels are target labels owned by the scraper (Prometheus, GMP).
+var reservedLabels = map[string]bool{
+	"namespace": true, "cluster": true, "pod": true, "job": true, "instance": true,
+	"location": true, "project_id": true,
+}
+
+func TestNoReservedLabels(t *testing.T) {
+	reg := NewRegistry()
+	m := NewMetrics(reg, Options{LegacyNames: true})
+	recordSequence(m)
+	store := pool.NewStore("pool-a")
+	store.Sync([]pool.Spec{{Name: "vllm-0", Address: "10.0.0.1:8000"}})
+	now := time.Unix(1000, 0)
+	store.Load().Endpoints()[0].SetMetrics(&pool.Metrics{WaitingQueue: 1, ScrapedAt: now})
+	reg.MustRegister(NewPoolCollector(store, time.Minute, func() time.Time { return now }))
+
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var series int
+	for _, mf := range mfs {
+		for _, metric := range mf.GetMetric() {
+			series++
+			for _, lp := range metric.GetLabel() {
+				if reservedLabels[lp.GetName()] {
+					t.Errorf("%s has reserved label %q", mf.GetName(), lp.GetName())
+				}
+			}
+		}
+	}
+	// Guard against a vacuous pass: every family of ours must have been gathered.
+	if len(mfs) < 12*2+7+5 || series == 0 {
+		t.Fatalf("gathered only %d families", len(mfs))
+	}
+}
+
+func TestLint(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	recordSequence(NewMetrics(reg, Options{LegacyNames: true}))
+	store := pool.NewStore("pool-a")
+	reg.MustRegister(NewPoolCollector(store, time.Minute, nil))
+	problems, err := testutil.GatherAndLint(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range problems {
+		t.Errorf("%s: %s", p.Metric, p.Text)
+	}
+}
+
+func TestNilMetrics(t *testing.T) {
+	var m *Metrics
+	recordSequence(m) // must not panic
+}
+
+func TestUnregisteredMetrics(t *testing.T) {
+	m := NewMetrics(nil, Options{})
+	recordSequence(m)
+	if v := testutil.ToFloat64(m.objectives[0].running.WithLabelValues("llama")); v != 1 {
+		t.Errorf("running_requests = %v, want 1", v)
+	}
+}
+
+func TestBucketLists(t *testing.T) {
+	tests := []struct {
+		name    string
+		buckets []float64
+		n       int
+		first   float64
+		last    float64
+	}{
+		{name: "generalLatency", buckets: generalLatencyBuckets, n: 35, first: 0.005, last: 3600},
+		{name: "tpot", buckets: tpotBuckets, n: 35, first: 0.0005, last: 360},
+		{name: "sched", buckets: schedulerBuckets, n: 10, first: 0.0001, last: 0.1},
+		{name: "reqSize", buckets: requestSizeBuckets, n: 25, first: 64, last: 1 << 30},
+		{name: "respSize", buckets: responseSizeBuckets, n: 15, first: 1, last: 65536},
+		{name: "inTok", buckets: inputTokenBuckets, n: 19, first: 1, last: 1 << 20},
+		{name: "outTok", buckets: outputTokenBuckets, n: 12, first: 1, last: 8192},
+		{name: "ntpot", buckets: ntpotBuckets, n: 13, first: 0.001, last: 10},
+		{name: "hitRatio", buckets: hitRatioBuckets, n: 11, first: 0, last: 1},
+		{name: "hitBytes", buckets: hitBytesBuckets, n: 14, first: 0, last: 65536},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			b := tc.buckets
+			if len(b) != tc.n || b[0] != tc.first || b[len(b)-1] != tc.last {
+				t.Errorf("got %d buckets %v..%v, want %d buckets %v..%v", len(b), b[0], b[len(b)-1], tc.n, tc.first, tc.last)
+			}
+			for i := 1; i < len(b); i++ {
+				if b[i] <= b[i-1] {
+					t.Errorf("bucket %d (%v) not above %v", i, b[i], b[i-1])
+				}
+			}
+		})
+	}
+	// Upstream's typo is part of the series identity.
+	for _, b := range [][]float64{responseSizeBuckets, inputTokenBuckets} {
+		if b[13] != 32778 {
+			t.Errorf("bucket 13 = %v, want upstream's 32778", b[13])
+		}
+	}
+}
