@@ -102,7 +102,7 @@ type Decision struct {
 	// Priority is the request's objective priority.
 	Priority int
 	// Pool is the pool the request goes to.
-	Pool *pool.Store
+	Pool  *pool.Store
 	sched *scheduler.Scheduler
 	// Endpoint is the endpoint picked most recently.
 	Endpoint *pool.Endpoint
