@@ -1,0 +1,167 @@
+package openai
+
+import (
+	"net/http"
+	"strconv"
+	"unicode/utf8"
+)
+
+// Error types used in the "type" member of error bodies. The OpenAI SDKs
+// pick their exception class from the HTTP status, so these are informative.
+const (
+	// TypeInvalidRequest marks a problem with the client's request (4xx).
+	TypeInvalidRequest = "invalid_request_error"
+	// TypeRateLimit marks a request shed because the gateway or its replicas
+	// are saturated (429).
+	TypeRateLimit = "rate_limit_exceeded"
+	// TypeServer marks a failure on the gateway's side or behind it (5xx).
+	TypeServer = "server_error"
+)
+
+// Error is an OpenAI-shaped API error: an HTTP status plus the members of
+// the JSON body {"error":{"message","type","param","code"}}. Message is
+// shown to clients, so it is a stable sentence that never contains internal
+// error text or request content. Param and Code are null in the body when
+// empty.
+type Error struct {
+	Status  int
+	Message string
+	Type    string
+	Param   string
+	Code    string
+}
+
+// NewError returns an Error with the given status, type, code, param and
+// message.
+func NewError(status int, typ, code, param, message string) *Error {
+	return &Error{Status: status, Message: message, Type: typ, Param: param, Code: code}
+}
+
+// Error returns a one-line description for logs: status, type, code and message.
+func (e *Error) Error() string {
+	s := "openai error " + strconv.Itoa(e.Status) + " " + e.Type
+	if e.Code != "" {
+		s += "/" + e.Code
+	}
+	return s + ": " + e.Message
+}
+
+// AppendJSON appends the error's response body (without a trailing newline)
+// to dst, for transports that do not use an http.ResponseWriter.
+func (e *Error) AppendJSON(dst []byte) []byte {
+	dst = append(dst, `{"error":{"message":`...)
+	dst = appendQuoted(dst, e.Message)
+	dst = append(dst, `,"type":`...)
+	dst = appendQuoted(dst, e.Type)
+	dst = append(dst, `,"param":`...)
+	dst = appendQuotedOrNull(dst, e.Param)
+	dst = append(dst, `,"code":`...)
+	dst = appendQuotedOrNull(dst, e.Code)
+	return append(dst, "}}"...)
+}
+
+func appendQuotedOrNull(dst []byte, s string) []byte {
+	if s == "" {
+		return append(dst, "null"...)
+	}
+	return appendQuoted(dst, s)
+}
+
+// WriteError writes e as the complete response: Content-Type
+// application/json, e.Status, and the OpenAI error body followed by a
+// newline. A nil e or a status outside 100–599 is written as a 500. Any
+// headers the caller set before (such as Retry-After) are kept.
+func WriteError(w http.ResponseWriter, e *Error) {
+	if e == nil || e.Status < 100 || e.Status > 599 {
+		e = ErrInternal()
+	}
+	body := e.AppendJSON(make([]byte, 0, 96+len(e.Message)+len(e.Type)+len(e.Param)+len(e.Code)))
+	body = append(body, '\n')
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	h.Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(e.Status)
+	_, _ = w.Write(body) // A failed write means the client is gone; nothing to do.
+}
+
+// Codes used by the constructors below, in the "code" member.
+const (
+	CodeInvalidJSON              = "invalid_json"
+	CodeMissingRequiredParameter = "missing_required_parameter"
+	CodeInvalidType              = "invalid_type"
+	CodeInvalidValue             = "invalid_value"
+	CodeEmptyArray               = "empty_array"
+	CodeModelNotFound            = "model_not_found"
+	CodeRequestTooLarge          = "request_too_large"
+	CodeServerOverloaded         = "server_overloaded"
+	CodeNoEndpoint               = "no_endpoint_available"
+	CodeUpstreamError            = "upstream_error"
+	CodeUpstreamTimeout          = "upstream_timeout"
+	CodeInternal                 = "internal_error"
+)
+
+// ErrBadRequest returns a 400 invalid_request_error with no code. msg must
+// not contain request content; param names the offending member or is "".
+func ErrBadRequest(msg, param string) *Error {
+	return NewError(http.StatusBadRequest, TypeInvalidRequest, "", param, msg)
+}
+
+// maxEchoedModel bounds how much of a client-supplied model name an error
+// message repeats.
+const maxEchoedModel = 256
+
+// ErrModelNotFound returns a 404 invalid_request_error with code
+// model_not_found, naming the model (cut to 256 bytes).
+func ErrModelNotFound(model string) *Error {
+	if len(model) > maxEchoedModel {
+		cut := maxEchoedModel
+		for cut > 0 && !utf8.RuneStart(model[cut]) {
+			cut--
+		}
+		model = model[:cut] + "…"
+	}
+	return NewError(http.StatusNotFound, TypeInvalidRequest, CodeModelNotFound, "model",
+		"The model `"+model+"` does not exist or you do not have access to it.")
+}
+
+// ErrBodyTooLarge returns a 413 invalid_request_error with code
+// request_too_large for a body over limit bytes.
+func ErrBodyTooLarge(limit int64) *Error {
+	return NewError(http.StatusRequestEntityTooLarge, TypeInvalidRequest, CodeRequestTooLarge, "",
+		"The request body is too large; the limit is "+strconv.FormatInt(limit, 10)+" bytes.")
+}
+
+// ErrShed returns a 429 of type rate_limit_exceeded with code
+// server_overloaded: the request was shed because the pool is saturated, not
+// because this client exceeded a quota. The caller adds Retry-After.
+func ErrShed() *Error {
+	return NewError(http.StatusTooManyRequests, TypeRateLimit, CodeServerOverloaded, "",
+		"The model servers are overloaded; please retry after a short wait.")
+}
+
+// ErrNoEndpoint returns a 503 server_error with code no_endpoint_available:
+// no ready replica serves the model.
+func ErrNoEndpoint() *Error {
+	return NewError(http.StatusServiceUnavailable, TypeServer, CodeNoEndpoint, "",
+		"No model server is available for this model right now; please retry later.")
+}
+
+// ErrUpstream returns a 502 server_error with code upstream_error: the
+// replica could not be reached or failed before answering.
+func ErrUpstream() *Error {
+	return NewError(http.StatusBadGateway, TypeServer, CodeUpstreamError, "",
+		"The model server failed to answer the request.")
+}
+
+// ErrUpstreamTimeout returns a 504 server_error with code upstream_timeout.
+func ErrUpstreamTimeout() *Error {
+	return NewError(http.StatusGatewayTimeout, TypeServer, CodeUpstreamTimeout, "",
+		"The model server did not answer in time.")
+}
+
+// ErrInternal returns a 500 server_error with code internal_error, for bugs.
+func ErrInternal() *Error {
+	return NewError(http.StatusInternalServerError, TypeServer, CodeInternal, "",
+		"The gateway hit an internal error.")
+}
