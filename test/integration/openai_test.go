@@ -62,9 +62,20 @@ objectives:
   priority: -1
 `
 
+// adapters are the LoRA adapters of the test fleets.
+var adapters = []string{"sql-lora", "chat-lora", "code-lora", "summarize-lora"}
+
+// loraArgs gives replica i two of the adapters (its own, loaded at start,
+// and its neighbour's), so every adapter is served by two replicas and not
+// by the others.
 func loraArgs(i int) []string {
-	adapters := []string{"sql-lora", "chat-lora", "code-lora", "summarize-lora"}
-	return []string{"--lora", strings.Join(adapters, ","), "--preload-lora", adapters[i%len(adapters)], "--time-scale", "20"}
+	own, next := adapters[i%len(adapters)], adapters[(i+1)%len(adapters)]
+	return []string{"--lora", own + "," + next, "--preload-lora", own, "--time-scale", "20"}
+}
+
+// adapterHolders names the replicas (of n) that serve adapter j under loraArgs.
+func adapterHolders(j, n int) []string {
+	return []string{"sim-" + string(rune('a'+j%n)), "sim-" + string(rune('a'+(j-1+n)%n))}
 }
 
 func TestOpenAISDK(t *testing.T) {
@@ -181,7 +192,7 @@ func TestOpenAISDK(t *testing.T) {
 		for _, m := range page.Data {
 			ids = append(ids, m.ID)
 		}
-		for _, want := range []string{"llama", "sql", baseModel, "sql-lora", "chat-lora"} {
+		for _, want := range []string{"llama", "sql", baseModel, "sql-lora", "chat-lora", "code-lora"} {
 			if !slices.Contains(ids, want) {
 				t.Errorf("models %v lack %q", ids, want)
 			}
