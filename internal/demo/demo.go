@@ -24,8 +24,10 @@ import (
 // BaseModel is the model every demo replica serves.
 const BaseModel = "meta-llama/Llama-3.1-8B-Instruct"
 
-// Adapters are the LoRA adapters the demo replicas know; replica i starts
-// with Adapters[i % len(Adapters)] loaded, so LoRA affinity is visible.
+// Adapters are the LoRA adapters of the demo. Replica i serves two of them,
+// Adapters[i] (loaded at start) and Adapters[i+1], so each adapter lives on
+// two of the four replicas and the gateway must route adapter requests to
+// the replicas that hold them.
 var Adapters = []string{"sql-lora", "chat-lora", "code-lora", "summarize-lora"}
 
 // Options configure a demo run.
@@ -92,8 +94,9 @@ func Run(ctx context.Context, o Options) error {
 		cfg := simulator.DefaultConfig()
 		cfg.Name = name
 		cfg.Model = BaseModel
-		cfg.LoRAs = Adapters
-		cfg.PreloadedLoRAs = []string{Adapters[i%len(Adapters)]}
+		own, next := Adapters[i%len(Adapters)], Adapters[(i+1)%len(Adapters)]
+		cfg.LoRAs = []string{own, next}
+		cfg.PreloadedLoRAs = []string{own}
 		cfg.TimeScale = o.TimeScale
 		cfg.Seed = int64(i + 1)
 		srv, err := simulator.New(cfg, log.With("replica", name))

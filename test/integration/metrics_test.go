@@ -62,9 +62,9 @@ func TestMetricsListenerAuth(t *testing.T) {
 			t.Errorf("family %s missing from /metrics", name)
 		}
 	}
-	if got := sum(fams, "inference_objective_request_total"); got != 1 {
-		t.Errorf("inference_objective_request_total = %v, want 1", got)
-	}
+	eventually(t, 5*time.Second, "inference_objective_request_total = 1", func() bool {
+		return sum(scrape(t, f.gw.MetricsURL+"/metrics", f.gw.Token), "inference_objective_request_total") == 1
+	})
 	eventually(t, 5*time.Second, "two ready pods", func() bool {
 		return sum(scrape(t, f.gw.MetricsURL+"/metrics", f.gw.Token), "inference_pool_ready_pods") == 2
 	})
