@@ -198,8 +198,8 @@ func (g *Gateway) Serve(ctx context.Context) error {
 	loops.Go(func() error { g.maintain(bg); return nil })
 	g.warmUp(ctx)
 
-	proxySrv := &http.Server{Handler: g.proxy, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(g.log.Handler(), slog.LevelDebug)}
-	adminSrv := &http.Server{Handler: g.admin, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(g.log.Handler(), slog.LevelDebug)}
+	proxySrv := &http.Server{Handler: g.proxy, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute, ErrorLog: slog.NewLogLogger(g.log.Handler(), slog.LevelDebug)}
+	adminSrv := &http.Server{Handler: g.admin, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute, ErrorLog: slog.NewLogLogger(g.log.Handler(), slog.LevelDebug)}
 	var servers errgroup.Group
 	servers.Go(func() error { return serve(proxySrv, g.ln) })
 	servers.Go(func() error { return serve(adminSrv, g.admLn) })
@@ -241,24 +241,40 @@ func serve(srv *http.Server, ln net.Listener) error {
 	return nil
 }
 
-// warmUp scrapes every endpoint once before traffic is admitted, so the first
-// requests are routed on real data. Failures are only logged: the loops retry.
+// warmUp scrapes every endpoint (metrics and model list) before traffic is
+// admitted, so the first requests are routed on real data and discovered
+// models are known. Each endpoint is retried until it answers or the
+// warm-up budget is spent; failures are only logged, the loops keep trying.
 func (g *Gateway) warmUp(ctx context.Context) {
-	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	ctx, cancel := context.WithTimeout(ctx, warmUpBudget)
 	defer cancel()
 	var wg errgroup.Group
 	for _, st := range g.stores {
 		for _, ep := range st.Load().Endpoints() {
 			wg.Go(func() error {
-				if err := g.scraper.ScrapeOnce(ctx, ep); err != nil {
-					g.log.Warn("endpoint not reachable yet", "endpoint", ep.Name(), "address", ep.Address(), "err", err)
+				for {
+					err := g.scraper.ScrapeOnce(ctx, ep)
+					if err == nil {
+						return nil
+					}
+					select {
+					case <-ctx.Done():
+						g.log.Warn("endpoint not reachable yet", "endpoint", ep.Name(), "address", ep.Address(), "err", err)
+						return nil
+					case <-time.After(warmUpRetry):
+					}
 				}
-				return nil
 			})
 		}
 	}
 	_ = wg.Wait()
 }
+
+// Warm-up bounds: total time, and the pause between tries of one endpoint.
+const (
+	warmUpBudget = 5 * time.Second
+	warmUpRetry  = 50 * time.Millisecond
+)
 
 // maintain refreshes slow-moving gauges and drops scheduler state for
 // endpoints that left their pool, once a second.

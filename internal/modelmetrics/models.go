@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/infergate/infergate/internal/pool"
 )
@@ -30,8 +31,13 @@ func (s *Scraper) scrapeModels(ctx context.Context, ep *pool.Endpoint, url strin
 	return nil
 }
 
+// minModelsTimeout bounds a /v1/models fetch from below: the list is fetched
+// seldom, a wrong "unknown model" answer costs more than a slow fetch, and the
+// metrics scrape timeout (a fraction of 50 ms) is too tight for it.
+const minModelsTimeout = time.Second
+
 func (s *Scraper) fetchModels(ctx context.Context, url string) ([]string, error) {
-	ctx, cancel := context.WithTimeout(ctx, s.timeout)
+	ctx, cancel := context.WithTimeout(ctx, max(s.timeout, minModelsTimeout))
 	defer cancel()
 	body, err := s.get(ctx, url, "application/json")
 	if err != nil {

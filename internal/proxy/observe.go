@@ -21,8 +21,14 @@ func (h *Handler) modifyResponse(resp *http.Response) error {
 	x.streamed = isStream(resp.Header)
 	ob := &observedBody{h: h, x: x, rc: resp.Body}
 	if x.streamed {
-		ob.stream = openai.NewStreamObserver(x.req.Stream && !x.req.IncludeUsage)
+		strip := x.req.Stream && !x.req.IncludeUsage
+		ob.stream = openai.NewStreamObserver(strip)
 		ob.in = make([]byte, 32<<10)
+		if strip {
+			// Removing a chunk changes the length; let the server re-frame.
+			resp.ContentLength = -1
+			resp.Header.Del("Content-Length")
+		}
 	} else {
 		ob.tail = openai.NewUsageTail(usageTailBytes)
 	}

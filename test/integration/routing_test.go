@@ -117,9 +117,8 @@ func TestShedsSheddableWhenSaturated(t *testing.T) {
 	// each one's waiting queue at or above the saturation threshold (5).
 	f := startFleet(t, 2, func(int) []string { return []string{"--max-num-seqs", "1"} }, modelsYAML)
 	hogCtx, stopHogs := context.WithCancel(context.Background())
-	defer stopHogs()
 	var hogs sync.WaitGroup
-	defer hogs.Wait()
+	defer func() { stopHogs(); hogs.Wait() }()
 	const hogCount = 14
 	for i := range hogCount {
 		hogs.Go(func() {
