@@ -6,9 +6,15 @@ CACHE     ?= $(HOME)/.cache/infergate
 TOOLS_BIN := $(CACHE)/bin
 STATICCHECK_VERSION := v0.8.2
 STATICCHECK := $(TOOLS_BIN)/staticcheck-$(STATICCHECK_VERSION)
+# promtool built from the Prometheus Go module with Kubernetes discovery only
+# (Debian's package leaves Kubernetes discovery out, so its promtool cannot
+# check the configs `infergate monitoring prometheus-config` writes).
+PROMETHEUS_MODULE_VERSION := v0.316.0
+UPSTREAM_PROMTOOL := $(TOOLS_BIN)/promtool-$(PROMETHEUS_MODULE_VERSION)
+export INFERGATE_UPSTREAM_PROMTOOL := $(UPSTREAM_PROMTOOL)
 FUZZTIME  ?= 30s
 
-.PHONY: all build test check fmt-check vet staticcheck unit allocs fuzz bench clean
+.PHONY: all build test tools chromium prometheus check fmt-check vet staticcheck unit allocs fuzz bench clean
 
 all: build
 
@@ -17,7 +23,25 @@ build:
 
 ## test: every gate CI runs — formatting, vet, staticcheck, race tests
 ## (unit, integration, fuzz seed corpora) and the allocation gates.
-test: check unit allocs
+test: tools check unit allocs
+
+## tools: install what the tests need from outside the module, when
+## missing (idempotent; cached on the machine, never in the repository).
+tools: chromium prometheus $(UPSTREAM_PROMTOOL)
+
+## chromium: Debian's chromium, for the dashboard's headless-browser test.
+chromium:
+	@bash hack/ensure-chromium.sh
+
+## prometheus: Debian's prometheus and promtool, for the observability tests
+## (they start their own Prometheus on a free loopback port, never :9090).
+prometheus:
+	@sh hack/ensure-prometheus.sh
+
+$(UPSTREAM_PROMTOOL):
+	@mkdir -p $(TOOLS_BIN)
+	GOBIN=$(TOOLS_BIN) $(GO) install -trimpath -tags remove_all_sd,enable_kubernetes_sd github.com/prometheus/prometheus/cmd/promtool@$(PROMETHEUS_MODULE_VERSION)
+	mv $(TOOLS_BIN)/promtool $(UPSTREAM_PROMTOOL)
 
 check: fmt-check vet staticcheck
 
@@ -39,7 +63,7 @@ staticcheck: $(STATICCHECK)
 ## unit: race-enabled tests of every package, including the integration
 ## tests under test/ (real simulator and gateway processes on loopback) and
 ## each fuzz target's seed corpus.
-unit:
+unit: tools
 	$(GO) test -race -shuffle=on -timeout 20m ./...
 
 ## allocs: allocation gates, built without -race (the race detector changes

@@ -15,6 +15,7 @@ func TestDefault(t *testing.T) {
 		Listen:        ":8080",
 		MetricsListen: ":9090",
 		Scheduler: Scheduler{
+			Strategy: "default",
 			Weights: ScorerWeights{
 				Queue: new(3.0), KVCache: new(2.0), Prefix: new(3.0), LoRA: new(2.0), InFlight: new(1.0),
 			},

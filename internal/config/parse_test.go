@@ -293,6 +293,11 @@ scheduler:
 			},
 		},
 		{
+			name: "unknown strategy",
+			yaml: auth + pools + "scheduler: {strategy: fastest}\n",
+			want: []string{`scheduler.strategy: "fastest" is not one of "default", "round-robin", "random", "least-request"`},
+		},
+		{
 			name: "kv cache threshold not a number",
 			yaml: auth + pools + "scheduler: {kvCacheThreshold: .nan}\n",
 			want: []string{`scheduler.kvCacheThreshold: must be in (0, 1], got NaN`},
@@ -521,6 +526,7 @@ func TestValidateZeroConfig(t *testing.T) {
 		`listen: "" is not host:port`,
 		`metricsListen: "" is not host:port`,
 		`pools: at least one pool is required`,
+		`scheduler.strategy: "" is not one of "default", "round-robin", "random", "least-request"`,
 		`scheduler.queueDepthThreshold: must be > 0, got 0`,
 		`scheduler.prefixBlockTokens: must be > 0, got 0`,
 		`scheduler.prefixMaxBlocks: must be > 0, got 0`,

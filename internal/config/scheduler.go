@@ -4,6 +4,7 @@ import "math"
 
 // Scheduler defaults.
 const (
+	defaultStrategy            = StrategyDefault
 	defaultQueueDepthThreshold = 5
 	defaultKVCacheThreshold    = 0.8
 	defaultPrefixBlockTokens   = 16
@@ -17,8 +18,26 @@ const (
 	defaultInFlightWeight = 1
 )
 
+// Strategies accepted by scheduler.strategy.
+const (
+	// StrategyDefault picks with infergate's weighted scorers.
+	StrategyDefault = "default"
+	// StrategyRoundRobin cycles through the endpoints per request.
+	StrategyRoundRobin = "round-robin"
+	// StrategyRandom picks an endpoint uniformly at random.
+	StrategyRandom = "random"
+	// StrategyLeastRequest picks the endpoint with the fewest requests in
+	// flight from the gateway, ties at random.
+	StrategyLeastRequest = "least-request"
+)
+
 // Scheduler tunes how an endpoint is picked for each request.
 type Scheduler struct {
+	// Strategy is how endpoints are picked: "default" (the weighted
+	// scorers below), or one of the baselines "round-robin", "random" and
+	// "least-request", which ignore weights and prefix settings (useful for
+	// benchmarks, or as a plain load balancer). Default "default".
+	Strategy string `yaml:"strategy" json:"strategy"`
 	// Weights are the relative weights of the scorers.
 	Weights ScorerWeights `yaml:"weights" json:"weights"`
 	// QueueDepthThreshold is the waiting-queue length at or above which an
@@ -76,6 +95,9 @@ func (w ScorerWeights) InFlightWeight() float64 { return floatOr(w.InFlight, def
 
 // applyDefaults fills unset thresholds and weights.
 func (s *Scheduler) applyDefaults() {
+	if s.Strategy == "" {
+		s.Strategy = defaultStrategy
+	}
 	if s.QueueDepthThreshold == 0 {
 		s.QueueDepthThreshold = defaultQueueDepthThreshold
 	}
@@ -111,6 +133,12 @@ func (s *Scheduler) applyDefaults() {
 // validate checks thresholds and weights.
 func (s Scheduler) validate() []error {
 	var errs []error
+	switch s.Strategy {
+	case StrategyDefault, StrategyRoundRobin, StrategyRandom, StrategyLeastRequest:
+	default:
+		errs = append(errs, fieldErrorf("scheduler.strategy", "%q is not one of %q, %q, %q, %q",
+			s.Strategy, StrategyDefault, StrategyRoundRobin, StrategyRandom, StrategyLeastRequest))
+	}
 	for _, f := range []struct {
 		field string
 		v     int

@@ -99,7 +99,7 @@ func Run(ctx context.Context, o Options) error {
 		cfg.PreloadedLoRAs = []string{own}
 		cfg.TimeScale = o.TimeScale
 		cfg.Seed = int64(i + 1)
-		srv, err := simulator.New(cfg, log.With("replica", name))
+		srv, err := simulator.New(cfg, log)
 		if err != nil {
 			return fmt.Errorf("replica %s: %w", name, err)
 		}

@@ -43,6 +43,7 @@ type Gateway struct {
 	admin     http.Handler
 	ready     atomic.Bool
 	ln, admLn net.Listener
+	live      *liveDashboard // built-in dashboard (dashboard.go)
 }
 
 // New builds a gateway from a validated configuration.
@@ -59,6 +60,7 @@ func New(cfg *config.Config, o Options) (*Gateway, error) {
 		BuildRef:       o.BuildRef,
 	})
 	g := &Gateway{cfg: cfg, log: log, metrics: metrics}
+	g.live = newLiveDashboard(reg, log.With("component", "dashboard"))
 
 	for _, pc := range cfg.Pools {
 		st := pool.NewStore(pc.Name)
@@ -106,6 +108,7 @@ func New(cfg *config.Config, o Options) (*Gateway, error) {
 		Admission:  admission.New(),
 		Metrics:    metrics,
 		Logger:     log.With("component", "router"),
+		Decisions:  g.live.decisions,
 	})
 	g.proxy = proxy.New(proxy.Options{
 		Router:             rt,
@@ -120,11 +123,13 @@ func New(cfg *config.Config, o Options) (*Gateway, error) {
 	})
 
 	var guard func(http.Handler) http.Handler
+	var authn auth.Authenticator
 	if cfg.Metrics.Auth.On() {
 		tokens, err := auth.LoadTokenFile(cfg.Metrics.Auth.TokenFile)
 		if err != nil {
 			return nil, fmt.Errorf("metrics auth: %w", err)
 		}
+		authn = tokens
 		guard = auth.Middleware(tokens, auth.AllowAll{}, auth.MiddlewareOptions{Logger: log.With("component", "auth")})
 	}
 	g.admin = telemetry.NewAdminHandler(telemetry.AdminOptions{
@@ -132,6 +137,8 @@ func New(cfg *config.Config, o Options) (*Gateway, error) {
 		Guard:    guard,
 		Ready:    g.ready.Load,
 		Logger:   log.With("component", "admin"),
+		// Dashboard: /dashboard behind the same tokens, plus a login session.
+		Dashboard: g.live.handler(cfg, g.stores, authn, log.With("component", "dashboard")),
 	})
 	return g, nil
 }
@@ -140,6 +147,7 @@ func New(cfg *config.Config, o Options) (*Gateway, error) {
 func schedulerConfig(cfg *config.Config) scheduler.Config {
 	sc := scheduler.DefaultConfig()
 	s := cfg.Scheduler
+	sc.Strategy = scheduler.Strategy(s.Strategy)
 	sc.Weights = scheduler.Weights{
 		Queue:    s.Weights.QueueWeight(),
 		KVCache:  s.Weights.KVCacheWeight(),
@@ -196,6 +204,7 @@ func (g *Gateway) Serve(ctx context.Context) error {
 	var loops errgroup.Group
 	loops.Go(func() error { return g.scraper.Run(bg, g.stores...) })
 	loops.Go(func() error { g.maintain(bg); return nil })
+	loops.Go(func() error { g.live.sampler.Run(bg); return nil })
 	g.warmUp(ctx)
 
 	proxySrv := &http.Server{Handler: g.proxy, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute, ErrorLog: slog.NewLogLogger(g.log.Handler(), slog.LevelDebug)}

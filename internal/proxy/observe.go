@@ -112,7 +112,9 @@ func (b *observedBody) finish(err error) {
 	b.done = true
 	b.idle.Stop()
 	b.x.finishedAt = b.h.now()
-	if err != io.EOF {
+	// A stream that delivered its [DONE] is complete even if the client
+	// hung up before the upstream's final chunk framing arrived.
+	if err != io.EOF && (b.stream == nil || !b.stream.Done()) {
 		b.x.bodyErr = err
 	}
 	if b.stream != nil {

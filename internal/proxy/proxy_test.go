@@ -1,11 +1,13 @@
 package proxy
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -377,5 +379,68 @@ func TestModelsUnion(t *testing.T) {
 	}
 	if strings.Join(ids, ",") != "alias,base,lora-a" {
 		t.Errorf("models = %v, want alias, base, lora-a", ids)
+	}
+}
+
+// syncBuffer is a goroutine-safe log sink.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func TestStreamCompleteWhenClientLeavesAfterDone(t *testing.T) {
+	release := make(chan struct{})
+	t.Cleanup(func() { close(release) })
+	be := newBackend(t, func(w http.ResponseWriter, r *http.Request, _ []byte) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		io.WriteString(w, "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"a\"}}],\"usage\":null}\n\n")
+		io.WriteString(w, "data: {\"choices\":[],\"usage\":{\"prompt_tokens\":2,\"completion_tokens\":1,\"total_tokens\":3}}\n\ndata: [DONE]\n\n")
+		w.(http.Flusher).Flush()
+		select { // the body's final framing never comes while the client is there
+		case <-release:
+		case <-r.Context().Done():
+		}
+	})
+	logs := &syncBuffer{}
+	h := setup(t, Options{Logger: slog.New(slog.NewTextHandler(logs, nil))}, []string{be.addr()}, []int{0})
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	resp, err := http.Post(srv.URL+"/v1/chat/completions", "application/json",
+		strings.NewReader(`{"model":"base","stream":true,"messages":[{"role":"user","content":"x"}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rd := bufio.NewReader(resp.Body)
+	for {
+		line, err := rd.ReadString('\n')
+		if err != nil {
+			t.Fatalf("stream ended before [DONE]: %v", err)
+		}
+		if strings.HasPrefix(line, "data: [DONE]") {
+			break
+		}
+	}
+	resp.Body.Close() // leave, as SDKs do after [DONE]
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(logs.String(), "msg=request") {
+		if time.Now().After(deadline) {
+			t.Fatal("no access log for the request")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if l := logs.String(); !strings.Contains(l, `error_code=""`) || !strings.Contains(l, "completion_tokens=1") {
+		t.Errorf("a stream that delivered [DONE] was not recorded as a success with usage:\n%s", l)
 	}
 }

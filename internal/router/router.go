@@ -75,6 +75,9 @@ type Options struct {
 	Rand func() float64
 	// Logger receives debug logs; nil discards.
 	Logger *slog.Logger
+	// Decisions receives every successful pick (see [DecisionRecorder]);
+	// nil records nothing.
+	Decisions DecisionRecorder
 }
 
 // Input is what the router needs to know about one request.
@@ -125,6 +128,7 @@ type Router struct {
 	now        func() time.Time
 	rnd        func() float64
 	log        *slog.Logger
+	decisions  DecisionRecorder
 
 	// catalog caches the sorted union of model names per snapshot generation.
 	catalogMu sync.Mutex
@@ -147,6 +151,7 @@ func New(o Options) *Router {
 		now:        o.Now,
 		rnd:        o.Rand,
 		log:        o.Logger,
+		decisions:  o.Decisions,
 	}
 	for _, p := range o.Pools {
 		r.byName[p.Store.Name()] = p
@@ -209,7 +214,7 @@ func (r *Router) Route(in Input) (*Decision, error) {
 		}
 	}
 	d.req.Exclude = r.notServing(snap, target, nil)
-	return d, r.pick(d, snap, now)
+	return d, r.pick(d, snap, now, false)
 }
 
 // Retry picks another endpoint for d, never one already tried. The caller
@@ -220,10 +225,10 @@ func (r *Router) Retry(d *Decision, prompt []byte) error {
 	}
 	d.req.Prompt = prompt
 	snap := d.Pool.Load()
-	return r.pick(d, snap, r.now())
+	return r.pick(d, snap, r.now(), true)
 }
 
-func (r *Router) pick(d *Decision, snap *pool.Snapshot, now time.Time) error {
+func (r *Router) pick(d *Decision, snap *pool.Snapshot, now time.Time, retry bool) error {
 	start := time.Now()
 	res, err := d.sched.Pick(&d.req, snap, now)
 	elapsed := time.Since(start)
@@ -244,6 +249,7 @@ func (r *Router) pick(d *Decision, snap *pool.Snapshot, now time.Time) error {
 			r.metrics.ObservePrefix(ratio, res.PrefixMatchBlocks*r.blockBytes(res.Endpoint))
 		}
 	}
+	r.record(d, now, retry)
 	return nil
 }
 

@@ -6,6 +6,11 @@ import "time"
 // zero or negative thresholds with their defaults (weights are taken as
 // given: zero disables a scorer).
 type Config struct {
+	// Strategy chooses how endpoints are picked; "" means
+	// [StrategyDefault]. The weights, the prefix settings and the queue
+	// threshold of the pick only apply to the default strategy (saturation
+	// uses the thresholds whatever the strategy).
+	Strategy Strategy
 	// Weights are the scorers' weights; a zero weight disables a scorer.
 	Weights Weights
 	// QueueDepthThreshold is the effective queue depth (waiting requests plus
@@ -91,6 +96,7 @@ const (
 // prefix match on its own.
 func DefaultConfig() Config {
 	return Config{
+		Strategy: StrategyDefault,
 		Weights: Weights{
 			Queue:    3,
 			KVCache:  2,
@@ -108,9 +114,13 @@ func DefaultConfig() Config {
 	}
 }
 
-// withDefaults returns c with unset or invalid thresholds replaced by
-// defaults and negative or NaN weights treated as zero.
+// withDefaults returns c with an unset or unknown strategy, and unset or
+// invalid thresholds, replaced by defaults and negative or NaN weights
+// treated as zero.
 func (c Config) withDefaults() Config {
+	if !c.Strategy.Valid() {
+		c.Strategy = StrategyDefault
+	}
 	if c.QueueDepthThreshold <= 0 {
 		c.QueueDepthThreshold = defaultQueueDepthThreshold
 	}

@@ -16,11 +16,12 @@ var ErrNoEndpoint = errors.New("no endpoint available")
 // Scheduler picks an endpoint for each request. It is safe for concurrent
 // use; the zero value is not usable, call [New].
 type Scheduler struct {
-	cfg     Config
-	rnd     Rand
-	scorers [NumScorers]scorer
-	index   *prefix.Index
-	cycles  sync.Pool // *cycle
+	cfg      Config
+	rnd      Rand
+	baseline baseline // nil for StrategyDefault
+	scorers  [NumScorers]scorer
+	index    *prefix.Index
+	cycles   sync.Pool // *cycle
 }
 
 // New returns a scheduler. Unset thresholds in cfg take their defaults (see
@@ -31,12 +32,14 @@ func New(cfg Config, rnd Rand) *Scheduler {
 	if rnd == nil {
 		rnd = runtimeRand{}
 	}
+	cfg = cfg.withDefaults()
 	return &Scheduler{
-		cfg:     cfg.withDefaults(),
-		rnd:     rnd,
-		scorers: newScorers(),
-		index:   prefix.NewIndex(),
-		cycles:  sync.Pool{New: func() any { return new(cycle) }},
+		cfg:      cfg,
+		rnd:      rnd,
+		baseline: newBaseline(cfg.Strategy),
+		scorers:  newScorers(),
+		index:    prefix.NewIndex(),
+		cycles:   sync.Pool{New: func() any { return new(cycle) }},
 	}
 }
 
@@ -46,7 +49,10 @@ func (s *Scheduler) Config() Config { return s.cfg }
 // Pick chooses an endpoint for req from snap: it filters the endpoints
 // (see filter.go), scores the survivors with every enabled scorer, and
 // returns the one with the highest weighted total, breaking ties at random.
-// It returns [ErrNoEndpoint] when no endpoint is left.
+// Under a baseline [Strategy] the survivors are not scored: the strategy's
+// picker chooses one (roundrobin.go, random.go, leastrequest.go) and the
+// prompt is not hashed. It returns [ErrNoEndpoint] when no endpoint is
+// left.
 //
 // Pick hashes req.Prompt and keeps the hashes in req for [Scheduler.Commit];
 // it does not retain Prompt. It is safe for concurrent use (with distinct
@@ -66,6 +72,9 @@ func (s *Scheduler) Pick(req *Request, snap *pool.Snapshot, now time.Time) (Resu
 	}
 	c.filterScrapeFailures(int64(s.cfg.MaxScrapeFailures))
 	c.filterStale(now, s.cfg.Staleness)
+	if s.baseline != nil {
+		return Result{Endpoint: c.cands[s.baseline.choose(c.cands, s.rnd)], Candidates: len(c.cands)}, nil
+	}
 	c.measure()
 
 	if s.cfg.Weights.Prefix > 0 {
@@ -114,9 +123,10 @@ func (s *Scheduler) Pick(req *Request, snap *pool.Snapshot, now time.Time) (Resu
 //
 // The index keeps up to ep's reported num_gpu_blocks (converted to the
 // hashing block size) blocks for ep, or PrefixLRUCapacity when unknown,
-// and never more than prefix.MaxCapacity.
+// and never more than prefix.MaxCapacity. Under a baseline [Strategy]
+// Commit does nothing.
 func (s *Scheduler) Commit(req *Request, ep *pool.Endpoint) {
-	if ep == nil || s.cfg.Weights.Prefix == 0 {
+	if ep == nil || s.baseline != nil || s.cfg.Weights.Prefix == 0 {
 		return
 	}
 	m := ep.Metrics()

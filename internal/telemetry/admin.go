@@ -33,6 +33,10 @@ type AdminOptions struct {
 	Ready func() bool
 	// Logger receives exposition errors. nil discards them.
 	Logger *slog.Logger
+	// Dashboard, when set, serves /dashboard and every path below it. It is
+	// not wrapped in Guard: it authenticates its own routes, because its
+	// login form must be reachable without a token.
+	Dashboard http.Handler
 }
 
 // NewAdminHandler returns the mux of the metrics/admin listener:
@@ -44,6 +48,7 @@ type AdminOptions struct {
 //     rates are left at their defaults (off).
 //   - GET /healthz: always 200 "ok" (liveness; no auth).
 //   - GET /readyz: 200 "ok" or 503 "not ready" (readiness; no auth).
+//   - /dashboard and below: [AdminOptions.Dashboard], when set.
 //
 // Anything else is 404.
 func NewAdminHandler(opts AdminOptions) http.Handler {
@@ -82,6 +87,10 @@ func NewAdminHandler(opts AdminOptions) http.Handler {
 		}
 		writeText(w, http.StatusOK, "ok")
 	})
+	if opts.Dashboard != nil {
+		mux.Handle("/dashboard", opts.Dashboard)
+		mux.Handle("/dashboard/", opts.Dashboard)
+	}
 	return mux
 }
 

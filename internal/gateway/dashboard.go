@@ -1,0 +1,53 @@
+package gateway
+
+import (
+	"log/slog"
+	"net/http"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/infergate/infergate/internal/auth"
+	"github.com/infergate/infergate/internal/config"
+	"github.com/infergate/infergate/internal/dashboard"
+	"github.com/infergate/infergate/internal/pool"
+	"github.com/infergate/infergate/internal/session"
+)
+
+// liveDashboard is the built-in dashboard's state: the routing-decision ring
+// the router records into and the sampler Serve runs.
+type liveDashboard struct {
+	decisions *dashboard.Decisions
+	sampler   *dashboard.Sampler
+}
+
+// newLiveDashboard creates the dashboard's recorders over the registry.
+func newLiveDashboard(reg prometheus.Gatherer, log *slog.Logger) *liveDashboard {
+	return &liveDashboard{
+		decisions: dashboard.NewDecisions(0),
+		sampler:   dashboard.NewSampler(dashboard.SamplerOptions{Gatherer: reg, Logger: log}),
+	}
+}
+
+// handler returns /dashboard for the metrics listener. authn is the
+// metrics listener's authenticator, nil when metrics auth is off (the
+// dashboard is then open too).
+func (d *liveDashboard) handler(cfg *config.Config, stores []*pool.Store, authn auth.Authenticator, log *slog.Logger) http.Handler {
+	var sessions *session.Manager
+	if authn != nil {
+		sessions = session.New(session.Options{
+			Authenticator: authn,
+			Authorizer:    auth.AllowAll{},
+			Path:          dashboard.Path,
+			LoginPage:     dashboard.LoginPage,
+			Logger:        log,
+		})
+	}
+	return dashboard.New(dashboard.Options{
+		Pools:     stores,
+		Staleness: cfg.Scrape.Staleness.Duration,
+		Decisions: d.decisions,
+		Sampler:   d.sampler,
+		Sessions:  sessions,
+		Logger:    log,
+	})
+}
