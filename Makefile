@@ -69,7 +69,7 @@ unit: tools
 ## allocs: allocation gates, built without -race (the race detector changes
 ## allocation counts).
 allocs:
-	$(GO) test -run 'Allocs' -count=1 ./...
+	$(GO) test -run 'Alloc' -count=1 ./internal/...
 
 ## fuzz: run every fuzz target for FUZZTIME each.
 fuzz:
