@@ -12,9 +12,14 @@ STATICCHECK := $(TOOLS_BIN)/staticcheck-$(STATICCHECK_VERSION)
 PROMETHEUS_MODULE_VERSION := v0.316.0
 UPSTREAM_PROMTOOL := $(TOOLS_BIN)/promtool-$(PROMETHEUS_MODULE_VERSION)
 export INFERGATE_UPSTREAM_PROMTOOL := $(UPSTREAM_PROMTOOL)
+# Kubernetes control plane for the tests under test/kube and internal/kubetest:
+# kube-apiserver and kube-controller-manager built from the Go module proxy
+# (tool module hack/kube), cached by version; etcd from Debian.
+KUBE_VERSION := v1.37.2
+export INFERGATE_KUBE_BIN_DIR := $(CACHE)/kube/$(KUBE_VERSION)
 FUZZTIME  ?= 30s
 
-.PHONY: all build test tools chromium prometheus check fmt-check vet staticcheck unit allocs fuzz bench clean
+.PHONY: all build test tools chromium prometheus kube crds check fmt-check vet staticcheck unit allocs fuzz bench clean
 
 all: build
 
@@ -27,7 +32,7 @@ test: tools check unit allocs
 
 ## tools: install what the tests need from outside the module, when
 ## missing (idempotent; cached on the machine, never in the repository).
-tools: chromium prometheus $(UPSTREAM_PROMTOOL)
+tools: chromium prometheus kube $(UPSTREAM_PROMTOOL)
 
 ## chromium: Debian's chromium, for the dashboard's headless-browser test.
 chromium:
@@ -37,6 +42,16 @@ chromium:
 ## (they start their own Prometheus on a free loopback port, never :9090).
 prometheus:
 	@sh hack/ensure-prometheus.sh
+
+## kube: kube-apiserver and kube-controller-manager $(KUBE_VERSION) (about 12
+## minutes to build the first time, then cached) and Debian's etcd-server.
+kube:
+	@KUBE_VERSION=$(KUBE_VERSION) GO=$(GO) sh hack/ensure-kube.sh
+
+## crds: regenerate api/*/zz_generated.deepcopy.go and deploy/crds/ with
+## controller-gen after changing the API types.
+crds:
+	@sh hack/gen-crds.sh
 
 $(UPSTREAM_PROMTOOL):
 	@mkdir -p $(TOOLS_BIN)
