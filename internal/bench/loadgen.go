@@ -1,0 +1,86 @@
+package bench
+
+import (
+	"context"
+	"sync"
+	"time"
+)
+
+// errNotSent marks the records of requests a cancelled run never sent.
+const errNotSent = "not sent"
+
+// load is one run's traffic: the requests, their targets and when to send
+// them.
+type load struct {
+	// urls are the chat-completions URLs; request i goes to
+	// urls[i%len(urls)] (one URL for a gateway, the replicas for a direct
+	// run).
+	urls []string
+	reqs []Request
+	// offsets are the wall-clock send times from the start (open loop);
+	// nil means closed loop with concurrency requests in flight.
+	offsets     []time.Duration
+	concurrency int
+	// done is called after every finished request (progress).
+	done func()
+}
+
+// drive sends the load and returns one record per request, indexed like
+// l.reqs, and the wall time from the first send to the last completion.
+func drive(ctx context.Context, c *client, l load) ([]record, time.Duration) {
+	recs := make([]record, len(l.reqs))
+	for i := range recs {
+		recs[i] = record{Index: i, Err: errNotSent}
+	}
+	start := time.Now()
+	var wg sync.WaitGroup
+	send := func(i int) {
+		recs[i].Err = ""
+		c.do(ctx, l.urls[i%len(l.urls)], l.reqs[i].Body, start, &recs[i])
+		if l.done != nil {
+			l.done()
+		}
+	}
+	if l.offsets == nil {
+		next := make(chan int)
+		for range max(l.concurrency, 1) {
+			wg.Go(func() {
+				for i := range next {
+					send(i)
+				}
+			})
+		}
+	feed:
+		for i := range l.reqs {
+			select {
+			case next <- i:
+			case <-ctx.Done():
+				break feed
+			}
+		}
+		close(next)
+	} else {
+		timer := time.NewTimer(0)
+		<-timer.C
+	dispatch:
+		for i := range l.reqs {
+			if wait := time.Until(start.Add(l.offsets[i])); wait > 0 {
+				timer.Reset(wait)
+				select {
+				case <-timer.C:
+				case <-ctx.Done():
+					break dispatch
+				}
+			}
+			wg.Go(func() { send(i) })
+		}
+	}
+	wg.Wait()
+	end := start
+	for i := range recs {
+		if e := start.Add(recs[i].Sent + recs[i].E2E); e.After(end) {
+			end = e
+		}
+	}
+	return recs, end.Sub(start)
+}

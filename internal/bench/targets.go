@@ -1,0 +1,86 @@
+package bench
+
+import "fmt"
+
+// metrics maps a target metric name to its value in a run. Latencies are in
+// ms of model time, rates per second, hit rates in percentage points.
+var metrics = map[string]func(*RunResult) float64{
+	"ttft_p50":        func(r *RunResult) float64 { return r.TTFT.P50 },
+	"ttft_p90":        func(r *RunResult) float64 { return r.TTFT.P90 },
+	"ttft_p99":        func(r *RunResult) float64 { return r.TTFT.P99 },
+	"tpot_p90":        func(r *RunResult) float64 { return r.TPOT.P90 },
+	"e2e_p50":         func(r *RunResult) float64 { return r.E2E.P50 },
+	"e2e_p90":         func(r *RunResult) float64 { return r.E2E.P90 },
+	"e2e_p99":         func(r *RunResult) float64 { return r.E2E.P99 },
+	"requests_per_s":  func(r *RunResult) float64 { return r.RequestsPerSecond },
+	"output_tokens_s": func(r *RunResult) float64 { return r.OutputTokensPerSec },
+	"goodput":         func(r *RunResult) float64 { return r.Goodput },
+	"hit_rate_pct":    func(r *RunResult) float64 { return 100 * r.PrefixHitRate },
+	// hit_gap_pct is the ceiling minus the hit rate, in percentage points.
+	"hit_gap_pct": func(r *RunResult) float64 { return 100 * (r.HitCeiling - r.PrefixHitRate) },
+}
+
+// MetricNames lists the metrics a [Target] may name.
+func MetricNames() []string {
+	return []string{"ttft_p50", "ttft_p90", "ttft_p99", "tpot_p90", "e2e_p50", "e2e_p90", "e2e_p99",
+		"requests_per_s", "output_tokens_s", "goodput", "hit_rate_pct", "hit_gap_pct"}
+}
+
+// evaluateTargets checks every target of the suite against the report.
+func evaluateTargets(s *Suite, rep *Report) []TargetResult {
+	var out []TargetResult
+	for i := range s.Scenarios {
+		sc := &s.Scenarios[i]
+		var sr *ScenarioResult
+		for _, r := range rep.Scenarios {
+			if r.Name == sc.Name {
+				sr = r
+			}
+		}
+		for _, t := range sc.Targets {
+			tr := TargetResult{Scenario: sc.Name, Target: t}
+			if sr == nil {
+				tr.Missing = "scenario did not run"
+				out = append(out, tr)
+				continue
+			}
+			out = append(out, evaluateTarget(sr, t, tr))
+		}
+	}
+	return out
+}
+
+func evaluateTarget(sr *ScenarioResult, t Target, tr TargetResult) TargetResult {
+	value := metrics[t.Metric]
+	run := sr.findRun(t.Strategy, t.Point)
+	if run == nil || run.Failed != "" || run.Completed == 0 {
+		tr.Missing = fmt.Sprintf("no completed %s run", t.Strategy)
+		return tr
+	}
+	tr.Value = value(run)
+	tr.Compared = tr.Value
+	if t.Baseline != "" {
+		base := sr.findRun(t.Baseline, t.Point)
+		if base == nil || base.Failed != "" || base.Completed == 0 {
+			tr.Missing = fmt.Sprintf("no completed %s run", t.Baseline)
+			return tr
+		}
+		tr.BaselineValue = value(base)
+		switch {
+		case t.Diff:
+			tr.Compared = tr.Value - tr.BaselineValue
+		case tr.BaselineValue != 0:
+			tr.Compared = tr.Value / tr.BaselineValue
+		default:
+			tr.Missing = fmt.Sprintf("the %s value is 0", t.Baseline)
+			return tr
+		}
+	}
+	switch {
+	case t.Max != nil:
+		tr.Met = tr.Compared <= *t.Max
+	case t.Min != nil:
+		tr.Met = tr.Compared >= *t.Min
+	}
+	return tr
+}
