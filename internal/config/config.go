@@ -41,12 +41,15 @@ type Config struct {
 	// [DefaultMetricsListen]. Port 0 picks a free port.
 	MetricsListen string `yaml:"metricsListen" json:"metricsListen"`
 	// Pools are the groups of model-server endpoints; at least one is
-	// required.
+	// required, except in Kubernetes mode.
 	Pools []Pool `yaml:"pools" json:"pools"`
 	// Models are the model names clients may send, and how each is routed.
 	Models []Model `yaml:"models" json:"models"`
 	// Objectives are the named priorities requests can run under.
 	Objectives []Objective `yaml:"objectives" json:"objectives"`
+	// Kubernetes turns on Kubernetes mode, where pools, models and
+	// objectives come from the cluster.
+	Kubernetes Kubernetes `yaml:"kubernetes" json:"kubernetes"`
 	// Scheduler tunes endpoint picking.
 	Scheduler Scheduler `yaml:"scheduler" json:"scheduler"`
 	// Scrape tunes model-server metrics scraping.
@@ -112,6 +115,7 @@ func (c *Config) ApplyDefaults() {
 	for i := range c.Models {
 		c.Models[i].applyDefaults(firstPool)
 	}
+	c.Kubernetes.applyDefaults()
 	c.Scheduler.applyDefaults()
 	c.Scrape.applyDefaults()
 	c.Upstream.applyDefaults()
@@ -145,9 +149,13 @@ func (c *Config) Validate() error {
 	if len(listenErrs) == 0 && len(metricsListenErrs) == 0 && c.Listen == c.MetricsListen && !hasZeroPort(c.Listen) {
 		errs = append(errs, fieldErrorf("metricsListen", "%q is also the listen address", c.MetricsListen))
 	}
-	errs = append(errs, validatePools(c.Pools)...)
-	errs = append(errs, validateObjectives(c.Objectives)...)
-	errs = append(errs, validateModels(c.Models, c.Pools, c.Objectives)...)
+	if c.Kubernetes.Enabled {
+		errs = append(errs, c.Kubernetes.validate(c)...)
+	} else {
+		errs = append(errs, validatePools(c.Pools)...)
+		errs = append(errs, validateObjectives(c.Objectives)...)
+		errs = append(errs, validateModels(c.Models, c.Pools, c.Objectives)...)
+	}
 	errs = append(errs, c.Scheduler.validate()...)
 	errs = append(errs, c.Scrape.validate()...)
 	errs = append(errs, c.Upstream.validate()...)

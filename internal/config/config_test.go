@@ -42,8 +42,19 @@ func TestDefault(t *testing.T) {
 		Metrics: Metrics{
 			LegacyNames:    new(true),
 			ModelNameLimit: 100,
-			Auth:           MetricsAuth{Enabled: new(true)},
+			Auth: MetricsAuth{Enabled: new(true), Mode: AuthStatic, Kubernetes: KubernetesAuth{
+				TokenReviewTTL: Duration{time.Minute},
+				AllowTTL:       Duration{5 * time.Minute},
+				DenyTTL:        Duration{30 * time.Second},
+				Timeout:        Duration{2 * time.Second},
+			}},
 		},
+		Kubernetes: Kubernetes{LeaderElection: LeaderElection{
+			Enabled:       new(true),
+			LeaseDuration: Duration{15 * time.Second},
+			RenewDeadline: Duration{10 * time.Second},
+			RetryPeriod:   Duration{2 * time.Second},
+		}},
 		Shutdown: Shutdown{GracePeriod: Duration{30 * time.Second}},
 	}
 	if diff := cmp.Diff(want, Default()); diff != "" {

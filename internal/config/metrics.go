@@ -1,5 +1,7 @@
 package config
 
+import "time"
+
 // defaultModelNameLimit is the default cap on distinct model_name label
 // values.
 const defaultModelNameLimit = 100
@@ -18,14 +20,51 @@ type Metrics struct {
 	Auth MetricsAuth `yaml:"auth" json:"auth"`
 }
 
+// Metrics auth modes; see [MetricsAuth.Mode].
+const (
+	// AuthStatic accepts the bearer tokens listed in a file.
+	AuthStatic = "static"
+	// AuthKubernetes checks bearer tokens with a TokenReview and the request
+	// with a SubjectAccessReview (nonResourceURL = path, verb get).
+	AuthKubernetes = "kubernetes"
+)
+
+// Kubernetes auth defaults: those of Kubernetes' delegating authorizer, and
+// a review timeout well under a 5 s scrape.
+const (
+	defaultTokenReviewTTL = time.Minute
+	defaultAllowTTL       = 5 * time.Minute
+	defaultDenyTTL        = 30 * time.Second
+	defaultReviewTimeout  = 2 * time.Second
+)
+
 // MetricsAuth configures bearer-token auth on the metrics listener.
 type MetricsAuth struct {
 	// Enabled turns auth on. nil means true. Read it with [MetricsAuth.On].
 	Enabled *bool `yaml:"enabled" json:"enabled"`
+	// Mode is how tokens are checked: [AuthStatic] (default) or
+	// [AuthKubernetes].
+	Mode string `yaml:"mode" json:"mode"`
 	// TokenFile is the path of a file holding the accepted bearer token(s).
-	// Required while auth is enabled (standalone mode); Validate checks that
-	// it is set, not that the file exists.
+	// Required in static mode while auth is enabled; Validate checks that it
+	// is set, not that the file exists.
 	TokenFile string `yaml:"tokenFile" json:"tokenFile"`
+	// Kubernetes tunes [AuthKubernetes] mode.
+	Kubernetes KubernetesAuth `yaml:"kubernetes" json:"kubernetes"`
+}
+
+// KubernetesAuth tunes TokenReview and SubjectAccessReview checks. Results
+// are cached; errors never are.
+type KubernetesAuth struct {
+	// TokenReviewTTL is how long a TokenReview answer (valid or not) is
+	// reused. Default 1m.
+	TokenReviewTTL Duration `yaml:"tokenReviewTTL" json:"tokenReviewTTL"`
+	// AllowTTL and DenyTTL are how long an allowing or denying
+	// SubjectAccessReview answer is reused. Defaults 5m and 30s.
+	AllowTTL Duration `yaml:"allowTTL" json:"allowTTL"`
+	DenyTTL  Duration `yaml:"denyTTL" json:"denyTTL"`
+	// Timeout bounds one review; default 2s.
+	Timeout Duration `yaml:"timeout" json:"timeout"`
 }
 
 // Legacy returns LegacyNames, or its default (true) when unset.
@@ -49,6 +88,14 @@ func (m *Metrics) applyDefaults() {
 	if m.Auth.Enabled == nil {
 		m.Auth.Enabled = new(true)
 	}
+	if m.Auth.Mode == "" {
+		m.Auth.Mode = AuthStatic
+	}
+	k := &m.Auth.Kubernetes
+	durationOr(&k.TokenReviewTTL, defaultTokenReviewTTL)
+	durationOr(&k.AllowTTL, defaultAllowTTL)
+	durationOr(&k.DenyTTL, defaultDenyTTL)
+	durationOr(&k.Timeout, defaultReviewTimeout)
 }
 
 // validate checks the label limit and that enabled auth has a token file.
@@ -57,8 +104,19 @@ func (m Metrics) validate() []error {
 	if m.ModelNameLimit < 1 {
 		errs = append(errs, fieldErrorf("metrics.modelNameLimit", "must be >= 1, got %d", m.ModelNameLimit))
 	}
-	if m.Auth.On() && m.Auth.TokenFile == "" {
-		errs = append(errs, fieldErrorf("metrics.auth.tokenFile", "is required when metrics.auth.enabled is true"))
+	switch m.Auth.Mode {
+	case AuthStatic, "":
+		if m.Auth.On() && m.Auth.TokenFile == "" {
+			errs = append(errs, fieldErrorf("metrics.auth.tokenFile", "is required when metrics.auth.enabled is true"))
+		}
+	case AuthKubernetes:
+		k := m.Auth.Kubernetes
+		errs = append(errs, positiveDuration("metrics.auth.kubernetes.tokenReviewTTL", k.TokenReviewTTL)...)
+		errs = append(errs, positiveDuration("metrics.auth.kubernetes.allowTTL", k.AllowTTL)...)
+		errs = append(errs, positiveDuration("metrics.auth.kubernetes.denyTTL", k.DenyTTL)...)
+		errs = append(errs, positiveDuration("metrics.auth.kubernetes.timeout", k.Timeout)...)
+	default:
+		errs = append(errs, fieldErrorf("metrics.auth.mode", "%q is not one of %q, %q", m.Auth.Mode, AuthStatic, AuthKubernetes))
 	}
 	return errs
 }

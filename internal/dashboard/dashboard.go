@@ -34,10 +34,17 @@ const contentSecurityPolicy = "default-src 'none'; script-src 'self'; style-src 
 //go:embed web
 var web embed.FS
 
+// PoolLister lists the gateway's current pools.
+type PoolLister interface {
+	Stores() []*pool.Store
+}
+
 // Options configure [New].
 type Options struct {
-	// Pools are the stores the pool overview and endpoint table read.
-	Pools []*pool.Store
+	// Pools lists the stores the pool overview and endpoint table read, at
+	// every refresh (pools may join and leave); [*pool.Set] implements it.
+	// nil shows no pools.
+	Pools PoolLister
 	// Staleness is how old an endpoint's metrics may be for it to count as
 	// ready; <= 0 means any scraped endpoint is ready.
 	Staleness time.Duration
@@ -57,7 +64,7 @@ type Options struct {
 
 // dashboard serves the page and its API.
 type dashboard struct {
-	pools     []*pool.Store
+	pools     PoolLister
 	staleness time.Duration
 	decisions *Decisions
 	sampler   *Sampler

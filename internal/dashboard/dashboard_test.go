@@ -42,7 +42,7 @@ func newTestServer(t *testing.T, withAuth bool) *httptest.Server {
 	decisions := NewDecisions(4)
 	decisions.RecordDecision(record(1))
 	o := Options{
-		Pools:     []*pool.Store{testPool()},
+		Pools:     pool.NewSet(testPool()),
 		Staleness: time.Second,
 		Decisions: decisions,
 		Sampler:   NewSampler(SamplerOptions{Gatherer: prometheus.NewRegistry()}),

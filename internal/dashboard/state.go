@@ -138,15 +138,17 @@ func (d *dashboard) serveState(w http.ResponseWriter, r *http.Request) {
 		AuthRequired:     d.sessions != nil,
 		StalenessSeconds: d.staleness.Seconds(),
 		Scorers:          scheduler.ScorerNames[:],
-		Pools:            make([]PoolState, 0, len(d.pools)),
+		Pools:            []PoolState{},
 		Decisions:        []Decision{},
 		Series:           Series{Points: []Point{}},
 	}
 	if u, ok := auth.UserFrom(r.Context()); ok {
 		st.User = u.Name
 	}
-	for _, p := range d.pools {
-		st.Pools = append(st.Pools, poolState(p, now, d.staleness))
+	if d.pools != nil {
+		for _, p := range d.pools.Stores() {
+			st.Pools = append(st.Pools, poolState(p, now, d.staleness))
+		}
 	}
 	if d.sampler != nil {
 		st.Series = d.sampler.Series()

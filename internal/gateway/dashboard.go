@@ -6,10 +6,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/infergate/infergate/internal/auth"
 	"github.com/infergate/infergate/internal/config"
 	"github.com/infergate/infergate/internal/dashboard"
-	"github.com/infergate/infergate/internal/pool"
 	"github.com/infergate/infergate/internal/session"
 )
 
@@ -28,22 +26,22 @@ func newLiveDashboard(reg prometheus.Gatherer, log *slog.Logger) *liveDashboard 
 	}
 }
 
-// handler returns /dashboard for the metrics listener. authn is the
-// metrics listener's authenticator, nil when metrics auth is off (the
-// dashboard is then open too).
-func (d *liveDashboard) handler(cfg *config.Config, stores []*pool.Store, authn auth.Authenticator, log *slog.Logger) http.Handler {
+// handler returns /dashboard for the metrics listener. ma is the metrics
+// listener's auth, nil when metrics auth is off (the dashboard is then open
+// too).
+func (d *liveDashboard) handler(cfg *config.Config, pools dashboard.PoolLister, ma *MetricsAuth, log *slog.Logger) http.Handler {
 	var sessions *session.Manager
-	if authn != nil {
+	if ma != nil {
 		sessions = session.New(session.Options{
-			Authenticator: authn,
-			Authorizer:    auth.AllowAll{},
+			Authenticator: ma.Authenticator,
+			Authorizer:    ma.Authorizer,
 			Path:          dashboard.Path,
 			LoginPage:     dashboard.LoginPage,
 			Logger:        log,
 		})
 	}
 	return dashboard.New(dashboard.Options{
-		Pools:     stores,
+		Pools:     pools,
 		Staleness: cfg.Scrape.Staleness.Duration,
 		Decisions: d.decisions,
 		Sampler:   d.sampler,

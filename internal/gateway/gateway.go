@@ -7,9 +7,11 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/infergate/infergate/internal/admission"
@@ -29,24 +31,62 @@ type Options struct {
 	Logger *slog.Logger
 	// Commit and BuildRef label inference_extension_info.
 	Commit, BuildRef string
+	// Discovery, when set, supplies the catalog (Kubernetes mode): Serve
+	// runs it next to the gateway and reports ready once it has synced. It
+	// publishes catalogs by calling [Gateway.SetCatalog].
+	Discovery Discovery
+	// MetricsAuth checks the metrics listener's callers when the config's
+	// metrics.auth.mode is "kubernetes"; it is ignored otherwise (static
+	// mode reads the token file itself).
+	MetricsAuth *MetricsAuth
+}
+
+// Discovery is a source of catalogs that runs as long as the gateway, such
+// as the Kubernetes controller.
+type Discovery interface {
+	// Run runs until ctx is done and then returns nil.
+	Run(ctx context.Context) error
+	// Synced is closed once the first catalog has been published.
+	Synced() <-chan struct{}
+}
+
+// MetricsAuth is an authenticator and authorizer pair for the metrics
+// listener.
+type MetricsAuth struct {
+	Authenticator auth.Authenticator
+	Authorizer    auth.Authorizer
 }
 
 // Gateway is an assembled, not yet running gateway.
 type Gateway struct {
 	cfg       *config.Config
 	log       *slog.Logger
-	stores    []*pool.Store
-	scheds    []*scheduler.Scheduler
+	reg       *prometheus.Registry
+	set       *pool.Set
+	router    *router.Router
 	scraper   *modelmetrics.Scraper
 	metrics   *telemetry.Metrics
 	proxy     *proxy.Handler
 	admin     http.Handler
+	discovery Discovery
 	ready     atomic.Bool
 	ln, admLn net.Listener
 	live      *liveDashboard // built-in dashboard (dashboard.go)
+
+	catalogMu sync.Mutex
+	pools     map[string]*servedPool // by name; guarded by catalogMu
 }
 
-// New builds a gateway from a validated configuration.
+// servedPool is one pool's store, scheduler and metrics collector.
+type servedPool struct {
+	store     *pool.Store
+	sched     *scheduler.Scheduler
+	collector prometheus.Collector
+}
+
+// New builds a gateway from a validated configuration. In static mode the
+// catalog is the file's; in Kubernetes mode it starts empty and
+// o.Discovery fills it.
 func New(cfg *config.Config, o Options) (*Gateway, error) {
 	log := o.Logger
 	if log == nil {
@@ -59,28 +99,16 @@ func New(cfg *config.Config, o Options) (*Gateway, error) {
 		Commit:         o.Commit,
 		BuildRef:       o.BuildRef,
 	})
-	g := &Gateway{cfg: cfg, log: log, metrics: metrics}
+	g := &Gateway{
+		cfg:       cfg,
+		log:       log,
+		reg:       reg,
+		set:       pool.NewSet(),
+		metrics:   metrics,
+		discovery: o.Discovery,
+		pools:     make(map[string]*servedPool),
+	}
 	g.live = newLiveDashboard(reg, log.With("component", "dashboard"))
-
-	for _, pc := range cfg.Pools {
-		st := pool.NewStore(pc.Name)
-		specs := make([]pool.Spec, 0, len(pc.Endpoints))
-		for _, e := range pc.Endpoints {
-			specs = append(specs, pool.Spec{Name: e.Name, Address: e.Address, Engine: pool.Engine(e.Engine)})
-		}
-		st.Sync(specs)
-		g.stores = append(g.stores, st)
-		if err := reg.Register(telemetry.NewPoolCollector(st, cfg.Scrape.Staleness.Duration, time.Now)); err != nil {
-			return nil, fmt.Errorf("register pool collector %s: %w", pc.Name, err)
-		}
-	}
-
-	routes := make([]router.Pool, 0, len(g.stores))
-	for _, st := range g.stores {
-		s := scheduler.New(schedulerConfig(cfg), nil)
-		g.scheds = append(g.scheds, s)
-		routes = append(routes, router.Pool{Store: st, Scheduler: s})
-	}
 	g.scraper = modelmetrics.NewScraper(modelmetrics.Options{
 		Interval:       cfg.Scrape.Interval.Duration,
 		Timeout:        cfg.Scrape.Timeout.Duration,
@@ -88,30 +116,19 @@ func New(cfg *config.Config, o Options) (*Gateway, error) {
 		Logger:         log.With("component", "scraper"),
 		Registerer:     reg,
 	})
-
-	objectives := make(map[string]int, len(cfg.Objectives))
-	for _, ob := range cfg.Objectives {
-		objectives[ob.Name] = ob.Priority
-	}
-	models := make([]router.Model, 0, len(cfg.Models))
-	for _, m := range cfg.Models {
-		rm := router.Model{Name: m.Name, Pool: m.Pool, Objective: m.Objective}
-		for _, t := range m.Targets {
-			rm.Targets = append(rm.Targets, router.Target{Model: t.Model, Weight: t.Weight})
-		}
-		models = append(models, rm)
-	}
-	rt := router.New(router.Options{
-		Pools:      routes,
-		Models:     models,
-		Objectives: objectives,
-		Admission:  admission.New(),
-		Metrics:    metrics,
-		Logger:     log.With("component", "router"),
-		Decisions:  g.live.decisions,
+	g.router = router.New(router.Options{
+		Admission: admission.New(),
+		Metrics:   metrics,
+		Logger:    log.With("component", "router"),
+		Decisions: g.live.decisions,
 	})
+	if !cfg.Kubernetes.Enabled {
+		if err := g.SetCatalog(cfg.Catalog()); err != nil {
+			return nil, err
+		}
+	}
 	g.proxy = proxy.New(proxy.Options{
-		Router:             rt,
+		Router:             g.router,
 		Metrics:            metrics,
 		Logger:             log.With("component", "proxy"),
 		MaxBodyBytes:       cfg.Limits.MaxBodyBytes,
@@ -122,25 +139,102 @@ func New(cfg *config.Config, o Options) (*Gateway, error) {
 		StripAuthorization: !cfg.Upstream.ForwardAuth(),
 	})
 
+	ma, err := metricsAuth(cfg.Metrics.Auth, o.MetricsAuth)
+	if err != nil {
+		return nil, err
+	}
 	var guard func(http.Handler) http.Handler
-	var authn auth.Authenticator
-	if cfg.Metrics.Auth.On() {
-		tokens, err := auth.LoadTokenFile(cfg.Metrics.Auth.TokenFile)
-		if err != nil {
-			return nil, fmt.Errorf("metrics auth: %w", err)
-		}
-		authn = tokens
-		guard = auth.Middleware(tokens, auth.AllowAll{}, auth.MiddlewareOptions{Logger: log.With("component", "auth")})
+	if ma != nil {
+		guard = auth.Middleware(ma.Authenticator, ma.Authorizer, auth.MiddlewareOptions{Logger: log.With("component", "auth")})
 	}
 	g.admin = telemetry.NewAdminHandler(telemetry.AdminOptions{
 		Gatherer: reg,
 		Guard:    guard,
 		Ready:    g.ready.Load,
 		Logger:   log.With("component", "admin"),
-		// Dashboard: /dashboard behind the same tokens, plus a login session.
-		Dashboard: g.live.handler(cfg, g.stores, authn, log.With("component", "dashboard")),
+		// Dashboard: /dashboard behind the same auth, plus a login session.
+		Dashboard: g.live.handler(cfg, g.set, ma, log.With("component", "dashboard")),
 	})
 	return g, nil
+}
+
+// metricsAuth returns the metrics listener's auth for the config: nil when
+// auth is off, the token file's tokens in static mode, the injected pair in
+// Kubernetes mode.
+func metricsAuth(a config.MetricsAuth, injected *MetricsAuth) (*MetricsAuth, error) {
+	if !a.On() {
+		return nil, nil
+	}
+	if a.Mode == config.AuthKubernetes {
+		if injected == nil || injected.Authenticator == nil || injected.Authorizer == nil {
+			return nil, errors.New("metrics auth: mode kubernetes needs a TokenReview authenticator and SubjectAccessReview authorizer")
+		}
+		return injected, nil
+	}
+	tokens, err := auth.LoadTokenFile(a.TokenFile)
+	if err != nil {
+		return nil, fmt.Errorf("metrics auth: %w", err)
+	}
+	return &MetricsAuth{Authenticator: tokens, Authorizer: auth.AllowAll{}}, nil
+}
+
+// SetCatalog makes c the gateway's pools, models and objectives: pools new
+// to c get a store, a scheduler and their inference_pool_* metrics; pools
+// missing from c are dropped; every pool's endpoints are synced (endpoints
+// that stay keep their metrics and in-flight counts). Requests already
+// routed finish where they were sent. It is safe for concurrent use.
+func (g *Gateway) SetCatalog(c config.Catalog) error {
+	g.catalogMu.Lock()
+	defer g.catalogMu.Unlock()
+	keep := make(map[string]bool, len(c.Pools))
+	stores := make([]*pool.Store, 0, len(c.Pools))
+	routes := make([]router.Pool, 0, len(c.Pools))
+	for _, pc := range c.Pools {
+		sp, ok := g.pools[pc.Name]
+		if !ok {
+			st := pool.NewStore(pc.Name)
+			sp = &servedPool{
+				store:     st,
+				sched:     scheduler.New(schedulerConfig(g.cfg), nil),
+				collector: telemetry.NewPoolCollector(st, g.cfg.Scrape.Staleness.Duration, time.Now),
+			}
+			if err := g.reg.Register(sp.collector); err != nil {
+				return fmt.Errorf("register pool collector %s: %w", pc.Name, err)
+			}
+			g.pools[pc.Name] = sp
+			g.log.Info("serving pool", "pool", pc.Name)
+		}
+		keep[pc.Name] = true
+		specs := make([]pool.Spec, 0, len(pc.Endpoints))
+		for _, e := range pc.Endpoints {
+			specs = append(specs, pool.Spec{Name: e.Name, Address: e.Address, Engine: pool.Engine(e.Engine)})
+		}
+		sp.store.Sync(specs)
+		stores = append(stores, sp.store)
+		routes = append(routes, router.Pool{Store: sp.store, Scheduler: sp.sched})
+	}
+	for name, sp := range g.pools {
+		if !keep[name] {
+			g.reg.Unregister(sp.collector)
+			delete(g.pools, name)
+			g.log.Info("stopped serving pool", "pool", name)
+		}
+	}
+	objectives := make(map[string]int, len(c.Objectives))
+	for _, ob := range c.Objectives {
+		objectives[ob.Name] = ob.Priority
+	}
+	models := make([]router.Model, 0, len(c.Models))
+	for _, m := range c.Models {
+		rm := router.Model{Name: m.Name, Pool: m.Pool, Objective: m.Objective}
+		for _, t := range m.Targets {
+			rm.Targets = append(rm.Targets, router.Target{Model: t.Model, Weight: t.Weight})
+		}
+		models = append(models, rm)
+	}
+	g.set.Replace(stores)
+	g.router.SetCatalog(router.Catalog{Pools: routes, Models: models, Objectives: objectives})
+	return nil
 }
 
 // schedulerConfig maps the config file's scheduler section.
@@ -202,9 +296,13 @@ func (g *Gateway) Serve(ctx context.Context) error {
 	bg, stopBG := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopBG()
 	var loops errgroup.Group
-	loops.Go(func() error { return g.scraper.Run(bg, g.stores...) })
+	if g.discovery != nil {
+		loops.Go(func() error { return g.discovery.Run(bg) })
+	}
+	loops.Go(func() error { return g.scraper.Run(bg, g.set) })
 	loops.Go(func() error { g.maintain(bg); return nil })
 	loops.Go(func() error { g.live.sampler.Run(bg); return nil })
+	g.waitSynced(ctx)
 	g.warmUp(ctx)
 
 	proxySrv := &http.Server{Handler: g.proxy, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute, ErrorLog: slog.NewLogLogger(g.log.Handler(), slog.LevelDebug)}
@@ -213,7 +311,7 @@ func (g *Gateway) Serve(ctx context.Context) error {
 	servers.Go(func() error { return serve(proxySrv, g.ln) })
 	servers.Go(func() error { return serve(adminSrv, g.admLn) })
 	g.ready.Store(true)
-	g.log.Info("gateway serving", "proxy", g.ln.Addr().String(), "metrics", g.admLn.Addr().String(), "pools", len(g.stores))
+	g.log.Info("gateway serving", "proxy", g.ln.Addr().String(), "metrics", g.admLn.Addr().String(), "pools", len(g.set.Stores()))
 
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- servers.Wait() }()
@@ -258,7 +356,7 @@ func (g *Gateway) warmUp(ctx context.Context) {
 	ctx, cancel := context.WithTimeout(ctx, warmUpBudget)
 	defer cancel()
 	var wg errgroup.Group
-	for _, st := range g.stores {
+	for _, st := range g.set.Stores() {
 		for _, ep := range st.Load().Endpoints() {
 			wg.Go(func() error {
 				for {
@@ -285,21 +383,37 @@ const (
 	warmUpRetry  = 50 * time.Millisecond
 )
 
+// waitSynced waits until the discovery has published its first catalog, so
+// readiness means "routing on the cluster's state". Without a discovery it
+// returns at once. It gives up when ctx ends.
+func (g *Gateway) waitSynced(ctx context.Context) {
+	if g.discovery == nil {
+		return
+	}
+	select {
+	case <-g.discovery.Synced():
+	case <-ctx.Done():
+	}
+}
+
 // maintain refreshes slow-moving gauges and drops scheduler state for
 // endpoints that left their pool, once a second.
 func (g *Gateway) maintain(ctx context.Context) {
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
-	seen := make([]*pool.Snapshot, len(g.stores))
+	seen := make(map[*scheduler.Scheduler]*pool.Snapshot)
 	for {
 		size := 0
-		for i, st := range g.stores {
-			size += g.scheds[i].PrefixIndexSize()
-			if snap := st.Load(); snap != seen[i] {
-				g.scheds[i].Forget(snap)
-				seen[i] = snap
+		next := make(map[*scheduler.Scheduler]*pool.Snapshot, len(seen))
+		for _, sp := range g.servedPools() {
+			size += sp.sched.PrefixIndexSize()
+			snap := sp.store.Load()
+			if snap != seen[sp.sched] {
+				sp.sched.Forget(snap)
 			}
+			next[sp.sched] = snap
 		}
+		seen = next
 		g.metrics.SetPrefixIndexSize(size)
 		select {
 		case <-ctx.Done():
@@ -307,4 +421,15 @@ func (g *Gateway) maintain(ctx context.Context) {
 		case <-t.C:
 		}
 	}
+}
+
+// servedPools returns the current pools.
+func (g *Gateway) servedPools() []*servedPool {
+	g.catalogMu.Lock()
+	defer g.catalogMu.Unlock()
+	out := make([]*servedPool, 0, len(g.pools))
+	for _, sp := range g.pools {
+		out = append(out, sp)
+	}
+	return out
 }

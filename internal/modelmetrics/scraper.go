@@ -118,27 +118,31 @@ func newClient() *http.Client {
 	}}
 }
 
+// Stores lists the pools to scrape. The list may change between calls (pools
+// join and leave in Kubernetes mode); [*pool.Set] implements it.
+type Stores interface {
+	Stores() []*pool.Store
+}
+
 // Run scrapes every endpoint of every store until ctx is done. It starts one
-// loop per endpoint, and every Interval it checks the stores' snapshots,
-// starting loops for new endpoints and stopping the loops of endpoints that
-// left. An endpoint present in several stores is scraped once. Run returns
-// nil once ctx is done and all its loops have stopped.
-func (s *Scraper) Run(ctx context.Context, stores ...*pool.Store) error {
-	for i, st := range stores {
-		if st == nil {
-			return fmt.Errorf("run scraper: store %d is nil", i)
-		}
+// loop per endpoint, and every Interval it checks the stores and their
+// snapshots, starting loops for new endpoints and stopping the loops of
+// endpoints that left. An endpoint present in several stores is scraped once.
+// Run returns nil once ctx is done and all its loops have stopped.
+func (s *Scraper) Run(ctx context.Context, stores Stores) error {
+	if stores == nil {
+		return errors.New("run scraper: nil Stores")
 	}
 	if s.ownClient {
 		defer s.client.CloseIdleConnections()
 	}
-	m := &membership{s: s, seen: make([]*pool.Snapshot, len(stores)), loops: make(map[*pool.Endpoint]*loop)}
+	m := &membership{s: s, seen: make(map[*pool.Store]*pool.Snapshot), loops: make(map[*pool.Endpoint]*loop)}
 	defer m.stopAll()
 
 	ticker := time.NewTicker(s.interval)
 	defer ticker.Stop()
 	for {
-		m.sync(ctx, stores)
+		m.sync(ctx, stores.Stores())
 		select {
 		case <-ctx.Done():
 			return nil
@@ -150,24 +154,28 @@ func (s *Scraper) Run(ctx context.Context, stores ...*pool.Store) error {
 // membership tracks the running loops of one Run call.
 type membership struct {
 	s     *Scraper
-	seen  []*pool.Snapshot
+	seen  map[*pool.Store]*pool.Snapshot
 	loops map[*pool.Endpoint]*loop
 }
 
 // sync starts and stops loops to match the stores' current snapshots. It
-// does nothing when no snapshot changed since the last call.
+// does nothing when neither the stores nor any snapshot changed since the
+// last call.
 func (m *membership) sync(ctx context.Context, stores []*pool.Store) {
-	changed := false
-	for i, st := range stores {
-		if snap := st.Load(); snap != m.seen[i] {
-			m.seen[i], changed = snap, true
+	changed := len(stores) != len(m.seen)
+	for _, st := range stores {
+		if snap := st.Load(); snap != m.seen[st] {
+			changed = true
 		}
 	}
 	if !changed {
 		return
 	}
+	clear(m.seen)
 	want := make(map[*pool.Endpoint]struct{}, len(m.loops))
-	for _, snap := range m.seen {
+	for _, st := range stores {
+		snap := st.Load()
+		m.seen[st] = snap
 		for _, ep := range snap.Endpoints() {
 			want[ep] = struct{}{}
 			if m.loops[ep] == nil {

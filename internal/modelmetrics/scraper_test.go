@@ -101,7 +101,7 @@ func startRun(t *testing.T, s *Scraper, stores ...*pool.Store) (stop func()) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)
-	go func() { done <- s.Run(ctx, stores...) }()
+	go func() { done <- s.Run(ctx, pool.NewSet(stores...)) }()
 	var once sync.Once
 	stop = func() {
 		once.Do(func() {
@@ -414,12 +414,43 @@ func TestRunScrapesSharedEndpointOnce(t *testing.T) {
 	}
 }
 
-func TestRunRejectsNilStore(t *testing.T) {
+func TestRunRejectsNilStores(t *testing.T) {
 	t.Parallel()
 	s := NewScraper(Options{})
-	if err := s.Run(t.Context(), pool.NewStore("a"), nil); err == nil {
-		t.Error("Run with a nil store succeeded")
+	if err := s.Run(t.Context(), nil); err == nil {
+		t.Error("Run with nil Stores succeeded")
 	}
+}
+
+func TestRunFollowsPoolsJoiningAndLeaving(t *testing.T) {
+	t.Parallel()
+	srvA := newFakeServer(t, pool.EngineVLLM, readTestdata(t, "vllm_v1.txt"))
+	srvB := newFakeServer(t, pool.EngineVLLM, readTestdata(t, "vllm_v1.txt"))
+	a, b := pool.NewStore("a"), pool.NewStore("b")
+	a.Sync([]pool.Spec{srvA.spec("a")})
+	b.Sync([]pool.Spec{srvB.spec("b")})
+	set := pool.NewSet(a)
+	reg := prometheus.NewRegistry()
+	s := NewScraper(Options{Interval: 10 * time.Millisecond, Registerer: reg})
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx, set) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run = %v, want nil", err)
+		}
+	}()
+
+	eventually(t, "pool a scraped", func() bool { return a.Load().Endpoints()[0].Metrics() != nil })
+	if got := srvB.metricsHits.Load(); got != 0 {
+		t.Fatalf("pool b scraped %d times before it joined", got)
+	}
+	set.Replace([]*pool.Store{a, b})
+	eventually(t, "pool b scraped after joining", func() bool { return b.Load().Endpoints()[0].Metrics() != nil })
+	eventually(t, "two loops", func() bool { return testutil.ToFloat64(s.self.loops) == 2 })
+	set.Replace([]*pool.Store{b})
+	eventually(t, "pool a's loop stopped after it left", func() bool { return testutil.ToFloat64(s.self.loops) == 1 })
 }
 
 // syncBuffer is a bytes.Buffer safe for the concurrent writes of a slog handler.

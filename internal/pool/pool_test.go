@@ -80,3 +80,23 @@ func TestEndpointCounters(t *testing.T) {
 		t.Error("Engine.Valid wrong")
 	}
 }
+
+func TestSetReplace(t *testing.T) {
+	a, b := NewStore("a"), NewStore("b")
+	s := NewSet(a)
+	if got := s.Stores(); len(got) != 1 || got[0] != a {
+		t.Fatalf("Stores() = %v, want [a]", got)
+	}
+	before := s.Stores()
+	s.Replace([]*Store{a, b})
+	if got := s.Stores(); len(got) != 2 || got[1] != b {
+		t.Fatalf("after Replace, Stores() = %v, want [a b]", got)
+	}
+	if len(before) != 1 {
+		t.Fatalf("a slice read before Replace changed: %v", before)
+	}
+	s.Replace(nil)
+	if got := s.Stores(); got == nil || len(got) != 0 {
+		t.Fatalf("after Replace(nil), Stores() = %#v, want empty non-nil", got)
+	}
+}

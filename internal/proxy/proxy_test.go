@@ -83,10 +83,12 @@ func setup(t *testing.T, o Options, addrs []string, queue []int) *Handler {
 		ep.SetModels([]string{"base", "lora-a"})
 	}
 	o.Router = router.New(router.Options{
-		Pools:      []router.Pool{{Store: st, Scheduler: scheduler.New(scheduler.DefaultConfig(), nil)}},
-		Models:     []router.Model{{Name: "alias", Targets: []router.Target{{Model: "lora-a", Weight: 1}}}},
-		Objectives: map[string]int{"batch": -1},
-		Admission:  admission.New(),
+		Catalog: router.Catalog{
+			Pools:      []router.Pool{{Store: st, Scheduler: scheduler.New(scheduler.DefaultConfig(), nil)}},
+			Models:     []router.Model{{Name: "alias", Targets: []router.Target{{Model: "lora-a", Weight: 1}}}},
+			Objectives: map[string]int{"batch": -1},
+		},
+		Admission: admission.New(),
 	})
 	return New(o)
 }

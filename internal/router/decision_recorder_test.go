@@ -30,11 +30,13 @@ func TestDecisionRecorder(t *testing.T) {
 	cfg := scheduler.DefaultConfig()
 	rec := &recorded{}
 	r := New(Options{
-		Pools:      []Pool{{Store: st, Scheduler: scheduler.New(cfg, nil)}},
-		Models:     []Model{{Name: "alias", Objective: "gold", Targets: []Target{{Model: "base"}}}},
-		Objectives: map[string]int{"gold": 7},
-		Now:        func() time.Time { return at },
-		Decisions:  rec,
+		Catalog: Catalog{
+			Pools:      []Pool{{Store: st, Scheduler: scheduler.New(cfg, nil)}},
+			Models:     []Model{{Name: "alias", Objective: "gold", Targets: []Target{{Model: "base"}}}},
+			Objectives: map[string]int{"gold": 7},
+		},
+		Now:       func() time.Time { return at },
+		Decisions: rec,
 	})
 
 	d, err := r.Route(Input{Model: "alias", Prompt: []byte("a secret prompt that must not be recorded")})

@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/infergate/infergate/internal/admission"
@@ -29,7 +30,10 @@ const bytesPerToken = 4
 
 // Model is a served model name and how its traffic is split.
 type Model struct {
-	// Name is what clients send in the body's "model" field.
+	// Name is what clients send in the body's "model" field. An empty Name
+	// makes the model its pool's catch-all: its targets apply to every
+	// request for the pool that no named model matches (an
+	// InferenceModelRewrite rule without matches).
 	Name string
 	// Pool names the pool that serves it.
 	Pool string
@@ -55,16 +59,24 @@ type Pool struct {
 	Scheduler *scheduler.Scheduler
 }
 
-// Options configure a Router. At least one pool is required.
-type Options struct {
+// Catalog is what a Router routes over. [Router.SetCatalog] replaces it as a
+// whole, so a request sees one consistent version.
+type Catalog struct {
 	// Pools are the pools requests may go to; the first is the default for
-	// configured models without a pool and is searched first for models
-	// discovered from replicas' /v1/models.
+	// models without a pool and is searched first for models discovered
+	// from replicas' /v1/models.
 	Pools []Pool
-	// Models are the configured models.
+	// Models are the configured models, at most one catch-all per pool.
 	Models []Model
 	// Objectives maps objective names to priorities (negative = sheddable).
 	Objectives map[string]int
+}
+
+// Options configure a Router.
+type Options struct {
+	// Catalog is the initial catalog; it may be empty (Kubernetes mode
+	// fills it later with [Router.SetCatalog]).
+	Catalog
 	// Admission sheds sheddable requests under saturation; nil admits everything.
 	Admission *admission.Controller
 	// Metrics records scheduling metrics; nil records nothing.
@@ -119,46 +131,63 @@ type Decision struct {
 
 // Router routes requests. It is safe for concurrent use.
 type Router struct {
-	pools      []Pool
-	byName     map[string]Pool
-	models     map[string]Model
-	objectives map[string]int
-	adm        *admission.Controller
-	metrics    *telemetry.Metrics
-	now        func() time.Time
-	rnd        func() float64
-	log        *slog.Logger
-	decisions  DecisionRecorder
+	table     atomic.Pointer[table]
+	adm       *admission.Controller
+	metrics   *telemetry.Metrics
+	now       func() time.Time
+	rnd       func() float64
+	log       *slog.Logger
+	decisions DecisionRecorder
 
-	// catalog caches the sorted union of model names per snapshot generation.
+	// catalog caches the sorted union of model names for a second.
 	catalogMu sync.Mutex
 	catalog   []string
 	catalogAt time.Time
+	catalogOf *table
 }
 
-// New returns a Router. It panics without pools, which is a wiring bug.
+// table is one immutable version of the catalog, indexed for lookups.
+type table struct {
+	pools      []Pool
+	byName     map[string]Pool
+	models     map[string]Model
+	catchAll   map[string]Model // by pool name
+	objectives map[string]int
+}
+
+// newTable indexes c.
+func newTable(c Catalog) *table {
+	t := &table{
+		pools:      c.Pools,
+		byName:     make(map[string]Pool, len(c.Pools)),
+		models:     make(map[string]Model, len(c.Models)),
+		catchAll:   make(map[string]Model),
+		objectives: c.Objectives,
+	}
+	for _, p := range c.Pools {
+		t.byName[p.Store.Name()] = p
+	}
+	for _, m := range c.Models {
+		if m.Name == "" {
+			t.catchAll[m.Pool] = m
+			continue
+		}
+		t.models[m.Name] = m
+	}
+	return t
+}
+
+// New returns a Router over o.Catalog.
 func New(o Options) *Router {
-	if len(o.Pools) == 0 {
-		panic("router: at least one pool is required")
-	}
 	r := &Router{
-		pools:      o.Pools,
-		byName:     make(map[string]Pool, len(o.Pools)),
-		models:     make(map[string]Model, len(o.Models)),
-		objectives: o.Objectives,
-		adm:        o.Admission,
-		metrics:    o.Metrics,
-		now:        o.Now,
-		rnd:        o.Rand,
-		log:        o.Logger,
-		decisions:  o.Decisions,
+		adm:       o.Admission,
+		metrics:   o.Metrics,
+		now:       o.Now,
+		rnd:       o.Rand,
+		log:       o.Logger,
+		decisions: o.Decisions,
 	}
-	for _, p := range o.Pools {
-		r.byName[p.Store.Name()] = p
-	}
-	for _, m := range o.Models {
-		r.models[m.Name] = m
-	}
+	r.table.Store(newTable(o.Catalog))
 	if r.now == nil {
 		r.now = time.Now
 	}
@@ -171,11 +200,18 @@ func New(o Options) *Router {
 	return r
 }
 
+// SetCatalog replaces the pools, models and objectives. Requests already
+// routed keep their decisions; later ones see c.
+func (r *Router) SetCatalog(c Catalog) {
+	r.table.Store(newTable(c))
+}
+
 // Route resolves the model, priority and target, applies admission and picks
 // an endpoint. The returned Decision is owned by the caller.
 func (r *Router) Route(in Input) (*Decision, error) {
 	d := &Decision{Model: in.Model}
-	p, target, objective, err := r.resolve(in.Model)
+	t := r.table.Load()
+	p, target, objective, err := r.resolve(t, in.Model)
 	if err != nil {
 		return d, err
 	}
@@ -189,7 +225,7 @@ func (r *Router) Route(in Input) (*Decision, error) {
 	}
 	d.Pool, d.TargetModel = store, target
 	if objective != "" {
-		p, ok := r.objectives[objective]
+		p, ok := t.objectives[objective]
 		if !ok {
 			r.log.Debug("unknown objective; using priority 0", slog.String("objective", objective))
 		}
@@ -286,20 +322,32 @@ func (r *Router) notServing(snap *pool.Snapshot, target string, buf []*pool.Endp
 }
 
 // resolve finds the pool, the target model (after traffic splitting) and the
-// default objective for a requested model.
-func (r *Router) resolve(model string) (Pool, string, string, error) {
-	if m, ok := r.models[model]; ok {
-		p := r.pools[0]
-		if named, ok := r.byName[m.Pool]; ok {
-			p = named
+// default objective for a requested model: a named model first, then the
+// pools whose replicas list it (with the pool's catch-all rewrite, if any),
+// then the first pool with a catch-all.
+func (r *Router) resolve(t *table, model string) (Pool, string, string, error) {
+	if m, ok := t.models[model]; ok {
+		if p, ok := t.byName[m.Pool]; ok {
+			return p, r.split(m), m.Objective, nil
 		}
-		return p, r.split(m), m.Objective, nil
+		if m.Pool == "" && len(t.pools) > 0 {
+			return t.pools[0], r.split(m), m.Objective, nil
+		}
+		return Pool{}, "", "", fmt.Errorf("resolve %q: pool %q: %w", model, m.Pool, ErrModelNotFound)
 	}
-	for _, p := range r.pools {
+	for _, p := range t.pools {
 		for _, e := range p.Store.Load().Endpoints() {
 			if e.ServesModel(model) {
+				if m, ok := t.catchAll[p.Store.Name()]; ok {
+					return p, r.split(m), m.Objective, nil
+				}
 				return p, model, "", nil
 			}
+		}
+	}
+	for _, p := range t.pools {
+		if m, ok := t.catchAll[p.Store.Name()]; ok {
+			return p, r.split(m), m.Objective, nil
 		}
 	}
 	return Pool{}, "", "", fmt.Errorf("resolve %q: %w", model, ErrModelNotFound)
@@ -328,19 +376,21 @@ func (r *Router) split(m Model) string {
 }
 
 // Models returns the sorted union of configured model names and the models
-// the replicas list. The union is cached for one second.
+// the replicas list. The union is cached for one second (and recomputed at
+// once when the catalog changes).
 func (r *Router) Models() []string {
 	now := r.now()
+	t := r.table.Load()
 	r.catalogMu.Lock()
 	defer r.catalogMu.Unlock()
-	if r.catalog != nil && now.Sub(r.catalogAt) < time.Second {
+	if r.catalog != nil && r.catalogOf == t && now.Sub(r.catalogAt) < time.Second {
 		return r.catalog
 	}
-	seen := make(map[string]struct{}, len(r.models))
-	for name := range r.models {
+	seen := make(map[string]struct{}, len(t.models))
+	for name := range t.models {
 		seen[name] = struct{}{}
 	}
-	for _, p := range r.pools {
+	for _, p := range t.pools {
 		for _, e := range p.Store.Load().Endpoints() {
 			for _, m := range e.Models() {
 				seen[m] = struct{}{}
@@ -352,13 +402,13 @@ func (r *Router) Models() []string {
 		out = append(out, m)
 	}
 	sort.Strings(out)
-	r.catalog, r.catalogAt = out, now
+	r.catalog, r.catalogAt, r.catalogOf = out, now, t
 	return out
 }
 
 // HasModel reports whether model would resolve.
 func (r *Router) HasModel(model string) bool {
-	_, _, _, err := r.resolve(model)
+	_, _, _, err := r.resolve(r.table.Load(), model)
 	return err == nil
 }
 

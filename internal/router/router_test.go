@@ -36,18 +36,20 @@ func TestRoute(t *testing.T) {
 	main := newStore("main", [][]string{{"base", "lora-a"}, {"base"}})
 	other := newStore("other", [][]string{{"mistral"}})
 	r := New(Options{
-		Pools: []Pool{
-			{Store: main, Scheduler: scheduler.New(scheduler.DefaultConfig(), nil)},
-			{Store: other, Scheduler: scheduler.New(scheduler.DefaultConfig(), nil)},
+		Catalog: Catalog{
+			Pools: []Pool{
+				{Store: main, Scheduler: scheduler.New(scheduler.DefaultConfig(), nil)},
+				{Store: other, Scheduler: scheduler.New(scheduler.DefaultConfig(), nil)},
+			},
+			Models: []Model{
+				{Name: "split", Objective: "gold", Targets: []Target{{Model: "base", Weight: 3}, {Model: "lora-a", Weight: 1}}},
+				{Name: "pinned", Pool: "other", Targets: []Target{{Model: "mistral"}}},
+			},
+			Objectives: map[string]int{"gold": 10, "batch": -1},
 		},
-		Models: []Model{
-			{Name: "split", Objective: "gold", Targets: []Target{{Model: "base", Weight: 3}, {Model: "lora-a", Weight: 1}}},
-			{Name: "pinned", Pool: "other", Targets: []Target{{Model: "mistral"}}},
-		},
-		Objectives: map[string]int{"gold": 10, "batch": -1},
-		Admission:  admission.New(),
-		Now:        now,
-		Rand:       seq(0.1, 0.9, 0.9),
+		Admission: admission.New(),
+		Now:       now,
+		Rand:      seq(0.1, 0.9, 0.9),
 	})
 	tests := []struct {
 		name         string
@@ -91,7 +93,7 @@ func TestRoute(t *testing.T) {
 
 func TestRetryNeverRepeatsAnEndpoint(t *testing.T) {
 	st := newStore("p", [][]string{{"m"}, {"m"}, {"m"}})
-	r := New(Options{Pools: []Pool{{Store: st, Scheduler: scheduler.New(scheduler.DefaultConfig(), nil)}}})
+	r := New(Options{Catalog: Catalog{Pools: []Pool{{Store: st, Scheduler: scheduler.New(scheduler.DefaultConfig(), nil)}}}})
 	d, err := r.Route(Input{Model: "m", Prompt: []byte("hello")})
 	if err != nil {
 		t.Fatal(err)
@@ -115,10 +117,12 @@ func TestShedding(t *testing.T) {
 	st := newStore("p", [][]string{{"m"}})
 	st.Load().Endpoints()[0].SetMetrics(&pool.Metrics{WaitingQueue: 100, ScrapedAt: time.Unix(1000, 0)})
 	r := New(Options{
-		Pools:      []Pool{{Store: st, Scheduler: scheduler.New(scheduler.DefaultConfig(), nil)}},
-		Objectives: map[string]int{"batch": -1, "gold": 5},
-		Admission:  admission.New(),
-		Now:        func() time.Time { return time.Unix(1000, 0) },
+		Catalog: Catalog{
+			Pools:      []Pool{{Store: st, Scheduler: scheduler.New(scheduler.DefaultConfig(), nil)}},
+			Objectives: map[string]int{"batch": -1, "gold": 5},
+		},
+		Admission: admission.New(),
+		Now:       func() time.Time { return time.Unix(1000, 0) },
 	})
 	if _, err := r.Route(Input{Model: "m", Objective: "batch"}); !errors.Is(err, admission.ErrShed) {
 		t.Fatalf("sheddable: err = %v, want ErrShed", err)
@@ -133,8 +137,10 @@ func TestShedding(t *testing.T) {
 func TestModelsUnion(t *testing.T) {
 	st := newStore("p", [][]string{{"b", "a"}, {"c"}})
 	r := New(Options{
-		Pools:  []Pool{{Store: st, Scheduler: scheduler.New(scheduler.DefaultConfig(), nil)}},
-		Models: []Model{{Name: "alias"}},
+		Catalog: Catalog{
+			Pools:  []Pool{{Store: st, Scheduler: scheduler.New(scheduler.DefaultConfig(), nil)}},
+			Models: []Model{{Name: "alias"}},
+		},
 	})
 	got := fmt.Sprint(r.Models())
 	if got != "[a alias b c]" {
