@@ -15,7 +15,7 @@ func TestDemo(t *testing.T) {
 	tokenFile := filepath.Join(t.TempDir(), "demo.token")
 	p, _ := startProc(t, regexp.MustCompile(`Press Ctrl-C to stop`),
 		"demo", "--listen", "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0", "--token-file", tokenFile, "--load", "--time-scale", "20")
-	out := p.output()
+	out := p.Output()
 	proxy := regexp.MustCompile(`OpenAI proxy:\s+(http://\S+)/v1`).FindStringSubmatch(out)
 	metrics := regexp.MustCompile(`Metrics:\s+(http://\S+)/metrics`).FindStringSubmatch(out)
 	if proxy == nil || metrics == nil || !strings.Contains(out, "curl") {
@@ -46,11 +46,11 @@ func TestDemo(t *testing.T) {
 	eventually(t, 30*time.Second, "background load to show up in the metrics", func() bool {
 		return sum(scrape(t, metrics[1]+"/metrics", token), "inference_objective_request_total") >= 5
 	})
-	if strings.Contains(p.output(), token) {
+	if strings.Contains(p.Output(), token) {
 		t.Error("the demo logged its token")
 	}
-	p.signal(syscall.SIGINT)
-	if err, ok := p.wait(30 * time.Second); !ok || err != nil {
-		t.Fatalf("demo did not exit cleanly on Ctrl-C (exited=%v err=%v):\n%s", ok, err, p.output())
+	p.Signal(syscall.SIGINT)
+	if err, ok := p.Wait(30 * time.Second); !ok || err != nil {
+		t.Fatalf("demo did not exit cleanly on Ctrl-C (exited=%v err=%v):\n%s", ok, err, p.Output())
 	}
 }

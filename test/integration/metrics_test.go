@@ -78,7 +78,7 @@ func TestMetricsListenerAuth(t *testing.T) {
 			}
 		}
 	}
-	if strings.Contains(f.gw.output(), f.gw.Token) {
+	if strings.Contains(f.gw.Output(), f.gw.Token) {
 		t.Error("gateway logs contain the metrics token")
 	}
 }

@@ -211,7 +211,7 @@ func TestOpenAISDK(t *testing.T) {
 	})
 
 	// Access logs carry routing facts, never prompts or credentials.
-	if logs := f.gw.output(); strings.Contains(logs, "Say hello.") || strings.Contains(logs, "sk-client-key") || !strings.Contains(logs, "request_id=") {
+	if logs := f.gw.Output(); strings.Contains(logs, "Say hello.") || strings.Contains(logs, "sk-client-key") || !strings.Contains(logs, "request_id=") {
 		t.Errorf("gateway logs leak a prompt or key, or lack access logs:\n%.2000s", logs)
 	}
 

@@ -46,7 +46,7 @@ func TestKilledReplicaCostsNoUnstartedRequest(t *testing.T) {
 	eventually(t, 10*time.Second, "three ready endpoints", func() bool {
 		return sum(scrape(t, gw.MetricsURL+"/metrics", gw.Token), "inference_pool_ready_pods") == 3
 	})
-	a.signal(syscall.SIGKILL)
+	a.Signal(syscall.SIGKILL)
 	select {
 	case body := <-done:
 		if strings.HasPrefix(body, "status ") {
@@ -75,7 +75,7 @@ func TestSIGTERMDrainsStreams(t *testing.T) {
 	if _, err := rd.ReadString('\n'); err != nil { // the stream has started
 		t.Fatal(err)
 	}
-	f.gw.signal(syscall.SIGTERM)
+	f.gw.Signal(syscall.SIGTERM)
 	rest, err := io.ReadAll(rd)
 	if err != nil {
 		t.Fatalf("stream cut during drain: %v", err)
@@ -86,11 +86,11 @@ func TestSIGTERMDrainsStreams(t *testing.T) {
 	if n := strings.Count(string(rest), `"content":`); n < 99 {
 		t.Errorf("got %d content events after SIGTERM, want the full 100-token answer", n)
 	}
-	exitErr, exited := f.gw.wait(20 * time.Second)
+	exitErr, exited := f.gw.Wait(20 * time.Second)
 	if !exited {
 		t.Fatal("gateway did not exit after draining")
 	}
 	if exitErr != nil {
-		t.Fatalf("gateway exit: %v\n%s", exitErr, f.gw.output())
+		t.Fatalf("gateway exit: %v\n%s", exitErr, f.gw.Output())
 	}
 }

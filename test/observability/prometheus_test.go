@@ -44,7 +44,7 @@ func startPrometheus(t *testing.T, bin, config string) *promServer {
 		)
 		s := &promServer{proc: p, URL: "http://" + addr, client: client}
 		deadline := time.Now().Add(30 * time.Second)
-		for !p.exited() && time.Now().Before(deadline) {
+		for !p.Exited() && time.Now().Before(deadline) {
 			if resp, err := client.Get(s.URL + "/-/ready"); err == nil {
 				resp.Body.Close()
 				if resp.StatusCode == http.StatusOK {
@@ -53,11 +53,11 @@ func startPrometheus(t *testing.T, bin, config string) *promServer {
 			}
 			time.Sleep(50 * time.Millisecond)
 		}
-		out := p.output()
-		if p.exited() && strings.Contains(out, "address already in use") && attempt < 3 {
+		out := p.Output()
+		if p.Exited() && strings.Contains(out, "address already in use") && attempt < 3 {
 			continue
 		}
-		t.Fatalf("prometheus not ready on %s (exited=%v):\n%s", addr, p.exited(), out)
+		t.Fatalf("prometheus not ready on %s (exited=%v):\n%s", addr, p.Exited(), out)
 	}
 }
 
