@@ -219,6 +219,14 @@ func (s *Scraper) ScrapeOnce(ctx context.Context, ep *pool.Endpoint) error {
 
 // scrapeMetrics fetches and parses ep's exposition at url, publishing the
 // result or recording the failure on ep.
+//
+// A scrape that only timed out is counted as an error but not as one of the
+// endpoint's consecutive failures: a slow answer means a busy server or a
+// stalled host, not a dead replica, and the scheduler's staleness filter
+// already sets aside an endpoint that stays silent. Refused connections,
+// error statuses and bad expositions do count, so the scheduler drops a dead
+// replica after a few scrape intervals instead of after the staleness
+// window.
 func (s *Scraper) scrapeMetrics(ctx context.Context, ep *pool.Endpoint, url string, p *parser) error {
 	start := time.Now()
 	m, err := s.fetchMetrics(ctx, ep, url, p)
@@ -226,7 +234,9 @@ func (s *Scraper) scrapeMetrics(ctx context.Context, ep *pool.Endpoint, url stri
 	if err != nil {
 		if ctx.Err() == nil { // A cancelled caller is no failure of the endpoint.
 			s.self.countError(ep, sourceMetrics)
-			ep.RecordScrapeFailure()
+			if !isTimeout(err) {
+				ep.RecordScrapeFailure()
+			}
 		}
 		return err
 	}
@@ -273,6 +283,12 @@ func (s *Scraper) get(ctx context.Context, url, accept string) (io.ReadCloser, e
 		return nil, fmt.Errorf("GET %s: unexpected status %s", url, resp.Status)
 	}
 	return resp.Body, nil
+}
+
+// isTimeout reports whether err is a scrape timing out.
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout())
 }
 
 // closeBody drains a little of body, so that the connection can be reused,

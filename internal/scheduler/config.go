@@ -38,7 +38,9 @@ type Config struct {
 	// 31250 (500k tokens at 16-token blocks).
 	PrefixLRUCapacity int
 	// MaxScrapeFailures is the number of consecutive failed scrapes after
-	// which an endpoint is avoided while others exist. Default 3.
+	// which an endpoint is avoided while others exist. Default 3. (The
+	// scraper does not count timeouts as failures; a replica that stays
+	// silent is set aside by Staleness instead.)
 	MaxScrapeFailures int
 }
 
