@@ -9,8 +9,9 @@ import (
 // filtering and, in slices indexed like them, everything the scorers read
 // and write. Cycles are pooled, so a steady-state Pick allocates nothing.
 type cycle struct {
-	cfg *Config
-	req *Request
+	cfg      *Config
+	req      *Request
+	adapters *adapterMemory // the scheduler's, read by the LoRA scorer
 
 	cands   []*pool.Endpoint
 	metrics []*pool.Metrics // latest scrape per candidate; nil when none yet
@@ -33,8 +34,8 @@ type cycle struct {
 }
 
 // begin readies c for a cycle over at most n endpoints.
-func (c *cycle) begin(cfg *Config, req *Request, n int) {
-	c.cfg, c.req = cfg, req
+func (c *cycle) begin(cfg *Config, req *Request, adapters *adapterMemory, n int) {
+	c.cfg, c.req, c.adapters = cfg, req, adapters
 	c.cands = grow(c.cands, n)[:0]
 	c.metrics = grow(c.metrics, n)[:0]
 	c.fresh = false
@@ -43,7 +44,7 @@ func (c *cycle) begin(cfg *Config, req *Request, n int) {
 
 // end drops the references c holds so a pooled cycle pins nothing.
 func (c *cycle) end() {
-	c.cfg, c.req = nil, nil
+	c.cfg, c.req, c.adapters = nil, nil, nil
 	clear(c.cands)
 	clear(c.metrics)
 	c.cands, c.metrics = c.cands[:0], c.metrics[:0]

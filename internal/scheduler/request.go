@@ -35,6 +35,9 @@ type Request struct {
 	hashed bool
 	// blockTokens is the block size, in tokens, hashes were computed with.
 	blockTokens int
+	// adapter reports whether the last Pick treated Model as a LoRA
+	// adapter (see loraScorer); Commit then remembers where it went.
+	adapter bool
 }
 
 // Result explains a pick.

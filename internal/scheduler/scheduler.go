@@ -21,6 +21,7 @@ type Scheduler struct {
 	baseline baseline // nil for StrategyDefault
 	scorers  [NumScorers]scorer
 	index    *prefix.Index
+	adapters *adapterMemory
 	cycles   sync.Pool // *cycle
 }
 
@@ -39,6 +40,7 @@ func New(cfg Config, rnd Rand) *Scheduler {
 		baseline: newBaseline(cfg.Strategy),
 		scorers:  newScorers(),
 		index:    prefix.NewIndex(),
+		adapters: newAdapterMemory(),
 		cycles:   sync.Pool{New: func() any { return new(cycle) }},
 	}
 }
@@ -65,7 +67,8 @@ func (s *Scheduler) Pick(req *Request, snap *pool.Snapshot, now time.Time) (Resu
 	defer s.cycles.Put(c)
 	defer c.end()
 
-	c.begin(&s.cfg, req, snap.Len())
+	req.adapter = false
+	c.begin(&s.cfg, req, s.adapters, snap.Len())
 	c.loadCandidates(snap.Endpoints(), req.Exclude)
 	if len(c.cands) == 0 {
 		return Result{}, ErrNoEndpoint
@@ -114,7 +117,9 @@ func (s *Scheduler) Pick(req *Request, snap *pool.Snapshot, now time.Time) (Resu
 }
 
 // Commit records that req was sent to ep: ep's prefix index learns req's
-// prompt blocks, so later requests sharing the prefix prefer ep. Commit
+// prompt blocks, so later requests sharing the prefix prefer ep, and when
+// the Pick treated req.Model as a LoRA adapter, the adapter memory records
+// it on ep. Commit
 // uses the hashes of the latest Pick with req (Prompt may have been cleared
 // since); a Request that was never picked is hashed from its Prompt. Commit
 // may be called for several endpoints after one Pick (for example a prefill
@@ -126,7 +131,13 @@ func (s *Scheduler) Pick(req *Request, snap *pool.Snapshot, now time.Time) (Resu
 // and never more than prefix.MaxCapacity. Under a baseline [Strategy]
 // Commit does nothing.
 func (s *Scheduler) Commit(req *Request, ep *pool.Endpoint) {
-	if ep == nil || s.baseline != nil || s.cfg.Weights.Prefix == 0 {
+	if ep == nil || s.baseline != nil {
+		return
+	}
+	if req.adapter && s.cfg.Weights.LoRA > 0 {
+		s.adapters.sent(ep, req.Model)
+	}
+	if s.cfg.Weights.Prefix == 0 {
 		return
 	}
 	m := ep.Metrics()
@@ -161,12 +172,14 @@ func (s *Scheduler) capacity(m *pool.Metrics, blockTokens int) int {
 // prefix index, for the inference_extension_prefix_indexer_size gauge.
 func (s *Scheduler) PrefixIndexSize() int { return s.index.Len() }
 
-// Forget drops the prefix-index state of endpoints that are not in snap.
+// Forget drops the prefix-index and adapter-memory state of endpoints that are not in snap.
 // Call it after membership changes; it costs O(entries dropped). An
 // endpoint is kept only if snap holds that same *pool.Endpoint (a replica
 // re-created at the same address starts with an empty cache).
 func (s *Scheduler) Forget(snap *pool.Snapshot) {
-	s.index.Retain(func(ep *pool.Endpoint) bool {
+	keep := func(ep *pool.Endpoint) bool {
 		return snap != nil && snap.Lookup(ep.Address()) == ep
-	})
+	}
+	s.index.Retain(keep)
+	s.adapters.retain(keep)
 }
