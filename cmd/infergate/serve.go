@@ -11,6 +11,7 @@ import (
 
 	"github.com/infergate/infergate/internal/config"
 	"github.com/infergate/infergate/internal/gateway"
+	"github.com/infergate/infergate/internal/telemetry"
 )
 
 func newServeCmd() *cobra.Command {
@@ -18,6 +19,10 @@ func newServeCmd() *cobra.Command {
 		path          string
 		listen        string
 		metricsListen string
+		kubeconfig    string
+		poolNames     []string
+		poolNamespace string
+		metricsAuth   bool
 		logs          logFlags
 	)
 	cmd := &cobra.Command{
@@ -26,23 +31,46 @@ func newServeCmd() *cobra.Command {
 		Long: `Run the gateway: an OpenAI-compatible proxy on --listen that routes every request
 to the best model-server endpoint of its pool, and the metrics/admin listener on
 --metrics-listen. Settings come from the config file; flags override it.
-Print an example config with "infergate serve --print-example-config".`,
+Print an example config with "infergate serve --print-example-config".
+
+Kubernetes mode serves InferencePools from the cluster instead of the file's
+pools: set kubernetes.enabled in the file, or pass --pool-name (then the config
+file is optional and /metrics is checked with TokenReview and
+SubjectAccessReview, as upstream's endpoint picker does).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if printExample, _ := cmd.Flags().GetBool("print-example-config"); printExample {
 				_, err := cmd.OutOrStdout().Write(config.Example)
 				return err
 			}
-			if path == "" {
-				return errors.New("--config is required (see --print-example-config)")
+			if path == "" && len(poolNames) == 0 {
+				return errors.New("--config or --pool-name is required (see --print-example-config)")
 			}
 			log, err := logs.logger(cmd.ErrOrStderr())
 			if err != nil {
 				return err
 			}
-			cfg, err := config.Load(path)
-			if err != nil {
-				return err
+			cfg := config.Default()
+			if path != "" {
+				if cfg, err = config.Load(path); err != nil {
+					return err
+				}
+			} else {
+				cfg.Kubernetes.Enabled = true
+				cfg.Metrics.Auth.Mode = config.AuthKubernetes
+			}
+			if len(poolNames) > 0 {
+				cfg.Kubernetes.Enabled = true
+				cfg.Kubernetes.Pools = poolNames
+			}
+			if cmd.Flags().Changed("pool-namespace") {
+				cfg.Kubernetes.Namespace = poolNamespace
+			}
+			if cmd.Flags().Changed("kubeconfig") {
+				cfg.Kubernetes.Kubeconfig = kubeconfig
+			}
+			if cmd.Flags().Changed("metrics-endpoint-auth") {
+				cfg.Metrics.Auth.Enabled = &metricsAuth
 			}
 			if cmd.Flags().Changed("listen") {
 				cfg.Listen = listen
@@ -54,8 +82,22 @@ Print an example config with "infergate serve --print-example-config".`,
 				return err
 			}
 			ver, commit := buildInfo()
-			gw, err := gateway.New(cfg, gateway.Options{Logger: log, Commit: commit, BuildRef: ver})
+			reg := telemetry.NewRegistry()
+			// The controller publishes only while gw.Serve runs, after gw is set.
+			var gw *gateway.Gateway
+			kube, err := newKubeParts(cfg, reg, log, func(c config.Catalog) {
+				if err := gw.SetCatalog(c); err != nil {
+					log.Error("applying the cluster's pools failed", "err", err)
+				}
+			})
 			if err != nil {
+				return err
+			}
+			opts := gateway.Options{Logger: log, Commit: commit, BuildRef: ver, Registry: reg, MetricsAuth: kube.auth}
+			if kube.controller != nil {
+				opts.Discovery = kube.controller
+			}
+			if gw, err = gateway.New(cfg, opts); err != nil {
 				return err
 			}
 			ctx, stop := signalContext()
@@ -67,6 +109,10 @@ Print an example config with "infergate serve --print-example-config".`,
 	fs.StringVarP(&path, "config", "c", "", "path to the gateway config file (YAML)")
 	fs.StringVar(&listen, "listen", config.DefaultListen, "OpenAI proxy listen address (overrides the config file)")
 	fs.StringVar(&metricsListen, "metrics-listen", config.DefaultMetricsListen, "metrics/admin listen address (overrides the config file)")
+	fs.StringSliceVar(&poolNames, "pool-name", nil, "serve this InferencePool (repeatable; turns on Kubernetes mode)")
+	fs.StringVar(&poolNamespace, "pool-namespace", "", "namespace of the InferencePools (default: $POD_NAMESPACE, then the service account's)")
+	fs.StringVar(&kubeconfig, "kubeconfig", "", "kubeconfig file (default: $KUBECONFIG, ~/.kube/config, then in-cluster)")
+	fs.BoolVar(&metricsAuth, "metrics-endpoint-auth", true, "require a bearer token on /metrics, /debug/pprof/ and /dashboard (false turns auth off)")
 	fs.Bool("print-example-config", false, "print a commented example config and exit")
 	logs.bind(fs, "info")
 	return cmd

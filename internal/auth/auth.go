@@ -24,6 +24,14 @@ type User struct {
 	Name string
 	// Groups lists the user's groups, for authorizers that use them.
 	Groups []string
+	// UID is the identity provider's unique id of the user, when it has
+	// one (Kubernetes TokenReview reports one; static tokens do not).
+	UID string
+	// Extra holds further attributes the identity provider reported (for
+	// Kubernetes, e.g. the bound pod or credential id), for authorizers
+	// that pass them on, such as a SubjectAccessReview. Treat it as
+	// read-only: it may be shared between copies of the User.
+	Extra map[string][]string
 }
 
 // Authenticator maps a bearer token to a user.

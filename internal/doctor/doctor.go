@@ -29,10 +29,13 @@ type Options struct {
 	// Interval is the wait between the two scrapes that show whether the
 	// values are live; default [DefaultInterval].
 	Interval time.Duration
-	// InCluster asks for the in-cluster checks (pod labels, the metrics
-	// port, the secret and its RBAC). Set automatically for a
-	// [SecretToken].
-	InCluster bool
+	// Cluster gives access to the Kubernetes API and turns on the
+	// in-cluster checks: [CheckCluster] first, then [CheckPods],
+	// [CheckMetricsPort], [CheckMetricsRBAC], [CheckSecretRBAC] and
+	// [CheckMonitoring] after the HTTP checks. nil means none, unless Token
+	// is a [SecretToken]: then the zero Cluster (the default kubeconfig)
+	// is used.
+	Cluster *Cluster
 }
 
 // Run diagnoses the metrics endpoint and returns the report; it never
@@ -49,13 +52,50 @@ func Run(ctx context.Context, o Options) *Report {
 	if o.Interval <= 0 {
 		o.Interval = DefaultInterval
 	}
-	if _, ok := o.Token.(SecretToken); ok {
-		o.InCluster = true
-	}
 	r := &Report{Target: o.URL}
-	defer r.kubernetes(o)
+	secret, isSecret := o.Token.(SecretToken)
+	if isSecret && o.Cluster == nil {
+		o.Cluster = &Cluster{}
+	}
+	if o.Cluster == nil {
+		token, source := r.token(ctx, o.Token)
+		return r.scrapeChecks(ctx, o, token, source)
+	}
 
-	token, source := r.token(ctx, o.Token)
+	c := o.Cluster.withDefaults()
+	timeout := o.Client.Timeout
+	if timeout <= 0 {
+		timeout = DefaultTimeout
+	}
+	k := r.connect(ctx, c, timeout)
+	defer k.close()
+	var (
+		src *SecretToken
+		sec *secretResult
+	)
+	if isSecret {
+		if k != nil && secret.Namespace == "" {
+			secret.Namespace = k.namespace
+		}
+		if k != nil && secret.Client == nil {
+			secret.Client = k.cs.CoreV1()
+		}
+		src, sec = &secret, &secretResult{}
+	}
+	// The in-cluster checks come last, however the HTTP checks end.
+	defer func() { r.inCluster(ctx, k, c, src, sec) }()
+	var token, source string
+	if isSecret {
+		token, source = r.secretToken(ctx, secret, sec)
+	} else {
+		token, source = r.token(ctx, o.Token)
+	}
+	return r.scrapeChecks(ctx, o, token, source)
+}
+
+// scrapeChecks runs the HTTP checks with token (none when empty) from
+// source.
+func (r *Report) scrapeChecks(ctx context.Context, o Options, token, source string) *Report {
 	first, ok := r.reach(ctx, o, token, source)
 	if !ok {
 		r.skipRest("needs a successful scrape")
@@ -119,12 +159,7 @@ func (r *Report) token(ctx context.Context, src TokenSource) (string, string) {
 	tok, err := src.Token(ctx)
 	switch {
 	case err != nil:
-		fix := "check the path and permissions of the token file"
-		if _, ok := src.(SecretToken); ok {
-			fix = "read the token yourself, e.g. kubectl get secret " + ReaderSecret +
-				" -o jsonpath='{.data.token}' | base64 -d > token, then pass --token-file token"
-		}
-		r.add(CheckToken, Fail, "cannot read the token: "+oneLine(err.Error()), fix)
+		r.add(CheckToken, Fail, "cannot read the token: "+oneLine(err.Error()), "check the path and permissions of the token file")
 		return "", ""
 	case tok == "":
 		r.add(CheckToken, Fail, src.String()+" holds no token", "put the bearer token in it (one line)")
@@ -191,13 +226,33 @@ func (r *Report) skipRest(why string) {
 	}
 }
 
-// kubernetes reports the in-cluster checks, which need Kubernetes mode.
-func (r *Report) kubernetes(o Options) {
-	if !o.InCluster {
+// secretToken reads the token from the secret and reports it, filling
+// *res; it returns the token and the source's description ("" when no
+// token will be sent).
+func (r *Report) secretToken(ctx context.Context, s SecretToken, res *secretResult) (string, string) {
+	*res = s.inspect(ctx)
+	r.add(CheckToken, res.verdict, res.detail, res.fix)
+	if res.token == "" {
+		return "", ""
+	}
+	return res.token, s.String()
+}
+
+// inCluster runs the checks that look at the cluster's objects; k is nil
+// when the cluster cannot be reached. src is the token secret and res what
+// reading it found, both nil when the token came from elsewhere.
+func (r *Report) inCluster(ctx context.Context, k *kube, c Cluster, src *SecretToken, res *secretResult) {
+	if k == nil {
+		for _, name := range []string{CheckPods, CheckMetricsPort, CheckMetricsRBAC, CheckSecretRBAC, CheckMonitoring} {
+			r.add(name, Skip, "needs cluster access", "")
+		}
 		return
 	}
-	r.add(CheckKubernetes, Skip, "pods labelled app: inference-gateway-ext-proc with a port named metrics, secret "+
-		ReaderSecret+" holding a token, ServiceAccount "+ReaderServiceAccount+" allowed to read it: "+ErrNeedsKubernetes.Error(), "")
+	set := r.checkPods(ctx, k, c)
+	r.checkMetricsPort(set)
+	r.checkMetricsRBAC(ctx, k, res)
+	r.checkSecretRBAC(ctx, k, c, src, res)
+	r.checkMonitoring(ctx, k, set, src)
 }
 
 // describeBody hints at what was served instead of an exposition.

@@ -200,12 +200,14 @@ func TestAgainstGateway(t *testing.T) {
 			wantInDetail: map[string]string{CheckReachable: "plain HTTP"},
 		},
 		{
-			name:         "token from a Kubernetes secret needs Kubernetes mode",
-			opts:         Options{URL: metricsURL, Token: SecretToken{Namespace: "default", Name: ReaderSecret}},
-			want:         merge(map[string]Verdict{CheckToken: Fail, CheckReachable: Pass, CheckAuth: Fail, CheckKubernetes: Skip}, skipped(after...)),
-			wantFailed:   2,
-			wantInDetail: map[string]string{CheckToken: "needs Kubernetes mode", CheckKubernetes: "needs Kubernetes mode"},
-			wantInFix:    map[string]string{CheckToken: "kubectl get secret"},
+			name: "token from a Kubernetes secret without cluster access",
+			opts: Options{URL: metricsURL, Token: SecretToken{Namespace: "default", Name: ReaderSecret},
+				Cluster: &Cluster{Kubeconfig: filepath.Join(t.TempDir(), "no-kubeconfig")}},
+			want: merge(map[string]Verdict{CheckCluster: Fail, CheckToken: Fail, CheckReachable: Pass, CheckAuth: Fail},
+				skipped(append(after, CheckPods, CheckMetricsPort, CheckMetricsRBAC, CheckSecretRBAC, CheckMonitoring)...)),
+			wantFailed:   3,
+			wantInDetail: map[string]string{CheckCluster: "no-kubeconfig does not exist", CheckToken: "needs access to the Kubernetes API", CheckPods: "needs cluster access"},
+			wantInFix:    map[string]string{CheckCluster: "--kubeconfig", CheckToken: "kubectl get secret " + ReaderSecret + " -n default"},
 		},
 	}
 	for _, tc := range tests {
@@ -404,7 +406,7 @@ func TestReportWrite(t *testing.T) {
 	r.add(CheckToken, Pass, "read from file t (4 characters)", "")
 	r.add(CheckAuth, Fail, "401 Unauthorized", "put the token in t")
 	r.add(CheckRequests, Warn, "no requests yet", "send one")
-	r.add(CheckKubernetes, Skip, "not available", "")
+	r.add(CheckMetricsRBAC, Skip, "needs --token-secret", "")
 	want := `infergate doctor: http://127.0.0.1:9090/metrics
 
 ✓ token        read from file t (4 characters)
@@ -412,7 +414,7 @@ func TestReportWrite(t *testing.T) {
     fix: put the token in t
 ! requests     no requests yet
     fix: send one
-– kubernetes   not available
+– metrics rbac needs --token-secret
 
 1 problem found.
 `

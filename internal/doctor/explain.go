@@ -39,6 +39,10 @@ func explainStatus(s *scrape, target, source string) (Verdict, string, string) {
 		if strings.Contains(s.header.Get("WWW-Authenticate"), "invalid_token") {
 			what = "not one the gateway accepts"
 		}
+		if strings.HasPrefix(source, "secret ") {
+			return Fail, "401 Unauthorized: the token from " + source + " is " + what,
+				"a gateway with static tokens needs this token in its metrics.auth.tokenFile; one that asks the API server (TokenReview) rejects it when its ServiceAccount was deleted or recreated: delete the secret and apply it again"
+		}
 		return Fail, "401 Unauthorized: the token from " + source + " is " + what,
 			"put a line of the gateway's metrics.auth.tokenFile in " + strings.TrimPrefix(source, "file ") +
 				" (in a cluster: the collector reads secret " + ReaderSecret + "; recreate it if its ServiceAccount was recreated)"

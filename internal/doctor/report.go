@@ -48,19 +48,25 @@ func (v Verdict) String() string {
 	return "skip"
 }
 
-// Check names, in the order Run reports them.
+// Check names, in the order Run reports them. CheckCluster and the checks
+// from CheckPods on run only with [Options.Cluster].
 const (
-	CheckToken      = "token"
-	CheckReachable  = "reachable"
-	CheckAuth       = "auth"
-	CheckExposition = "exposition"
-	CheckRequests   = "requests"
-	CheckLatency    = "latency"
-	CheckReadyPods  = "ready pods"
-	CheckPoolGauges = "pool gauges"
-	CheckBuildInfo  = "build info"
-	CheckLive       = "live"
-	CheckKubernetes = "kubernetes"
+	CheckCluster     = "cluster"
+	CheckToken       = "token"
+	CheckReachable   = "reachable"
+	CheckAuth        = "auth"
+	CheckExposition  = "exposition"
+	CheckRequests    = "requests"
+	CheckLatency     = "latency"
+	CheckReadyPods   = "ready pods"
+	CheckPoolGauges  = "pool gauges"
+	CheckBuildInfo   = "build info"
+	CheckLive        = "live"
+	CheckPods        = "pods"
+	CheckMetricsPort = "metrics port"
+	CheckMetricsRBAC = "metrics rbac"
+	CheckSecretRBAC  = "secret rbac"
+	CheckMonitoring  = "monitoring"
 )
 
 // Check is one line of the report.
@@ -113,10 +119,14 @@ func (r *Report) Find(name string) (Check, bool) {
 // detail), an indented "fix:" line under failures and warnings that have
 // one, and a summary line.
 func (r *Report) Write(w io.Writer) error {
+	width := 12
+	for _, c := range r.Checks {
+		width = max(width, len(c.Name))
+	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "infergate doctor: %s\n\n", r.Target)
 	for _, c := range r.Checks {
-		fmt.Fprintf(&b, "%s %-12s %s\n", c.Verdict.Symbol(), c.Name, c.Detail)
+		fmt.Fprintf(&b, "%s %-*s %s\n", c.Verdict.Symbol(), width, c.Name, c.Detail)
 		if c.Fix != "" && (c.Verdict == Fail || c.Verdict == Warn) {
 			fmt.Fprintf(&b, "    fix: %s\n", c.Fix)
 		}

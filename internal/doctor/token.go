@@ -8,9 +8,9 @@ import (
 	"strings"
 )
 
-// ErrNeedsKubernetes means a check needs the Kubernetes API, which this
-// build of the doctor does not talk to yet.
-var ErrNeedsKubernetes = errors.New("not available: needs Kubernetes mode")
+// ErrNeedsKubernetes means a check needs the Kubernetes API and was given
+// no access to it.
+var ErrNeedsKubernetes = errors.New("not available: needs access to the Kubernetes API")
 
 // maxTokenFile bounds the token file the doctor reads.
 const maxTokenFile = 1 << 20
@@ -61,27 +61,4 @@ func tokenFromFile(text string) string {
 		return strings.TrimSpace(token)
 	}
 	return ""
-}
-
-// SecretToken names a Kubernetes secret holding the token (the
-// ServiceAccount token secret of Google's guide,
-// inference-gateway-sa-metrics-reader-secret). Reading it needs the
-// Kubernetes API, so Token always fails with [ErrNeedsKubernetes] for now.
-type SecretToken struct {
-	// Namespace and Name locate the secret; an empty Namespace means the
-	// current one.
-	Namespace, Name string
-}
-
-// String implements [TokenSource].
-func (s SecretToken) String() string {
-	if s.Namespace == "" {
-		return "secret " + s.Name
-	}
-	return "secret " + s.Namespace + "/" + s.Name
-}
-
-// Token implements [TokenSource].
-func (s SecretToken) Token(context.Context) (string, error) {
-	return "", fmt.Errorf("read %s: %w", s, ErrNeedsKubernetes)
 }

@@ -31,6 +31,10 @@ type Options struct {
 	Logger *slog.Logger
 	// Commit and BuildRef label inference_extension_info.
 	Commit, BuildRef string
+	// Registry receives the gateway's metrics and is what /metrics serves;
+	// nil means a new [telemetry.NewRegistry]. Inject it to add collectors
+	// of parts built outside the gateway (such as [Options.MetricsAuth]).
+	Registry *prometheus.Registry
 	// Discovery, when set, supplies the catalog (Kubernetes mode): Serve
 	// runs it next to the gateway and reports ready once it has synced. It
 	// publishes catalogs by calling [Gateway.SetCatalog].
@@ -92,7 +96,10 @@ func New(cfg *config.Config, o Options) (*Gateway, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	reg := telemetry.NewRegistry()
+	reg := o.Registry
+	if reg == nil {
+		reg = telemetry.NewRegistry()
+	}
 	metrics := telemetry.NewMetrics(reg, telemetry.Options{
 		LegacyNames:    cfg.Metrics.Legacy(),
 		ModelNameLimit: cfg.Metrics.ModelNameLimit,

@@ -213,7 +213,9 @@ func (cp *ControlPlane) StartAPIServer(ctx context.Context) error {
 
 // StopAPIServer stops kube-apiserver and waits for it to exit; the rest of
 // the control plane keeps running. StartAPIServer brings it back on the same
-// port.
+// port. kube-apiserver stops listening at once on SIGTERM but may linger
+// while watch connections drain, so it is killed after a short grace: for
+// the tests this is an outage, not a graceful upgrade.
 func (cp *ControlPlane) StopAPIServer() error {
 	cp.mu.Lock()
 	p := cp.api
@@ -221,8 +223,12 @@ func (cp *ControlPlane) StopAPIServer() error {
 	if p == nil {
 		return nil
 	}
-	return p.stop(15 * time.Second)
+	return p.stop(apiServerStopGrace)
 }
+
+// apiServerStopGrace is how long StopAPIServer waits after SIGTERM before it
+// kills kube-apiserver.
+const apiServerStopGrace = 2 * time.Second
 
 func (cp *ControlPlane) startControllerManager(ctx context.Context) error {
 	args := []string{

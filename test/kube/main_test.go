@@ -1,6 +1,7 @@
 package kube
 
 import (
+	"os"
 	"testing"
 
 	"go.uber.org/goleak"
@@ -14,5 +15,11 @@ func TestMain(m *testing.M) {
 		goleak.IgnoreTopFunction("net/http.(*persistConn).readLoop"),
 		goleak.IgnoreTopFunction("net/http.(*persistConn).writeLoop"),
 		goleak.IgnoreTopFunction("k8s.io/klog/v2.(*flushDaemon).run.func1"),
+		goleak.Cleanup(func(code int) {
+			for _, remove := range binCleanups {
+				remove()
+			}
+			os.Exit(code)
+		}),
 	)
 }

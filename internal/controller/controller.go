@@ -1,0 +1,303 @@
+package controller
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"reflect"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/go-logr/logr"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/util/workqueue"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	ctrlcontroller "sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	"sigs.k8s.io/controller-runtime/pkg/source"
+
+	v1 "github.com/infergate/infergate/api/v1"
+	"github.com/infergate/infergate/api/v1alpha2"
+	"github.com/infergate/infergate/internal/config"
+)
+
+// controllerName names the controller-runtime controller (in its logs and
+// metrics).
+const controllerName = "infergate-discovery"
+
+// forever stands for "no timeout" where controller-runtime wants one: the
+// controller waits for its caches as long as the API server is away rather
+// than give up and stop discovery.
+const forever = 100 * 365 * 24 * time.Hour
+
+// Retry back-off of a failed reconcile (a status write): short enough that
+// status catches up soon after the API server is back.
+const (
+	retryBaseDelay = 100 * time.Millisecond
+	retryMaxDelay  = 30 * time.Second
+)
+
+// runtimeLoggerOnce makes the first New hand its logger to
+// controller-runtime's package-level loggers (of sources, caches and event
+// handlers), which cannot be injected per manager. Without a logger there,
+// controller-runtime drops those logs and prints a warning to stderr 30
+// seconds after start. It is the package's only global state.
+var runtimeLoggerOnce sync.Once
+
+// catalogRequest is the one work item of the controller: "rebuild the
+// catalog". Every watched change enqueues it, so a burst of changes
+// coalesces into few rebuilds.
+type catalogRequest struct{}
+
+// Controller watches InferencePools, their Pods, InferenceObjectives and
+// InferenceModelRewrites in one namespace and publishes a [config.Catalog]
+// whenever what they route changes; the leader among the replicas also
+// writes the pools' status. Build one with [New] and start it with
+// [Controller.Run].
+type Controller struct {
+	opts     Options
+	selector labels.Selector // nil when Options.PoolSelector is empty
+	logger   *slog.Logger
+	logr     logr.Logger
+	mgr      manager.Manager
+	status   *statusWriter
+	pub      *publisher
+	lead     leadership
+	elector  *elector // nil without Options.LeaderElection
+	triggers chan event.TypedGenericEvent[struct{}]
+	started  atomic.Bool
+
+	mu        sync.Mutex
+	lastBuilt *config.Catalog // guarded by mu
+}
+
+// New validates o and builds a Controller. It does not contact the API
+// server; [Controller.Run] does.
+func New(o Options) (*Controller, error) {
+	o, sel, err := o.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	lg := logr.FromSlogHandler(o.Logger.Handler())
+	runtimeLoggerOnce.Do(func() { ctrllog.SetLogger(lg) })
+
+	scheme := runtime.NewScheme()
+	for _, add := range []func(*runtime.Scheme) error{corev1.AddToScheme, v1.AddToScheme, v1alpha2.AddToScheme} {
+		if err := add(scheme); err != nil {
+			return nil, fmt.Errorf("new controller: %w", err)
+		}
+	}
+	mgr, err := manager.New(o.Config, manager.Options{
+		Scheme: scheme,
+		Logger: lg,
+		Cache: cache.Options{
+			DefaultNamespaces: map[string]cache.Config{o.Namespace: {}},
+			// One transform for all types: a per-type one (ByObject)
+			// would make New ask the API server whether Pods are
+			// namespaced, and fail while it is away.
+			DefaultTransform: trimObject,
+		},
+		Metrics:                metricsserver.Options{BindAddress: "0"},
+		HealthProbeBindAddress: "0",
+		// Discovery runs on every replica; leader election gates only
+		// status writes and is ours (see elector).
+		LeaderElection: false,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("new controller: %w", err)
+	}
+
+	c := &Controller{
+		opts:     o,
+		selector: sel,
+		logger:   o.Logger,
+		logr:     lg,
+		mgr:      mgr,
+		pub:      newPublisher(o.Publish),
+		triggers: make(chan event.TypedGenericEvent[struct{}], 1),
+		status: &statusWriter{
+			client:       mgr.GetClient(),
+			apiReader:    mgr.GetAPIReader(),
+			ref:          v1.ParentReference{Group: new(ParentGroup), Kind: ParentKind, Name: v1.ObjectName(o.ParentName)},
+			fieldManager: o.FieldManager,
+			now:          func() metav1.Time { return metav1.NewTime(time.Now().Truncate(time.Second)) },
+		},
+	}
+	// The first catalog: built once the caches are synced, even when no
+	// object exists to cause an event.
+	c.trigger()
+	if o.LeaderElection {
+		if c.elector, err = newElector(&o, &c.lead, c.trigger); err != nil {
+			return nil, fmt.Errorf("new controller: leader election: %w", err)
+		}
+	}
+
+	ctrl, err := ctrlcontroller.NewTyped(controllerName, mgr, ctrlcontroller.TypedOptions[catalogRequest]{
+		// Several controllers may live in one process (tests).
+		SkipNameValidation:      new(true),
+		MaxConcurrentReconciles: 1,
+		CacheSyncTimeout:        forever,
+		RecoverPanic:            new(true),
+		NeedLeaderElection:      new(false),
+		RateLimiter:             workqueue.NewTypedItemExponentialFailureRateLimiter[catalogRequest](retryBaseDelay, retryMaxDelay),
+		Reconciler:              reconcile.TypedFunc[catalogRequest](c.reconcile),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("new controller: %w", err)
+	}
+	srcs := []source.TypedSource[catalogRequest]{
+		source.TypedChannel(c.triggers, handlerFor[struct{}]()),
+	}
+	for _, obj := range []client.Object{&v1.InferencePool{}, &corev1.Pod{}, &v1alpha2.InferenceObjective{}, &v1alpha2.InferenceModelRewrite{}} {
+		srcs = append(srcs, source.TypedKind(mgr.GetCache(), obj, handlerFor[client.Object]()))
+	}
+	for _, src := range srcs {
+		if err := ctrl.Watch(src); err != nil {
+			return nil, fmt.Errorf("new controller: watch: %w", err)
+		}
+	}
+	return c, nil
+}
+
+// Run discovers and publishes until ctx is done, then stops everything it
+// started, waits for it, and returns nil. Losing the lease or the API
+// server does not stop it: the last catalog stays published, and
+// discovery, publishing and the lease campaign resume when the API server
+// is back. Run returns an error only when the controller cannot start; it
+// may be called once.
+func (c *Controller) Run(ctx context.Context) error {
+	if !c.started.CompareAndSwap(false, true) {
+		return errors.New("run controller: already started")
+	}
+	// client-go (reflectors, leader election) logs through the context.
+	ctx = logr.NewContext(ctx, c.logr)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+
+	var wg sync.WaitGroup
+	wg.Go(func() { c.pub.run(ctx) })
+	if c.elector != nil {
+		wg.Go(func() { c.elector.run(ctx) })
+	} else {
+		c.lead.begin(ctx)
+	}
+	err := c.mgr.Start(ctx)
+	cancel()
+	wg.Wait()
+	if err != nil {
+		return fmt.Errorf("run controller: %w", err)
+	}
+	return nil
+}
+
+// Synced returns a channel that is closed once the first catalog built from
+// synced caches has been published (Options.Publish returned).
+func (c *Controller) Synced() <-chan struct{} { return c.pub.synced }
+
+// Leading reports whether this controller currently writes pool status:
+// always while running without leader election, else while it holds the
+// lease.
+func (c *Controller) Leading() bool { return c.lead.current() != nil }
+
+// trigger asks for a rebuild of the catalog (and a status pass) without
+// blocking.
+func (c *Controller) trigger() {
+	select {
+	case c.triggers <- event.TypedGenericEvent[struct{}]{}:
+	default: // one is pending already
+	}
+}
+
+// serves reports whether pool is one of the controller's pools.
+func (c *Controller) serves(pool *v1.InferencePool) bool {
+	if pool.DeletionTimestamp != nil {
+		return false
+	}
+	return slices.Contains(c.opts.PoolNames, pool.Name) ||
+		(c.selector != nil && c.selector.Matches(labels.Set(pool.Labels)))
+}
+
+// reconcile rebuilds the catalog from the caches and offers it to the
+// publisher; the leader then brings every pool's status up to date. Only a
+// failed status write makes it fail, and be retried with back-off.
+func (c *Controller) reconcile(ctx context.Context, _ catalogRequest) (reconcile.Result, error) {
+	var (
+		pools      v1.InferencePoolList
+		pods       corev1.PodList
+		objectives v1alpha2.InferenceObjectiveList
+		rewrites   v1alpha2.InferenceModelRewriteList
+	)
+	reader := c.mgr.GetCache()
+	for _, list := range []client.ObjectList{&pools, &pods, &objectives, &rewrites} {
+		if err := reader.List(ctx, list, client.InNamespace(c.opts.Namespace)); err != nil {
+			return reconcile.Result{}, fmt.Errorf("list %T from cache: %w", list, err)
+		}
+	}
+	s := state{pods: pods.Items, objectives: objectives.Items, rewrites: rewrites.Items}
+	served := make(map[string]bool)
+	for i := range pools.Items {
+		if p := &pools.Items[i]; c.serves(p) {
+			s.pools = append(s.pools, *p)
+			served[p.Name] = true
+		}
+	}
+	cat, notes := buildCatalog(s)
+	c.logChange(cat, notes)
+	c.pub.offer(cat)
+
+	lctx := c.lead.current()
+	if lctx == nil {
+		return reconcile.Result{}, nil
+	}
+	hasEndpoints := make(map[string]bool, len(cat.Pools))
+	for _, p := range cat.Pools {
+		hasEndpoints[p.Name] = len(p.Endpoints) > 0
+	}
+	var errs []error
+	for i := range pools.Items {
+		p := &pools.Items[i]
+		err := c.status.write(lctx, p, served[p.Name], hasEndpoints[p.Name])
+		switch {
+		case errors.Is(err, errParentsFull):
+			c.logger.Warn("cannot write pool status", slog.String("pool", p.Name), slog.Any("err", err))
+		case err != nil:
+			errs = append(errs, err)
+		}
+	}
+	if err := errors.Join(errs...); err != nil && lctx.Err() == nil {
+		return reconcile.Result{}, err
+	}
+	return reconcile.Result{}, nil
+}
+
+// logChange logs a summary of cat, and the notes, when cat differs from the
+// previously built catalog.
+func (c *Controller) logChange(cat config.Catalog, notes []string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.lastBuilt != nil && reflect.DeepEqual(*c.lastBuilt, cat) {
+		return
+	}
+	c.lastBuilt = &cat
+	endpoints := 0
+	for _, p := range cat.Pools {
+		endpoints += len(p.Endpoints)
+	}
+	c.logger.Info("catalog changed",
+		slog.Int("pools", len(cat.Pools)), slog.Int("endpoints", endpoints),
+		slog.Int("models", len(cat.Models)), slog.Int("objectives", len(cat.Objectives)))
+	for _, n := range notes {
+		c.logger.Warn("catalog: " + n)
+	}
+}
