@@ -9,6 +9,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
+	"k8s.io/klog/v2"
 
 	"github.com/infergate/infergate/internal/config"
 	"github.com/infergate/infergate/internal/controller"
@@ -39,6 +40,9 @@ func newKubeParts(cfg *config.Config, reg prometheus.Registerer, log *slog.Logge
 	if err != nil {
 		return parts, err
 	}
+	// client-go logs through klog's process-wide logger; send it to ours so
+	// every line is structured like the rest.
+	klog.SetSlogLogger(log.With("component", "client-go"))
 	if needAuth {
 		k := cfg.Metrics.Auth.Kubernetes
 		d, err := kubeauth.NewForConfig(rc, kubeauth.Options{
