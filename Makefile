@@ -17,9 +17,16 @@ export INFERGATE_UPSTREAM_PROMTOOL := $(UPSTREAM_PROMTOOL)
 # (tool module hack/kube), cached by version; etcd from Debian.
 KUBE_VERSION := v1.37.2
 export INFERGATE_KUBE_BIN_DIR := $(CACHE)/kube/$(KUBE_VERSION)
+# Manifest renderers for the deploy/ tests under test/kube: kustomize and
+# helm built from the Go module proxy (tool module hack/render), cached by
+# version; the versions must match hack/render/go.mod.
+KUSTOMIZE_VERSION := v5.8.2
+HELM_VERSION := v4.3.1
+export INFERGATE_KUSTOMIZE := $(TOOLS_BIN)/kustomize-$(KUSTOMIZE_VERSION)
+export INFERGATE_HELM := $(TOOLS_BIN)/helm-$(HELM_VERSION)
 FUZZTIME  ?= 30s
 
-.PHONY: all build test tools chromium prometheus kube crds check fmt-check vet staticcheck unit allocs fuzz bench clean
+.PHONY: all build test tools chromium prometheus kube render-tools crds monitoring-crds check fmt-check vet staticcheck unit allocs fuzz bench clean
 
 all: build
 
@@ -32,7 +39,7 @@ test: tools check unit allocs
 
 ## tools: install what the tests need from outside the module, when
 ## missing (idempotent; cached on the machine, never in the repository).
-tools: chromium prometheus kube $(UPSTREAM_PROMTOOL)
+tools: chromium prometheus kube render-tools $(UPSTREAM_PROMTOOL)
 
 ## chromium: Debian's chromium, for the dashboard's headless-browser test.
 chromium:
@@ -48,10 +55,22 @@ prometheus:
 kube:
 	@KUBE_VERSION=$(KUBE_VERSION) GO=$(GO) sh hack/ensure-kube.sh
 
+## render-tools: kustomize $(KUSTOMIZE_VERSION) and helm $(HELM_VERSION) (about 4
+## minutes to build the first time, then cached).
+render-tools:
+	@KUSTOMIZE_VERSION=$(KUSTOMIZE_VERSION) HELM_VERSION=$(HELM_VERSION) GO=$(GO) \
+	  INFERGATE_TOOLS_BIN=$(TOOLS_BIN) sh hack/ensure-render-tools.sh
+
 ## crds: regenerate api/*/zz_generated.deepcopy.go and deploy/crds/ with
-## controller-gen after changing the API types.
+## controller-gen after changing the API types, and copy the CRDs into the
+## Helm chart (deploy/helm/infergate/crds).
 crds:
 	@sh hack/gen-crds.sh
+
+## monitoring-crds: regenerate the prometheus-operator ServiceMonitor CRD the
+## test control plane installs (test/kube/testdata/crds).
+monitoring-crds:
+	@sh hack/gen-monitoring-crds.sh
 
 $(UPSTREAM_PROMTOOL):
 	@mkdir -p $(TOOLS_BIN)
