@@ -39,7 +39,7 @@ type backend struct {
 	hdr  http.Header // last request headers
 }
 
-func newBackend(t *testing.T, h func(w http.ResponseWriter, r *http.Request, body []byte)) *backend {
+func newBackend(t testing.TB, h func(w http.ResponseWriter, r *http.Request, body []byte)) *backend {
 	t.Helper()
 	b := &backend{}
 	b.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -70,7 +70,7 @@ func okJSON(w http.ResponseWriter, _ *http.Request, _ []byte) {
 
 // setup builds a Handler over endpoints at addrs; queue[i] is endpoint i's
 // scraped queue depth (a lower queue is preferred).
-func setup(t *testing.T, o Options, addrs []string, queue []int) *Handler {
+func setup(t testing.TB, o Options, addrs []string, queue []int) *Handler {
 	t.Helper()
 	st := pool.NewStore("test")
 	specs := make([]pool.Spec, len(addrs))
