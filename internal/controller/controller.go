@@ -13,9 +13,11 @@ import (
 
 	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/util/workqueue"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -77,6 +79,10 @@ type Controller struct {
 	elector  *elector // nil without Options.LeaderElection
 	triggers chan event.TypedGenericEvent[struct{}]
 	started  atomic.Bool
+	ctrl     ctrlcontroller.TypedController[catalogRequest]
+	// watchObjectives and watchRewrites tell whether the API server serves
+	// those optional kinds; Run sets them before the manager starts.
+	watchObjectives, watchRewrites bool
 
 	mu        sync.Mutex
 	lastBuilt *config.Catalog // guarded by mu
@@ -156,10 +162,13 @@ func New(o Options) (*Controller, error) {
 	if err != nil {
 		return nil, fmt.Errorf("new controller: %w", err)
 	}
+	c.ctrl = ctrl
 	srcs := []source.TypedSource[catalogRequest]{
 		source.TypedChannel(c.triggers, handlerFor[struct{}]()),
 	}
-	for _, obj := range []client.Object{&v1.InferencePool{}, &corev1.Pod{}, &v1alpha2.InferenceObjective{}, &v1alpha2.InferenceModelRewrite{}} {
+	// InferencePools and Pods are required; the optional kinds are watched
+	// from Run, once the API server has said whether it serves them.
+	for _, obj := range []client.Object{&v1.InferencePool{}, &corev1.Pod{}} {
 		srcs = append(srcs, source.TypedKind(mgr.GetCache(), obj, handlerFor[client.Object]()))
 	}
 	for _, src := range srcs {
@@ -169,6 +178,63 @@ func New(o Options) (*Controller, error) {
 	}
 	return c, nil
 }
+
+// watchOptionalKinds asks the API server (retrying while it cannot be
+// reached) whether it serves InferenceObjective and InferenceModelRewrite,
+// and watches those it serves. A cluster with only the InferencePool CRD
+// (GA, inference.networking.k8s.io/v1) is served without objectives or
+// rewrites; a CRD installed later needs a restart, which the log says.
+func (c *Controller) watchOptionalKinds(ctx context.Context) error {
+	dc, err := discovery.NewDiscoveryClientForConfig(c.opts.Config)
+	if err != nil {
+		return fmt.Errorf("discovery client: %w", err)
+	}
+	gv := v1alpha2.GroupVersion().String()
+	var served map[string]bool
+	for {
+		list, err := dc.ServerResourcesForGroupVersion(gv)
+		switch {
+		case err == nil:
+			served = make(map[string]bool, len(list.APIResources))
+			for _, r := range list.APIResources {
+				served[r.Kind] = true
+			}
+		case apierrors.IsNotFound(err):
+			served = map[string]bool{}
+		default:
+			c.logger.Warn("cannot ask the API server which kinds it serves; retrying", slog.String("groupVersion", gv), slog.Any("err", err))
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(discoveryRetry):
+			}
+			continue
+		}
+		break
+	}
+	for _, k := range []struct {
+		kind  string
+		obj   client.Object
+		watch *bool
+	}{
+		{kind: "InferenceObjective", obj: &v1alpha2.InferenceObjective{}, watch: &c.watchObjectives},
+		{kind: "InferenceModelRewrite", obj: &v1alpha2.InferenceModelRewrite{}, watch: &c.watchRewrites},
+	} {
+		if !served[k.kind] {
+			c.logger.Warn("CRD not installed: "+k.kind+" objects are ignored (restart the gateway after installing it)", slog.String("groupVersion", gv))
+			continue
+		}
+		if err := c.ctrl.Watch(source.TypedKind(c.mgr.GetCache(), k.obj, handlerFor[client.Object]())); err != nil {
+			return fmt.Errorf("watch %s: %w", k.kind, err)
+		}
+		*k.watch = true
+	}
+	return nil
+}
+
+// discoveryRetry is the pause between attempts to reach the API server's
+// discovery endpoint at start-up.
+const discoveryRetry = 2 * time.Second
 
 // Run discovers and publishes until ctx is done, then stops everything it
 // started, waits for it, and returns nil. Losing the lease or the API
@@ -185,6 +251,12 @@ func (c *Controller) Run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
+	if err := c.watchOptionalKinds(ctx); err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
+		return fmt.Errorf("run controller: %w", err)
+	}
 	var wg sync.WaitGroup
 	wg.Go(func() { c.pub.run(ctx) })
 	if c.elector != nil {
@@ -239,7 +311,14 @@ func (c *Controller) reconcile(ctx context.Context, _ catalogRequest) (reconcile
 		rewrites   v1alpha2.InferenceModelRewriteList
 	)
 	reader := c.mgr.GetCache()
-	for _, list := range []client.ObjectList{&pools, &pods, &objectives, &rewrites} {
+	lists := []client.ObjectList{&pools, &pods}
+	if c.watchObjectives {
+		lists = append(lists, &objectives)
+	}
+	if c.watchRewrites {
+		lists = append(lists, &rewrites)
+	}
+	for _, list := range lists {
 		if err := reader.List(ctx, list, client.InNamespace(c.opts.Namespace)); err != nil {
 			return reconcile.Result{}, fmt.Errorf("list %T from cache: %w", list, err)
 		}

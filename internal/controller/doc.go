@@ -47,9 +47,12 @@
 // discovery resumes when the server is back. Nothing here exits the
 // process.
 //
-// Until the API server answers and the three CRDs are installed, the caches
-// do not sync and no catalog is published ([Controller.Synced] stays open);
-// the controller keeps retrying.
+// Until the API server answers and the InferencePool CRD is installed, the
+// caches do not sync and no catalog is published ([Controller.Synced] stays
+// open); the controller keeps retrying. The InferenceObjective and
+// InferenceModelRewrite CRDs are optional: [Controller.Run] asks the API
+// server whether it serves them and watches only those it does (a CRD
+// installed later is picked up after a restart, as the log says).
 //
 // # RBAC
 //

@@ -58,10 +58,16 @@ type env struct {
 
 func startEnv(t *testing.T) *env {
 	t.Helper()
+	return startEnvWithCRDs(t, crdDir)
+}
+
+// startEnvWithCRDs starts a control plane with the CRDs in dir installed.
+func startEnvWithCRDs(t *testing.T, dir string) *env {
+	t.Helper()
 	cp := kubetest.StartForTest(t)
 	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 	defer cancel()
-	if _, err := kubetest.InstallCRDs(ctx, cp.AdminConfig(), crdDir); err != nil {
+	if _, err := kubetest.InstallCRDs(ctx, cp.AdminConfig(), dir); err != nil {
 		t.Fatal(err)
 	}
 	cs, err := kubernetes.NewForConfig(cp.AdminConfig())
