@@ -50,35 +50,39 @@ SubjectAccessReview, as upstream's endpoint picker does).`,
 			if err != nil {
 				return err
 			}
-			cfg := config.Default()
-			if path != "" {
-				if cfg, err = config.Load(path); err != nil {
-					return err
+			flags := func(c *config.Config) {
+				if len(poolNames) > 0 {
+					c.Kubernetes.Enabled = true
+					c.Kubernetes.Pools = poolNames
 				}
+				if cmd.Flags().Changed("pool-namespace") {
+					c.Kubernetes.Namespace = poolNamespace
+				}
+				if cmd.Flags().Changed("kubeconfig") {
+					c.Kubernetes.Kubeconfig = kubeconfig
+				}
+				if cmd.Flags().Changed("metrics-endpoint-auth") {
+					c.Metrics.Auth.Enabled = &metricsAuth
+				}
+				if cmd.Flags().Changed("listen") {
+					c.Listen = listen
+				}
+				if cmd.Flags().Changed("metrics-listen") {
+					c.MetricsListen = metricsListen
+				}
+			}
+			var cfg *config.Config
+			if path != "" {
+				cfg, err = config.Load(path, flags)
 			} else {
-				cfg.Kubernetes.Enabled = true
+				// No file: Kubernetes mode with upstream's defaults.
+				cfg = config.Default()
 				cfg.Metrics.Auth.Mode = config.AuthKubernetes
+				flags(cfg)
+				cfg.ApplyDefaults()
+				err = cfg.Validate()
 			}
-			if len(poolNames) > 0 {
-				cfg.Kubernetes.Enabled = true
-				cfg.Kubernetes.Pools = poolNames
-			}
-			if cmd.Flags().Changed("pool-namespace") {
-				cfg.Kubernetes.Namespace = poolNamespace
-			}
-			if cmd.Flags().Changed("kubeconfig") {
-				cfg.Kubernetes.Kubeconfig = kubeconfig
-			}
-			if cmd.Flags().Changed("metrics-endpoint-auth") {
-				cfg.Metrics.Auth.Enabled = &metricsAuth
-			}
-			if cmd.Flags().Changed("listen") {
-				cfg.Listen = listen
-			}
-			if cmd.Flags().Changed("metrics-listen") {
-				cfg.MetricsListen = metricsListen
-			}
-			if err := cfg.Validate(); err != nil {
+			if err != nil {
 				return err
 			}
 			ver, commit := buildInfo()

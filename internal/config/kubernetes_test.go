@@ -103,3 +103,31 @@ func TestKubernetesModeValidate(t *testing.T) {
 		})
 	}
 }
+
+func TestParseOverridesBeforeValidation(t *testing.T) {
+	t.Parallel()
+	doc := []byte("pools: [{name: p, endpoints: [{address: 'h:1'}]}]\n")
+	if _, err := Parse(doc); err == nil || !strings.Contains(err.Error(), "metrics.auth.tokenFile") {
+		t.Fatalf("without overrides: err = %v, want the missing token file", err)
+	}
+	off := false
+	c, err := Parse(doc, func(c *Config) { c.Metrics.Auth.Enabled = &off })
+	if err != nil {
+		t.Fatalf("with auth turned off by an override: %v", err)
+	}
+	if c.Metrics.Auth.On() {
+		t.Error("override lost")
+	}
+	// Overrides run before the second defaulting: a pool name added by a
+	// flag gets the leader-election defaults like one from the file.
+	c, err = Parse([]byte("metrics: {auth: {mode: kubernetes}}\n"), func(c *Config) {
+		c.Kubernetes.Enabled = true
+		c.Kubernetes.Pools = []string{"p"}
+	})
+	if err != nil {
+		t.Fatalf("Kubernetes mode from an override: %v", err)
+	}
+	if !c.Kubernetes.LeaderElection.On() {
+		t.Error("leader election not defaulted")
+	}
+}

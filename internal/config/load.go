@@ -13,13 +13,18 @@ import (
 // maxConfigBytes caps the size of a configuration file.
 const maxConfigBytes = 4 << 20
 
-// Parse decodes a YAML configuration document, applies defaults and
-// validates it. Decoding is strict: the input must be one YAML mapping of at
+// Override changes a decoded configuration before it is validated, as
+// command-line flags that take precedence over the file do.
+type Override func(*Config)
+
+// Parse decodes a YAML configuration document, applies defaults, then the
+// overrides in order (and the defaults again, for what they set), and
+// validates the result. Decoding is strict: the input must be one YAML mapping of at
 // most 4 MiB; unknown fields are errors (all reported, with path and line);
 // apiVersion and kind, when present, must be [APIVersion] and [Kind] (empty
 // means those). Validation problems are returned as [Config.Validate] does:
 // all at once, each a [*FieldError].
-func Parse(data []byte) (*Config, error) {
+func Parse(data []byte, overrides ...Override) (*Config, error) {
 	if len(data) > maxConfigBytes {
 		return nil, fmt.Errorf("config is larger than %d bytes", maxConfigBytes)
 	}
@@ -40,20 +45,26 @@ func Parse(data []byte) (*Config, error) {
 		return nil, fmt.Errorf("decode config: %w", err)
 	}
 	c.ApplyDefaults()
+	for _, o := range overrides {
+		o(&c)
+	}
+	if len(overrides) > 0 {
+		c.ApplyDefaults()
+	}
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
 	return &c, nil
 }
 
-// Load reads the configuration file at path and parses it with [Parse].
-// Errors are prefixed with the path.
-func Load(path string) (*Config, error) {
+// Load reads the configuration file at path and parses it with [Parse] and
+// the overrides. Errors are prefixed with the path.
+func Load(path string, overrides ...Override) (*Config, error) {
 	data, err := readFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("load config %s: %w", path, err)
 	}
-	c, err := Parse(data)
+	c, err := Parse(data, overrides...)
 	if err != nil {
 		return nil, fmt.Errorf("load config %s: %w", path, err)
 	}

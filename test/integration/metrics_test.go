@@ -4,9 +4,13 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/infergate/infergate/internal/proctest"
 )
 
 func get(t *testing.T, url, token string) (int, string) {
@@ -117,4 +121,24 @@ func decodeError(t *testing.T, body string) openAIError {
 		t.Fatalf("not an OpenAI error body (%v): %s", err, body)
 	}
 	return e
+}
+
+// TestMetricsAuthFlagOff checks that --metrics-endpoint-auth=false turns the
+// metrics listener's auth off (as upstream's flag of the same name does),
+// even with a config file that sets none: no token file is needed and
+// /metrics answers without a token.
+func TestMetricsAuthFlagOff(t *testing.T) {
+	_, addr := startSim(t, "sim-open", "--time-scale", "20")
+	dir := t.TempDir()
+	path := filepath.Join(dir, "gateway.yaml")
+	cfg := "listen: 127.0.0.1:0\nmetricsListen: 127.0.0.1:0\n" + poolYAML(addr)
+	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	gw := proctest.StartGateway(t, binPath, "--config", path, "--metrics-endpoint-auth=false", "--log-level", "info")
+	for _, p := range []string{"/metrics", "/debug/pprof/"} {
+		if got, body := get(t, gw.MetricsURL+p, ""); got != http.StatusOK {
+			t.Errorf("GET %s without a token, auth off = %d, want 200 (%.200s)", p, got, body)
+		}
+	}
 }
