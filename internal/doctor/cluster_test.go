@@ -143,21 +143,14 @@ func (e *clusterEnv) apply(t *testing.T, manifest []byte) {
 	}
 }
 
-// waitForToken polls the service-account-token Secret name in default
-// until the token controller has filled its token.
+// waitForToken waits for the token controller to fill the
+// service-account-token Secret name in default and returns the token.
 func (e *clusterEnv) waitForToken(t *testing.T, name string) string {
 	t.Helper()
-	var tok string
-	e.eventually(t, "token controller fills secret "+name, func() error {
-		s, err := e.admin.CoreV1().Secrets(metav1.NamespaceDefault).Get(e.ctx, name, metav1.GetOptions{})
-		if err != nil {
-			return err
-		}
-		if tok = string(s.Data[corev1.ServiceAccountTokenKey]); tok == "" {
-			return errors.New("no token yet")
-		}
-		return nil
-	})
+	tok, err := kubetest.WaitForToken(e.ctx, e.admin, metav1.NamespaceDefault, name)
+	if err != nil {
+		t.Fatal(err)
+	}
 	return tok
 }
 

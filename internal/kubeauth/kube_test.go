@@ -20,7 +20,6 @@ import (
 	"github.com/prometheus/common/model"
 	authnv1 "k8s.io/api/authentication/v1"
 	authzv1 "k8s.io/api/authorization/v1"
-	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
@@ -433,22 +432,14 @@ func request(ctx context.Context, t *testing.T, method, url, token string) (int,
 	return resp.StatusCode, string(body)
 }
 
-// waitForToken polls the service-account-token Secret name until the token
-// controller has filled its token.
+// waitForToken waits for the token controller to fill the
+// service-account-token Secret name in default and returns the token.
 func waitForToken(ctx context.Context, t *testing.T, cs kubernetes.Interface, name string) string {
 	t.Helper()
-	var tok string
-	poll(ctx, t, "token controller fills secret "+name, func() error {
-		s, err := cs.CoreV1().Secrets("default").Get(ctx, name, metav1.GetOptions{})
-		if err != nil {
-			return err
-		}
-		tok = string(s.Data[corev1.ServiceAccountTokenKey])
-		if tok == "" {
-			return errors.New("no token yet")
-		}
-		return nil
-	})
+	tok, err := kubetest.WaitForToken(ctx, cs, metav1.NamespaceDefault, name)
+	if err != nil {
+		t.Fatal(err)
+	}
 	return tok
 }
 

@@ -396,23 +396,13 @@ func TestHelmApply(t *testing.T) {
 	})
 }
 
-// waitForTokenIn polls the service-account-token Secret namespace/name
-// until the token controller has filled its token.
+// waitForTokenIn waits for the token controller to fill the
+// service-account-token Secret namespace/name and returns the token.
 func waitForTokenIn(ctx context.Context, t *testing.T, cs kubernetes.Interface, namespace, name string) string {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	tick := time.NewTicker(20 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		s, err := cs.CoreV1().Secrets(namespace).Get(ctx, name, metav1.GetOptions{})
-		if err == nil && len(s.Data[corev1.ServiceAccountTokenKey]) > 0 {
-			return string(s.Data[corev1.ServiceAccountTokenKey])
-		}
-		select {
-		case <-ctx.Done():
-			t.Fatalf("token controller did not fill Secret %s/%s: %v (last error %v)", namespace, name, ctx.Err(), err)
-		case <-tick.C:
-		}
+	tok, err := kubetest.WaitForToken(ctx, cs, namespace, name)
+	if err != nil {
+		t.Fatal(err)
 	}
+	return tok
 }

@@ -2,7 +2,6 @@ package kube
 
 import (
 	"context"
-	"errors"
 	"net/http"
 	"os"
 	"testing"
@@ -195,30 +194,11 @@ func restConfigForRaw(cfg *rest.Config) *rest.Config {
 	return cfg
 }
 
-// waitForToken polls the service-account-token Secret name until the token
-// controller has filled its token.
+// waitForToken waits for the token controller to fill the
+// service-account-token Secret name in default and returns the token.
 func waitForToken(ctx context.Context, t *testing.T, cs kubernetes.Interface, name string) string {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	tick := time.NewTicker(20 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		s, err := cs.CoreV1().Secrets("default").Get(ctx, name, metav1.GetOptions{})
-		if err == nil {
-			if tok := s.Data[corev1.ServiceAccountTokenKey]; len(tok) > 0 {
-				if len(s.Data[corev1.ServiceAccountRootCAKey]) == 0 {
-					t.Errorf("secret %s: token filled but no %s", name, corev1.ServiceAccountRootCAKey)
-				}
-				return string(tok)
-			}
-		}
-		select {
-		case <-ctx.Done():
-			t.Fatalf("token controller did not fill secret %s: %v", name, errors.Join(ctx.Err(), err))
-		case <-tick.C:
-		}
-	}
+	return waitForTokenIn(ctx, t, cs, metav1.NamespaceDefault, name)
 }
 
 func kubernetesScheme() runtime.NegotiatedSerializer {
