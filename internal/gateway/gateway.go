@@ -57,8 +57,10 @@ type Discovery interface {
 // MetricsAuth is an authenticator and authorizer pair for the metrics
 // listener.
 type MetricsAuth struct {
+	// Authenticator maps a bearer token to a user (401 when it cannot).
 	Authenticator auth.Authenticator
-	Authorizer    auth.Authorizer
+	// Authorizer decides whether the user may GET the path (403 when not).
+	Authorizer auth.Authorizer
 }
 
 // Gateway is an assembled, not yet running gateway.
