@@ -1,4 +1,4 @@
-package kubeauth_test
+package kubeauth
 
 import (
 	"context"
@@ -10,7 +10,6 @@ import (
 	"net/http/httptest"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -25,7 +24,6 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/infergate/infergate/internal/auth"
-	"github.com/infergate/infergate/internal/kubeauth"
 	"github.com/infergate/infergate/internal/kubetest"
 )
 
@@ -197,11 +195,11 @@ func TestKubernetes(t *testing.T) {
 	// newGuarded starts a loopback server with the middleware and a
 	// Delegate authenticated as the ServiceAccount owning gwToken in front
 	// of the Delegate's own /metrics and a pprof-like path.
-	newGuarded := func(t *testing.T, gwToken string, opts kubeauth.Options) (*kubeauth.Delegate, *prometheus.Registry, string) {
+	newGuarded := func(t *testing.T, gwToken string, opts Options) (*Delegate, *prometheus.Registry, string) {
 		t.Helper()
 		reg := prometheus.NewRegistry()
 		opts.Registerer, opts.Logger = reg, logger
-		d, err := kubeauth.NewForConfig(cp.ConfigForToken(gwToken), opts)
+		d, err := NewForConfig(cp.ConfigForToken(gwToken), opts)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -214,7 +212,7 @@ func TestKubernetes(t *testing.T) {
 	}
 
 	t.Run("Google metrics-reader verification", func(t *testing.T) {
-		_, _, url := newGuarded(t, gatewayToken, kubeauth.Options{})
+		_, _, url := newGuarded(t, gatewayToken, Options{})
 		tests := []struct {
 			name   string
 			method string
@@ -254,7 +252,7 @@ func TestKubernetes(t *testing.T) {
 		}
 		for _, tc := range tests {
 			t.Run(tc.name, func(t *testing.T) {
-				_, _, url := newGuarded(t, gatewayToken, kubeauth.Options{Audiences: tc.audiences})
+				_, _, url := newGuarded(t, gatewayToken, Options{Audiences: tc.audiences})
 				if code, body := request(ctx, t, "", url+"/metrics", readerToken); code != tc.want {
 					t.Fatalf("status %d; want %d (body %q)", code, tc.want, body)
 				}
@@ -273,7 +271,7 @@ func TestKubernetes(t *testing.T) {
 		}
 		for _, tc := range tests {
 			t.Run(tc.name, func(t *testing.T) {
-				d, _, url := newGuarded(t, tc.gwToken, kubeauth.Options{})
+				d, _, url := newGuarded(t, tc.gwToken, Options{})
 				for range 2 { // not cached
 					if code, body := request(ctx, t, "", url+"/metrics", readerToken); code != http.StatusInternalServerError {
 						t.Fatalf("status %d; want 500 (body %q)", code, body)
@@ -303,12 +301,12 @@ func TestKubernetes(t *testing.T) {
 	// server itself.
 	t.Run("5 s scrape loop", func(t *testing.T) {
 		clock := &fakeClock{now: time.Now()}
-		_, scraperReg, scraperURL := newGuarded(t, gatewayToken, kubeauth.Options{Now: clock.Now})
+		_, scraperReg, scraperURL := newGuarded(t, gatewayToken, Options{Now: clock.Now})
 		before := apiserverReviews(ctx, t, cp)
 		const scrapes = 120 // 10 min
 		for i := range scrapes {
 			if i > 0 {
-				clock.advance(5 * time.Second)
+				clock.Advance(5 * time.Second)
 			}
 			if code, body := request(ctx, t, "", scraperURL+"/metrics", readerToken); code != http.StatusOK {
 				t.Fatalf("scrape %d: status %d (body %q)", i, code, body)
@@ -347,11 +345,11 @@ func TestKubernetes(t *testing.T) {
 	})
 
 	t.Run("API server outage", func(t *testing.T) {
-		_, _, freshURL := newGuarded(t, gatewayToken, kubeauth.Options{})
+		_, _, freshURL := newGuarded(t, gatewayToken, Options{})
 		// warmURL's Delegate has reviewed the reader token; its clock stands
 		// still, so the answers stay cached.
 		warmClock := &fakeClock{now: time.Now()}
-		_, _, warmURL := newGuarded(t, gatewayToken, kubeauth.Options{Now: warmClock.Now})
+		_, _, warmURL := newGuarded(t, gatewayToken, Options{Now: warmClock.Now})
 		if code, body := request(ctx, t, "", warmURL+"/metrics", readerToken); code != http.StatusOK {
 			t.Fatalf("warming the cache: status %d (body %q)", code, body)
 		}
@@ -575,40 +573,4 @@ func sumCounter(t *testing.T, reg *prometheus.Registry, name, kind string) float
 		}
 	}
 	return sum
-}
-
-// fakeClock is a manually advanced clock.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
-// syncBuffer is a bytes buffer safe for concurrent writers.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf strings.Builder
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
