@@ -365,13 +365,15 @@ func (e *engine) finishStep(end time.Duration) {
 		}
 		r.lastToken = end
 		done := g >= r.maxTokens
-		r.publish(g, done)
 		if done {
+			// Recorded before the client hears of it, so a scrape that
+			// follows the response counts the request.
 			e.releaseRunning(r)
 			r.state = stateFinished
 			e.rec.finished(r, r.finishReason)
 			finished = true
 		}
+		r.publish(g, done)
 	}
 	clear(e.batch)
 	e.batch = e.batch[:0]
