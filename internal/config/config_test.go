@@ -17,7 +17,7 @@ func TestDefault(t *testing.T) {
 		Scheduler: Scheduler{
 			Strategy: "default",
 			Weights: ScorerWeights{
-				Queue: new(3.0), KVCache: new(2.0), Prefix: new(3.0), LoRA: new(2.0), InFlight: new(1.0),
+				Queue: new(3.0), KVCache: new(2.0), Prefix: new(3.0), LoRA: new(6.0), InFlight: new(1.0),
 			},
 			QueueDepthThreshold: 5,
 			KVCacheThreshold:    0.8,
@@ -163,7 +163,7 @@ func TestAccessors(t *testing.T) {
 			AuthOn:      c.Metrics.Auth.On(),
 		}
 	}
-	defaults := values{Queue: 3, KVCache: 2, Prefix: 3, LoRA: 2, InFlight: 1, Retries: 2, ForwardAuth: true, Legacy: true, AuthOn: true}
+	defaults := values{Queue: 3, KVCache: 2, Prefix: 3, LoRA: 6, InFlight: 1, Retries: 2, ForwardAuth: true, Legacy: true, AuthOn: true}
 	tests := []struct {
 		name string
 		cfg  *Config

@@ -14,7 +14,7 @@ const (
 	defaultQueueWeight    = 3
 	defaultKVCacheWeight  = 2
 	defaultPrefixWeight   = 3
-	defaultLoRAWeight     = 2
+	defaultLoRAWeight     = 6
 	defaultInFlightWeight = 1
 )
 
