@@ -58,6 +58,13 @@ type Config struct {
 	Upstream Upstream `yaml:"upstream" json:"upstream"`
 	// Limits bounds what clients may send.
 	Limits Limits `yaml:"limits" json:"limits"`
+	// TrustControlHeaders decides whether clients may steer routing with
+	// the control headers (objective, fairness ID, model rewrite, SLOs, in
+	// their x-llm-d-*, x-gateway-* and x-slo-* spellings). nil means true,
+	// as upstream: set it to false when clients reach the gateway directly
+	// and must not pick their own priority or target model; the headers are
+	// then removed before routing. Read it with [Config.TrustsControlHeaders].
+	TrustControlHeaders *bool `yaml:"trustControlHeaders" json:"trustControlHeaders"`
 	// Metrics tunes the gateway's own metrics and their listener's auth.
 	Metrics Metrics `yaml:"metrics" json:"metrics"`
 	// Shutdown tunes graceful shutdown.
@@ -123,9 +130,18 @@ func (c *Config) ApplyDefaults() {
 		c.Limits.MaxBodyBytes = defaultMaxBodyBytes
 	}
 	c.Metrics.applyDefaults()
+	if c.TrustControlHeaders == nil {
+		c.TrustControlHeaders = new(true)
+	}
 	if c.Shutdown.GracePeriod.Duration == 0 {
 		c.Shutdown.GracePeriod.Duration = defaultGracePeriod
 	}
+}
+
+// TrustsControlHeaders returns TrustControlHeaders, or its default (true)
+// when unset.
+func (c *Config) TrustsControlHeaders() bool {
+	return boolOr(c.TrustControlHeaders, true)
 }
 
 // Validate checks the whole configuration and reports every problem at

@@ -38,10 +38,12 @@ func TestDefault(t *testing.T) {
 			MaxRetries:           new(2),
 			ForwardAuthorization: new(true),
 		},
-		Limits: Limits{MaxBodyBytes: 16 << 20},
+		Limits:              Limits{MaxBodyBytes: 16 << 20},
+		TrustControlHeaders: new(true),
 		Metrics: Metrics{
 			LegacyNames:    new(true),
-			ModelNameLimit: 100,
+			ModelNameLimit: 1000,
+			ModelPairLimit: 2000,
 			Auth: MetricsAuth{Enabled: new(true), Mode: AuthStatic, Kubernetes: KubernetesAuth{
 				TokenReviewTTL: Duration{time.Minute},
 				AllowTTL:       Duration{5 * time.Minute},

@@ -2,9 +2,12 @@ package config
 
 import "time"
 
-// defaultModelNameLimit is the default cap on distinct model_name label
-// values.
-const defaultModelNameLimit = 100
+// Defaults of the label caps: upstream's cap on model names (llm-d router
+// v0.10), and a cap on (model, target model) pairs.
+const (
+	defaultModelNameLimit = 1000
+	defaultModelPairLimit = 2000
+)
 
 // Metrics tunes the gateway's own Prometheus metrics.
 type Metrics struct {
@@ -12,9 +15,16 @@ type Metrics struct {
 	// to inference_objective_*. nil means true. Read it with
 	// [Metrics.Legacy].
 	LegacyNames *bool `yaml:"legacyNames" json:"legacyNames"`
-	// ModelNameLimit caps the distinct values of the model_name label;
-	// further models are counted as "other". Default 100; must be >= 1.
+	// ModelNameLimit caps the distinct client-derived values of the
+	// model_name and target_model_name labels; further names are counted
+	// as "other". Configured models, rewrite targets and the models the
+	// replicas list are pinned outside the cap. Default 1000 (as upstream);
+	// must be >= 1.
 	ModelNameLimit int `yaml:"modelNameLimit" json:"modelNameLimit"`
+	// ModelPairLimit caps the distinct (model_name, target_model_name)
+	// pairs not made of two pinned names; past it the target is counted as
+	// "other". Default 2000; must be >= 1.
+	ModelPairLimit int `yaml:"modelPairLimit" json:"modelPairLimit"`
 	// Auth protects /metrics, /debug/pprof/ and /dashboard on the metrics
 	// listener.
 	Auth MetricsAuth `yaml:"auth" json:"auth"`
@@ -85,6 +95,9 @@ func (m *Metrics) applyDefaults() {
 	if m.ModelNameLimit == 0 {
 		m.ModelNameLimit = defaultModelNameLimit
 	}
+	if m.ModelPairLimit == 0 {
+		m.ModelPairLimit = defaultModelPairLimit
+	}
 	if m.Auth.Enabled == nil {
 		m.Auth.Enabled = new(true)
 	}
@@ -103,6 +116,9 @@ func (m Metrics) validate() []error {
 	var errs []error
 	if m.ModelNameLimit < 1 {
 		errs = append(errs, fieldErrorf("metrics.modelNameLimit", "must be >= 1, got %d", m.ModelNameLimit))
+	}
+	if m.ModelPairLimit < 1 {
+		errs = append(errs, fieldErrorf("metrics.modelPairLimit", "must be >= 1, got %d", m.ModelPairLimit))
 	}
 	switch m.Auth.Mode {
 	case AuthStatic, "":

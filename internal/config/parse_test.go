@@ -541,6 +541,7 @@ func TestValidateZeroConfig(t *testing.T) {
 		`upstream.idleTimeout: must be > 0, got 0s`,
 		`limits.maxBodyBytes: must be > 0, got 0`,
 		`metrics.modelNameLimit: must be >= 1, got 0`,
+		`metrics.modelPairLimit: must be >= 1, got 0`,
 		`metrics.auth.tokenFile: is required when metrics.auth.enabled is true`,
 		`shutdown.gracePeriod: must be > 0, got 0s`,
 	}

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -20,6 +21,7 @@ import (
 	"github.com/infergate/infergate/internal/modelmetrics"
 	"github.com/infergate/infergate/internal/pool"
 	"github.com/infergate/infergate/internal/proxy"
+	"github.com/infergate/infergate/internal/recovery"
 	"github.com/infergate/infergate/internal/router"
 	"github.com/infergate/infergate/internal/scheduler"
 	"github.com/infergate/infergate/internal/telemetry"
@@ -81,6 +83,7 @@ type Gateway struct {
 
 	catalogMu sync.Mutex
 	pools     map[string]*servedPool // by name; guarded by catalogMu
+	targets   []string               // the catalog's target models; guarded by catalogMu
 }
 
 // servedPool is one pool's store, scheduler and metrics collector.
@@ -105,6 +108,7 @@ func New(cfg *config.Config, o Options) (*Gateway, error) {
 	metrics := telemetry.NewMetrics(reg, telemetry.Options{
 		LegacyNames:    cfg.Metrics.Legacy(),
 		ModelNameLimit: cfg.Metrics.ModelNameLimit,
+		ModelPairLimit: cfg.Metrics.ModelPairLimit,
 		Commit:         o.Commit,
 		BuildRef:       o.BuildRef,
 	})
@@ -146,6 +150,7 @@ func New(cfg *config.Config, o Options) (*Gateway, error) {
 		FirstByteTimeout:   cfg.Upstream.FirstByteTimeout.Duration,
 		IdleTimeout:        cfg.Upstream.IdleTimeout.Duration,
 		StripAuthorization: !cfg.Upstream.ForwardAuth(),
+		DropControlHeaders: !cfg.TrustsControlHeaders(),
 	})
 
 	ma, err := metricsAuth(cfg.Metrics.Auth, o.MetricsAuth)
@@ -234,13 +239,16 @@ func (g *Gateway) SetCatalog(c config.Catalog) error {
 		objectives[ob.Name] = ob.Priority
 	}
 	models := make([]router.Model, 0, len(c.Models))
+	var targets []string
 	for _, m := range c.Models {
 		rm := router.Model{Name: m.Name, Pool: m.Pool, Objective: m.Objective}
 		for _, t := range m.Targets {
 			rm.Targets = append(rm.Targets, router.Target{Model: t.Model, Weight: t.Weight})
+			targets = append(targets, t.Model)
 		}
 		models = append(models, rm)
 	}
+	g.targets = targets
 	g.set.Replace(stores)
 	g.router.SetCatalog(router.Catalog{Pools: routes, Models: models, Objectives: objectives})
 	return nil
@@ -314,8 +322,8 @@ func (g *Gateway) Serve(ctx context.Context) error {
 	g.waitSynced(ctx)
 	g.warmUp(ctx)
 
-	proxySrv := &http.Server{Handler: g.proxy, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute, ErrorLog: slog.NewLogLogger(g.log.Handler(), slog.LevelDebug)}
-	adminSrv := &http.Server{Handler: g.admin, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute, ErrorLog: slog.NewLogLogger(g.log.Handler(), slog.LevelDebug)}
+	proxySrv := &http.Server{Handler: recovery.Handler(g.proxy, "proxy", g.metrics, g.log), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute, ErrorLog: slog.NewLogLogger(g.log.Handler(), slog.LevelDebug)}
+	adminSrv := &http.Server{Handler: recovery.Handler(g.admin, "admin", g.metrics, g.log), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute, ErrorLog: slog.NewLogLogger(g.log.Handler(), slog.LevelDebug)}
 	var servers errgroup.Group
 	servers.Go(func() error { return serve(proxySrv, g.ln) })
 	servers.Go(func() error { return serve(adminSrv, g.admLn) })
@@ -424,12 +432,23 @@ func (g *Gateway) maintain(ctx context.Context) {
 		}
 		seen = next
 		g.metrics.SetPrefixIndexSize(size)
+		g.metrics.PinModels(g.pinnedModels())
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
 		}
 	}
+}
+
+// pinnedModels returns the model names whose labels are exempt from the
+// metrics' client-derived cap: the configured models and their targets and
+// every model a replica lists.
+func (g *Gateway) pinnedModels() []string {
+	g.catalogMu.Lock()
+	targets := g.targets
+	g.catalogMu.Unlock()
+	return append(slices.Clip(g.router.Models()), targets...)
 }
 
 // servedPools returns the current pools.

@@ -92,6 +92,7 @@ const (
 	CodeInvalidType              = "invalid_type"
 	CodeInvalidValue             = "invalid_value"
 	CodeEmptyArray               = "empty_array"
+	CodeStringAboveMaxLength     = "string_above_max_length"
 	CodeModelNotFound            = "model_not_found"
 	CodeRequestTooLarge          = "request_too_large"
 	CodeServerOverloaded         = "server_overloaded"
@@ -164,4 +165,12 @@ func ErrUpstreamTimeout() *Error {
 func ErrInternal() *Error {
 	return NewError(http.StatusInternalServerError, TypeServer, CodeInternal, "",
 		"The gateway hit an internal error.")
+}
+
+// ErrTooLong returns the 400 for a client-supplied string (a body member or a
+// header, named by param) longer than limit bytes.
+func ErrTooLong(param string, limit, got int) *Error {
+	return NewError(http.StatusBadRequest, TypeInvalidRequest, CodeStringAboveMaxLength, param,
+		"Invalid '"+param+"': string too long. Expected a string with maximum length "+
+			strconv.Itoa(limit)+" bytes, but got a string with length "+strconv.Itoa(got)+" instead.")
 }

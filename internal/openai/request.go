@@ -209,8 +209,18 @@ func (r *Request) parseStreamOptions(s *scanner, i int) int {
 	return it.end
 }
 
+// MaxModelNameBytes is the longest model name accepted, in bytes after
+// decoding; longer names get 400 string_above_max_length before they are
+// copied, so no client can make a name the gateway keeps, logs or exports
+// larger than this.
+const MaxModelNameBytes = 256
+
+// maxEscapedBytes is the most JSON bytes one decoded byte can take (\u0041).
+const maxEscapedBytes = 6
+
 // decodeModel decodes the model value at body[start:end] (start 0 when
-// absent) and checks it is a non-empty string.
+// absent) and checks it is a non-empty string of at most
+// [MaxModelNameBytes].
 func decodeModel(body []byte, start, end int) (string, *Error) {
 	if start == 0 || body[start] == 'n' {
 		return "", NewError(http.StatusBadRequest, TypeInvalidRequest, CodeMissingRequiredParameter, "model",
@@ -220,8 +230,13 @@ func decodeModel(body []byte, start, end int) (string, *Error) {
 		return "", NewError(http.StatusBadRequest, TypeInvalidRequest, CodeInvalidType, "model",
 			"Invalid type for 'model': expected a string.")
 	}
+	raw := body[start+1 : end-1]
+	if len(raw) > maxEscapedBytes*MaxModelNameBytes {
+		// Too long however it decodes; don't copy it to find out.
+		return "", ErrTooLong("model", MaxModelNameBytes, len(raw))
+	}
 	var model string
-	if raw := body[start+1 : end-1]; bytes.IndexByte(raw, '\\') < 0 && utf8.Valid(raw) {
+	if bytes.IndexByte(raw, '\\') < 0 && utf8.Valid(raw) {
 		model = string(raw)
 	} else {
 		// Rare: escapes or invalid UTF-8, decoded exactly as encoding/json
@@ -236,6 +251,9 @@ func decodeModel(body []byte, start, end int) (string, *Error) {
 	if model == "" {
 		return "", NewError(http.StatusBadRequest, TypeInvalidRequest, CodeInvalidValue, "model",
 			"Invalid value for 'model': the model name must not be empty.")
+	}
+	if len(model) > MaxModelNameBytes {
+		return "", ErrTooLong("model", MaxModelNameBytes, len(model))
 	}
 	return model, nil
 }

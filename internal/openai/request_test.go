@@ -432,3 +432,30 @@ func FuzzParseRequest(f *testing.F) {
 		checkAgainstStdlib(t, body, kind, r)
 	})
 }
+
+func TestParseRequestModelNameLimit(t *testing.T) {
+	t.Parallel()
+	body := func(model string) []byte {
+		return []byte(`{"model":"` + model + `","prompt":"x"}`)
+	}
+	atLimit := strings.Repeat("m", MaxModelNameBytes)
+	if r, err := ParseRequest(body(atLimit), KindCompletions); err != nil || r.Model != atLimit {
+		t.Fatalf("a %d-byte name: got model of %d bytes, err %v", MaxModelNameBytes, len(r.Model), err)
+	}
+	for name, model := range map[string]string{
+		"one byte over":       atLimit + "m",
+		"escapes over":        strings.Repeat(`\u0041`, MaxModelNameBytes+1),
+		"two megabytes":       strings.Repeat("m", 2<<20),
+		"invalid UTF-8 grows": strings.Repeat("\xff", MaxModelNameBytes/3+1), // each becomes U+FFFD, 3 bytes
+	} {
+		_, err := ParseRequest(body(model), KindCompletions)
+		var oe *Error
+		if !errors.As(err, &oe) || oe.Status != http.StatusBadRequest || oe.Param != "model" || oe.Code != CodeStringAboveMaxLength {
+			t.Errorf("%s: err = %v, want 400 string_above_max_length on model", name, err)
+		}
+	}
+	// Escapes that decode under the limit pass.
+	if r, err := ParseRequest(body(strings.Repeat(`\u0041`, MaxModelNameBytes)), KindCompletions); err != nil || len(r.Model) != MaxModelNameBytes {
+		t.Errorf("escaped name at the limit: model %d bytes, err %v", len(r.Model), err)
+	}
+}

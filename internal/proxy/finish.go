@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"time"
+	"unicode/utf8"
 
 	"github.com/infergate/infergate/internal/telemetry"
 )
@@ -50,8 +51,13 @@ func (h *Handler) finish(x *exchange) {
 		endpoint = endpointName(x)
 	}
 	if h.metrics != nil {
+		label := model
+		if label != "" && (x.dec == nil || x.dec.Pool == nil) {
+			// Never routed: the name is the client's alone, keep it out of labels.
+			label = telemetry.UnknownModelName
+		}
 		o := telemetry.RequestObservation{
-			Model:         model,
+			Model:         label,
 			TargetModel:   target,
 			Priority:      priority,
 			ErrorCode:     x.errorCode,
@@ -73,8 +79,8 @@ func (h *Handler) finish(x *exchange) {
 	// Never log prompts or credentials: only routing facts and sizes.
 	h.log.LogAttrs(context.Background(), level, "request",
 		slog.String("request_id", x.id),
-		slog.String("model", model),
-		slog.String("target_model", target),
+		slog.String("model", clip(model)),
+		slog.String("target_model", clip(target)),
 		slog.Int("priority", priority),
 		slog.String("endpoint", endpoint),
 		slog.Int("status", x.status),
@@ -103,4 +109,19 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(v)
+}
+
+// maxLoggedValueBytes bounds a client-supplied string in a log line.
+const maxLoggedValueBytes = 256
+
+// clip shortens a client-supplied string for a log line, marking the cut.
+func clip(s string) string {
+	if len(s) <= maxLoggedValueBytes {
+		return s
+	}
+	n := maxLoggedValueBytes
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
 }

@@ -13,16 +13,11 @@ import (
 	"sync"
 	"time"
 
+	"github.com/infergate/infergate/internal/admission"
 	"github.com/infergate/infergate/internal/openai"
 	"github.com/infergate/infergate/internal/router"
+	"github.com/infergate/infergate/internal/scheduler"
 	"github.com/infergate/infergate/internal/telemetry"
-)
-
-// Control headers clients (or an upstream proxy) may send.
-const (
-	HeaderObjective    = "x-gateway-inference-objective"
-	HeaderModelRewrite = "x-gateway-model-name-rewrite"
-	HeaderRequestID    = "x-request-id"
 )
 
 // Options configure a Handler. Router is required.
@@ -47,6 +42,10 @@ type Options struct {
 	// StripAuthorization drops the client's Authorization header instead of
 	// forwarding it unchanged.
 	StripAuthorization bool
+	// DropControlHeaders removes the control headers (objective, fairness
+	// ID, model rewrite, SLOs) clients send instead of trusting them; see
+	// config.Config.TrustControlHeaders.
+	DropControlHeaders bool
 	// Transport sends requests upstream; nil builds one from the timeouts.
 	Transport http.RoundTripper
 	// Now is the clock; nil means time.Now.
@@ -64,6 +63,7 @@ type Handler struct {
 	idle     time.Duration
 	firstB   time.Duration
 	stripAut bool
+	dropCtl  bool
 	now      func() time.Time
 	rp       *httputil.ReverseProxy
 	started  int64
@@ -84,6 +84,7 @@ func New(o Options) *Handler {
 		idle:     o.IdleTimeout,
 		firstB:   o.FirstByteTimeout,
 		stripAut: o.StripAuthorization,
+		dropCtl:  o.DropControlHeaders,
 		now:      o.Now,
 	}
 	if h.log == nil {
@@ -159,6 +160,11 @@ func (h *Handler) serveInference(w http.ResponseWriter, r *http.Request, id stri
 	x := &exchange{id: id, start: h.now(), kind: kind, clientErr: r.Context().Err}
 	defer h.finish(x)
 
+	ctl, err := readControlHeaders(r.Header, !h.dropCtl)
+	if err != nil {
+		h.fail(w, x, err)
+		return
+	}
 	buf, err := h.readBody(r)
 	if buf != nil {
 		defer h.putBuf(buf)
@@ -178,8 +184,8 @@ func (h *Handler) serveInference(w http.ResponseWriter, r *http.Request, id stri
 		Model:        x.req.Model,
 		Prompt:       x.req.Prompt,
 		MaxTokens:    x.req.MaxTokens,
-		Objective:    r.Header.Get(HeaderObjective),
-		ModelRewrite: r.Header.Get(HeaderModelRewrite),
+		Objective:    ctl.objective,
+		ModelRewrite: ctl.rewrite,
 	})
 	if err != nil {
 		h.fail(w, x, err)
@@ -272,8 +278,11 @@ func (h *Handler) putBuf(b *[]byte) {
 func (h *Handler) fail(w http.ResponseWriter, x *exchange, err error) {
 	e, code := statusFor(err, x.req.Model)
 	x.status, x.errorCode = e.Status, code
-	if e.Status == http.StatusTooManyRequests {
-		w.Header().Set("Retry-After", "1")
+	switch {
+	case errors.Is(err, admission.ErrShed):
+		setDropped(w.Header(), DroppedSaturated, time.Second)
+	case errors.Is(err, scheduler.ErrNoEndpoint):
+		setDropped(w.Header(), DroppedNoEndpoints, time.Second)
 	}
 	writeError(w, e)
 }

@@ -352,8 +352,9 @@ func TestShedsSheddableWhenSaturated(t *testing.T) {
 	be := newBackend(t, okJSON)
 	h := setup(t, Options{}, []string{be.addr()}, []int{50})
 	rec := do(t, h, "/v1/completions", `{"model":"base","prompt":"x"}`, map[string]string{HeaderObjective: "batch"})
-	if rec.Code != http.StatusTooManyRequests || rec.Header().Get("Retry-After") == "" {
-		t.Fatalf("sheddable under saturation: %d (Retry-After %q), want 429 with Retry-After", rec.Code, rec.Header().Get("Retry-After"))
+	if rec.Code != http.StatusTooManyRequests || rec.Header().Get("Retry-After") == "" || rec.Header().Get(HeaderDroppedReason) != DroppedSaturated {
+		t.Fatalf("sheddable under saturation: %d (Retry-After %q, reason %q), want 429 with Retry-After and %s",
+			rec.Code, rec.Header().Get("Retry-After"), rec.Header().Get(HeaderDroppedReason), DroppedSaturated)
 	}
 	if rec := do(t, h, "/v1/completions", `{"model":"base","prompt":"x"}`, nil); rec.Code != 200 {
 		t.Fatalf("priority 0 under saturation: %d, want 200", rec.Code)
@@ -444,5 +445,61 @@ func TestStreamCompleteWhenClientLeavesAfterDone(t *testing.T) {
 	}
 	if l := logs.String(); !strings.Contains(l, `error_code=""`) || !strings.Contains(l, "completion_tokens=1") {
 		t.Errorf("a stream that delivered [DONE] was not recorded as a success with usage:\n%s", l)
+	}
+}
+
+func TestControlHeaders(t *testing.T) {
+	be := newBackend(t, okJSON)
+	body := `{"model":"base","prompt":"x"}`
+	trusted := setup(t, Options{}, []string{be.addr()}, []int{0})
+	for name, tc := range map[string]struct {
+		hdr   map[string]string
+		param string
+	}{
+		"invalid UTF-8 rewrite":  {map[string]string{HeaderModelRewriteLegacy: "sql-lora\xff\xfe"}, HeaderModelRewriteLegacy},
+		"control char objective": {map[string]string{HeaderObjective: "batch\x01"}, HeaderObjective},
+		"long fairness ID":       {map[string]string{HeaderFairnessIDLegacy: strings.Repeat("f", maxControlValueBytes+1)}, HeaderFairnessIDLegacy},
+		"long rewrite":           {map[string]string{HeaderModelRewrite: strings.Repeat("m", 1<<20)}, HeaderModelRewrite},
+	} {
+		t.Run(name, func(t *testing.T) {
+			rec := do(t, trusted, "/v1/completions", body, tc.hdr)
+			var e struct {
+				Error struct{ Param string } `json:"error"`
+			}
+			_ = json.Unmarshal(rec.Body.Bytes(), &e)
+			if rec.Code != http.StatusBadRequest || e.Error.Param != tc.param {
+				t.Errorf("got %d param %q (%s), want 400 naming %s", rec.Code, e.Error.Param, rec.Body, tc.param)
+			}
+		})
+	}
+
+	// llm-d's spelling wins over the older one.
+	if rec := do(t, trusted, "/v1/completions", body, map[string]string{HeaderModelRewrite: "new", HeaderModelRewriteLegacy: "old"}); rec.Code != 200 {
+		t.Fatalf("rewrite: %d %s", rec.Code, rec.Body)
+	}
+	be.mu.Lock()
+	sent := string(be.last)
+	be.mu.Unlock()
+	if !strings.Contains(sent, `"model":"new"`) {
+		t.Errorf("replica got %s, want the x-llm-d-model-name-rewrite target", sent)
+	}
+
+	// Untrusted: removed before routing and never forwarded.
+	untrusted := setup(t, Options{DropControlHeaders: true}, []string{be.addr()}, []int{0})
+	rec := do(t, untrusted, "/v1/completions", body, map[string]string{
+		HeaderModelRewrite: "sql-lora\xff", HeaderObjectiveLegacy: "critical", "x-slo-ttft-ms": "10"})
+	if rec.Code != 200 {
+		t.Fatalf("untrusted control headers: %d %s, want 200 (ignored)", rec.Code, rec.Body)
+	}
+	be.mu.Lock()
+	sent, hdr := string(be.last), be.hdr
+	be.mu.Unlock()
+	if !strings.Contains(sent, `"model":"base"`) {
+		t.Errorf("replica got %s, want the client's model unchanged", sent)
+	}
+	for _, k := range []string{HeaderModelRewrite, HeaderObjectiveLegacy, "x-slo-ttft-ms"} {
+		if hdr.Get(k) != "" {
+			t.Errorf("untrusted %s reached the replica", k)
+		}
 	}
 }

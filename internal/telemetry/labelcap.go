@@ -1,43 +1,87 @@
 package telemetry
 
-import "sync"
+import (
+	"sync"
+	"time"
+	"unicode/utf8"
+)
 
-// OverflowModelName is the label value that replaces model names beyond
-// [Options.ModelNameLimit].
-const OverflowModelName = "other"
+// Label values that stand in for client-derived names.
+const (
+	// OverflowModelName replaces model names beyond [Options.ModelNameLimit]
+	// and target names of model pairs beyond [Options.ModelPairLimit].
+	OverflowModelName = "other"
+	// UnknownModelName is the model_name of requests whose model resolved to
+	// nothing the gateway serves (404s and requests rejected before
+	// routing), so a client cannot mint label values with names it makes up.
+	UnknownModelName = "unknown"
+)
 
-// defaultModelNameLimit is used when [Options.ModelNameLimit] is not positive.
-const defaultModelNameLimit = 100
+// Defaults of the label caps, used when the [Options] fields are not
+// positive. The model cap follows upstream (llm-d router: 1000, overflow
+// "other").
+const (
+	defaultModelNameLimit = 1000
+	defaultModelPairLimit = 2000
+	// maxLabelBytes is the longest model label value exported; longer (or
+	// invalid UTF-8) values become [OverflowModelName]. The proxy rejects
+	// longer names with 400 before they get here.
+	maxLabelBytes = 256
+	// unpinAfter is how long a pinned name must be missing from every
+	// [Metrics.PinModels] call before it is unpinned and its series deleted.
+	unpinAfter = 10 * time.Minute
+)
 
-// modelCap bounds the distinct values of the model_name and
-// target_model_name labels. The first limit distinct non-empty names pass
-// through unchanged; every later new name becomes [OverflowModelName]. The set
-// only grows, so a name maps to the same value for the life of the process,
-// which keeps paired updates (RunningAdd +1 then -1) on the same series.
-// Safe for concurrent use; memory is bounded by limit.
+// modelCap bounds the values of the model_name and target_model_name labels
+// and of their combinations.
+//
+// Pinned names (configured models, rewrite targets, the models replicas
+// list) always keep their own value and use no slot. Other names take one of
+// limit slots, first come first served, and keep it for the life of the
+// process (so paired updates such as RunningAdd +1 then -1 stay on one
+// series); once the slots are full, new names become [OverflowModelName].
+// Likewise a (model, target) pair that is not made of two pinned names takes
+// one of pairLimit slots; past them the target becomes [OverflowModelName],
+// so the number of pairs stays below pairLimit plus one per model value.
+// Safe for concurrent use; memory is bounded by the limits plus the pinned
+// names.
 type modelCap struct {
-	limit int
+	limit, pairLimit int
 
-	mu   sync.RWMutex
-	seen map[string]struct{}
+	mu     sync.RWMutex
+	seen   map[string]struct{}
+	pairs  map[[2]string]struct{}
+	pinned map[string]time.Time // name → last time a PinModels call listed it
 }
 
-// newModelCap returns a cap admitting limit names.
-func newModelCap(limit int) *modelCap {
-	return &modelCap{limit: limit, seen: make(map[string]struct{}, limit)}
+// newModelCap returns a cap admitting limit names and pairLimit pairs.
+func newModelCap(limit, pairLimit int) *modelCap {
+	return &modelCap{
+		limit:     limit,
+		pairLimit: pairLimit,
+		seen:      make(map[string]struct{}),
+		pairs:     make(map[[2]string]struct{}),
+		pinned:    make(map[string]time.Time),
+	}
 }
 
 // label returns the label value to use for name. The empty string (model not
-// known yet, e.g. an unparseable request) passes through and uses no slot.
+// known yet, e.g. an unparseable request) and the placeholders pass through
+// and use no slot.
 func (c *modelCap) label(name string) string {
-	if name == "" || name == OverflowModelName {
+	switch name {
+	case "", OverflowModelName, UnknownModelName:
 		return name
 	}
+	if len(name) > maxLabelBytes || !utf8.ValidString(name) {
+		return OverflowModelName
+	}
 	c.mu.RLock()
+	_, pinned := c.pinned[name]
 	_, ok := c.seen[name]
 	full := len(c.seen) >= c.limit
 	c.mu.RUnlock()
-	if ok {
+	if pinned || ok {
 		return name
 	}
 	if full {
@@ -53,4 +97,65 @@ func (c *modelCap) label(name string) string {
 	}
 	c.seen[name] = struct{}{}
 	return name
+}
+
+// pair returns the label values for a request's model and target model:
+// each capped by [modelCap.label], then the combination capped.
+func (c *modelCap) pair(model, target string) (string, string) {
+	model, target = c.label(model), c.label(target)
+	key := [2]string{model, target}
+	c.mu.RLock()
+	_, mp := c.pinned[model]
+	_, tp := c.pinned[target]
+	_, ok := c.pairs[key]
+	full := len(c.pairs) >= c.pairLimit
+	c.mu.RUnlock()
+	switch {
+	case ok, mp && tp, target == "", target == OverflowModelName:
+		return model, target
+	case full:
+		return model, OverflowModelName
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, ok := c.pairs[key]; !ok {
+		if len(c.pairs) >= c.pairLimit {
+			return model, OverflowModelName
+		}
+		c.pairs[key] = struct{}{}
+	}
+	return model, target
+}
+
+// pin marks names as pinned at now and unpins every name that no call has
+// listed for [unpinAfter], returning those so their series can be deleted.
+// Unpinned names also leave the first-come slots and pairs, so a name that
+// comes back later is treated like any new one.
+func (c *modelCap) pin(names []string, now time.Time) []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, n := range names {
+		if n != "" && len(n) <= maxLabelBytes && utf8.ValidString(n) {
+			c.pinned[n] = now
+		}
+	}
+	var gone []string
+	for n, at := range c.pinned {
+		if now.Sub(at) >= unpinAfter {
+			delete(c.pinned, n)
+			delete(c.seen, n)
+			gone = append(gone, n)
+		}
+	}
+	if len(gone) > 0 {
+		for k := range c.pairs {
+			for _, n := range gone {
+				if k[0] == n || k[1] == n {
+					delete(c.pairs, k)
+					break
+				}
+			}
+		}
+	}
+	return gone
 }

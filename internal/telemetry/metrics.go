@@ -24,13 +24,21 @@ type Options struct {
 	// pre-v1.1 name inference_model_*, for dashboards that still query the old
 	// names. The config turns it on by default.
 	LegacyNames bool
-	// ModelNameLimit is the maximum number of distinct values of the
-	// model_name and target_model_name labels, counted together. Later new
-	// names are recorded as [OverflowModelName]. Zero or negative means 100.
+	// ModelNameLimit is the maximum number of distinct client-derived
+	// values of the model_name and target_model_name labels, counted
+	// together; names pinned with [Metrics.PinModels] do not count. Later
+	// new names are recorded as [OverflowModelName]. Zero or negative means
+	// 1000, as upstream.
 	ModelNameLimit int
+	// ModelPairLimit is the maximum number of distinct (model_name,
+	// target_model_name) pairs that are not both pinned; past it the target
+	// is recorded as [OverflowModelName]. Zero or negative means 2000.
+	ModelPairLimit int
 	// Commit and BuildRef are the labels of inference_extension_info. Empty
 	// values are reported as "unknown".
 	Commit, BuildRef string
+	// Now is the clock that ages pinned model names; nil means time.Now.
+	Now func() time.Time
 }
 
 // RequestObservation is everything known about one finished request. Zero
@@ -75,18 +83,32 @@ type Metrics struct {
 	prefixSize       prometheus.Gauge
 	prefixHitRatio   prometheus.Histogram
 	prefixHitBytes   prometheus.Histogram
+	panics           *prometheus.CounterVec
+	now              func() time.Time
 }
 
 // NewMetrics creates the gateway's metric families and registers them with
 // reg; a nil reg leaves them unregistered. It panics if a family is already
 // registered, which is a wiring bug.
 func NewMetrics(reg prometheus.Registerer, opts Options) *Metrics {
-	limit := opts.ModelNameLimit
+	limit, pairLimit := opts.ModelNameLimit, opts.ModelPairLimit
 	if limit <= 0 {
 		limit = defaultModelNameLimit
 	}
+	if pairLimit <= 0 {
+		pairLimit = defaultModelPairLimit
+	}
+	now := opts.Now
+	if now == nil {
+		now = time.Now
+	}
 	m := &Metrics{
-		models:     newModelCap(limit),
+		models:     newModelCap(limit, pairLimit),
+		now:        now,
+		panics: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "infergate_panics_recovered_total",
+			Help: "Panics recovered in request handlers, by component; each one is a bug worth reporting.",
+		}, []string{"component"}),
 		objectives: []*objectiveFamilies{newObjectiveFamilies(objectivePrefix, "")},
 		scheduleDuration: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    extensionPrefix + "scheduler_e2e_duration_seconds",
@@ -133,7 +155,7 @@ func NewMetrics(reg prometheus.Registerer, opts Options) *Metrics {
 	})
 	info.Set(1)
 	reg.MustRegister(info, m.scheduleDuration, m.scheduleAttempts, m.pluginDuration,
-		m.prefixSize, m.prefixHitRatio, m.prefixHitBytes)
+		m.prefixSize, m.prefixHitRatio, m.prefixHitBytes, m.panics)
 	return m
 }
 
@@ -158,7 +180,7 @@ func (m *Metrics) ObserveRequest(o RequestObservation) {
 	if m == nil {
 		return
 	}
-	model, target := m.models.label(o.Model), m.models.label(o.TargetModel)
+	model, target := m.models.pair(o.Model, o.TargetModel)
 	code := o.ErrorCode
 	if code != "" && !knownErrorCode(code) {
 		code = ErrorUnknown
@@ -221,4 +243,36 @@ func (m *Metrics) SetPrefixIndexSize(n int) {
 		return
 	}
 	m.prefixSize.Set(float64(n))
+}
+
+// PinModels pins names (the configured models, their rewrite targets and
+// the models the replicas list) so they always keep their own label value
+// outside the client-derived cap. Call it whenever the set may have changed;
+// a name missing from every call for 10 minutes is unpinned and its series
+// are deleted, so /metrics forgets models that left the config and the
+// replicas.
+func (m *Metrics) PinModels(names []string) {
+	if m == nil {
+		return
+	}
+	for _, n := range m.models.pin(names, m.now()) {
+		m.deleteModel(n)
+	}
+}
+
+// deleteModel removes every series labelled with model name n.
+func (m *Metrics) deleteModel(n string) {
+	for _, f := range m.objectives {
+		f.deleteModel(n)
+	}
+	m.scheduleAttempts.DeletePartialMatch(prometheus.Labels{"target_model_name": n})
+}
+
+// PanicRecovered counts one panic recovered in component (a fixed name such
+// as "proxy" or "admin", never client input).
+func (m *Metrics) PanicRecovered(component string) {
+	if m == nil {
+		return
+	}
+	m.panics.WithLabelValues(component).Inc()
 }

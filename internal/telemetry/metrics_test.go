@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -235,7 +236,7 @@ func TestModelNameCap(t *testing.T) {
 
 func TestModelNameCapConcurrent(t *testing.T) {
 	const limit = 10
-	c := newModelCap(limit)
+	c := newModelCap(limit, 1000)
 	var wg sync.WaitGroup
 	results := make([][]string, 8)
 	for g := range results {
@@ -266,6 +267,70 @@ func TestModelNameCapConcurrent(t *testing.T) {
 	}
 	if len(c.seen) != limit {
 		t.Errorf("cap holds %d names, want %d", len(c.seen), limit)
+	}
+}
+
+func TestPinnedModelsKeepTheirLabels(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	now := time.Unix(1_000_000, 0)
+	m := NewMetrics(reg, Options{ModelNameLimit: 2, Now: func() time.Time { return now }})
+	m.PinModels([]string{"llama", "sql-lora"})
+	// A flood of client-made names fills the cap first...
+	for i := range 50 {
+		m.ObserveRequest(RequestObservation{Model: fmt.Sprintf("junk-%d", i), TargetModel: fmt.Sprintf("junk-%d", i)})
+	}
+	// ...and pinned names still keep their own values.
+	m.ObserveRequest(RequestObservation{Model: "llama", TargetModel: "sql-lora"})
+	m.RunningAdd("llama", 1)
+	got := labelValues(t, reg, "inference_objective_request_total", "model_name", "target_model_name")
+	want := []string{"junk-0/junk-0", "junk-1/junk-1", "llama/sql-lora", "other/other"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("request_total label values (-want +got):\n%s", diff)
+	}
+
+	// Listed again within 10 minutes: kept. Missing for 10 minutes: unpinned,
+	// series deleted.
+	now = now.Add(9 * time.Minute)
+	m.PinModels([]string{"llama"})
+	now = now.Add(2 * time.Minute)
+	m.PinModels([]string{"llama"})
+	got = labelValues(t, reg, "inference_objective_request_total", "model_name", "target_model_name")
+	want = []string{"junk-0/junk-0", "junk-1/junk-1", "other/other"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("after unpinning sql-lora (-want +got):\n%s", diff)
+	}
+	if got := labelValues(t, reg, "inference_objective_running_requests", "model_name"); !slices.Contains(got, "llama") {
+		t.Errorf("running_requests lost the still-pinned llama: %v", got)
+	}
+}
+
+func TestModelPairCap(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	m := NewMetrics(reg, Options{ModelNameLimit: 100, ModelPairLimit: 3})
+	m.PinModels([]string{"base", "lora"})
+	for i := range 10 {
+		m.ObserveRequest(RequestObservation{Model: "base", TargetModel: fmt.Sprintf("t%d", i)})
+	}
+	m.ObserveRequest(RequestObservation{Model: "base", TargetModel: "lora"}) // both pinned: free
+	got := labelValues(t, reg, "inference_objective_request_total", "model_name", "target_model_name")
+	want := []string{"base/lora", "base/other", "base/t0", "base/t1", "base/t2"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("request_total label values (-want +got):\n%s", diff)
+	}
+}
+
+func TestBadLabelValuesNeverReachPrometheus(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	m := NewMetrics(reg, Options{})
+	long := strings.Repeat("m", maxLabelBytes+1)
+	// Invalid UTF-8 panics inside WithLabelValues if it gets there.
+	m.ObserveRequest(RequestObservation{Model: "ok\xff\xfe", TargetModel: long})
+	m.ObserveSchedule(time.Millisecond, true, "sql-lora\xff\xfe", "ep", "", "80")
+	m.RunningAdd("x\xc3", 1)
+	m.PinModels([]string{"bad\xff"})
+	got := labelValues(t, reg, "inference_objective_request_total", "model_name", "target_model_name")
+	if diff := cmp.Diff([]string{"other/other"}, got); diff != "" {
+		t.Errorf("request_total label values (-want +got):\n%s", diff)
 	}
 }
 

@@ -112,3 +112,16 @@ func (f *objectiveFamilies) observe(o RequestObservation, model, target, code, p
 		f.tpot.WithLabelValues(model, target).Observe(o.TPOT.Seconds())
 	}
 }
+
+// deleteModel removes every series whose model_name or target_model_name is n.
+func (f *objectiveFamilies) deleteModel(n string) {
+	vecs := []interface {
+		DeletePartialMatch(prometheus.Labels) int
+	}{f.requests, f.errors, f.duration, f.requestSize, f.responseSize, f.inputTokens,
+		f.outputTokens, f.cachedTokens, f.ntpot, f.ttft, f.tpot}
+	for _, v := range vecs {
+		v.DeletePartialMatch(prometheus.Labels{"model_name": n})
+		v.DeletePartialMatch(prometheus.Labels{"target_model_name": n})
+	}
+	f.running.DeletePartialMatch(prometheus.Labels{"model_name": n})
+}

@@ -1,0 +1,134 @@
+package proxy
+
+import (
+	"net/http"
+	"unicode/utf8"
+
+	"github.com/infergate/infergate/internal/openai"
+)
+
+// Control headers clients (or a proxy in front) may send to steer routing.
+// Each value is read from llm-d's spelling first, then the older
+// x-gateway-* one.
+const (
+	// HeaderObjective names the InferenceObjective (priority) of a request.
+	HeaderObjective = "x-llm-d-inference-objective"
+	// HeaderObjectiveLegacy is the Gateway API Inference Extension spelling
+	// of [HeaderObjective].
+	HeaderObjectiveLegacy = "x-gateway-inference-objective"
+	// HeaderModelRewrite overrides the model name sent to the replica.
+	HeaderModelRewrite = "x-llm-d-model-name-rewrite"
+	// HeaderModelRewriteLegacy is the older spelling of [HeaderModelRewrite].
+	HeaderModelRewriteLegacy = "x-gateway-model-name-rewrite"
+	// HeaderFairnessID names the flow (tenant) of a request for fairness.
+	HeaderFairnessID = "x-llm-d-inference-fairness-id"
+	// HeaderFairnessIDLegacy is the older spelling of [HeaderFairnessID].
+	HeaderFairnessIDLegacy = "x-gateway-inference-fairness-id"
+	// HeaderRequestID is propagated, or generated when absent or unsafe.
+	HeaderRequestID = "x-request-id"
+)
+
+// maxControlValueBytes is the longest control header value accepted; longer
+// values get 400, like model names longer than [openai.MaxModelNameBytes].
+const maxControlValueBytes = openai.MaxModelNameBytes
+
+// controlHeaders lists every spelling of every header a client could steer
+// routing with (the SLO and conformance-selection headers included). When
+// control headers are not trusted they are all removed before routing, so
+// they neither steer the gateway nor reach the replica.
+var controlHeaders = canonical(
+	HeaderObjective, HeaderObjectiveLegacy,
+	HeaderModelRewrite, HeaderModelRewriteLegacy,
+	HeaderFairnessID, HeaderFairnessIDLegacy,
+	"x-llm-d-slo-ttft-ms", "x-llm-d-slo-tpot-ms", "x-slo-ttft-ms", "x-slo-tpot-ms",
+	"test-epp-endpoint-selection",
+)
+
+// Canonical keys of the headers read, for allocation-free lookups.
+var (
+	objectiveKeys = canonical(HeaderObjective, HeaderObjectiveLegacy)
+	rewriteKeys   = canonical(HeaderModelRewrite, HeaderModelRewriteLegacy)
+	fairnessKeys  = canonical(HeaderFairnessID, HeaderFairnessIDLegacy)
+)
+
+func canonical(names ...string) []string {
+	out := make([]string, len(names))
+	for i, n := range names {
+		out[i] = http.CanonicalHeaderKey(n)
+	}
+	return out
+}
+
+// controlValues are the validated control header values of one request.
+type controlValues struct {
+	objective, rewrite, fairnessID string
+}
+
+// readControlHeaders returns the control values of h. Untrusted, it removes
+// every control header from h and returns none. Trusted, each value must be
+// valid UTF-8 without control characters and at most
+// [maxControlValueBytes] long; otherwise the error is a 400 naming the
+// header, so no client byte reaches a label, a log or a lookup unchecked.
+func readControlHeaders(h http.Header, trusted bool) (controlValues, error) {
+	if !trusted {
+		for _, k := range controlHeaders {
+			delete(h, k)
+		}
+		return controlValues{}, nil
+	}
+	var v controlValues
+	var err error
+	if v.objective, err = controlValue(h, objectiveKeys); err != nil {
+		return controlValues{}, err
+	}
+	if v.rewrite, err = controlValue(h, rewriteKeys); err != nil {
+		return controlValues{}, err
+	}
+	if v.fairnessID, err = controlValue(h, fairnessKeys); err != nil {
+		return controlValues{}, err
+	}
+	return v, nil
+}
+
+// controlValue returns the first non-empty value of the first spelling in
+// keys that has one, validated.
+func controlValue(h http.Header, keys []string) (string, error) {
+	for _, k := range keys {
+		vs := h[k]
+		if len(vs) == 0 || vs[0] == "" {
+			continue
+		}
+		s := vs[0]
+		name := lowerHeaderName(k)
+		if len(s) > maxControlValueBytes {
+			return "", openai.ErrTooLong(name, maxControlValueBytes, len(s))
+		}
+		if !utf8.ValidString(s) || hasControlChar(s) {
+			return "", openai.ErrBadRequest("Invalid '"+name+"' header: the value must be UTF-8 text without control characters.", name)
+		}
+		return s, nil
+	}
+	return "", nil
+}
+
+// lowerHeaderName maps a canonical key back to the documented lower-case
+// spelling, for error messages.
+func lowerHeaderName(k string) string {
+	for _, n := range []string{HeaderObjective, HeaderObjectiveLegacy, HeaderModelRewrite,
+		HeaderModelRewriteLegacy, HeaderFairnessID, HeaderFairnessIDLegacy} {
+		if http.CanonicalHeaderKey(n) == k {
+			return n
+		}
+	}
+	return k
+}
+
+// hasControlChar reports whether s holds an ASCII control character.
+func hasControlChar(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c == 0x7f {
+			return true
+		}
+	}
+	return false
+}
