@@ -81,9 +81,9 @@ type Gateway struct {
 	ln, admLn net.Listener
 	live      *liveDashboard // built-in dashboard (dashboard.go)
 
-	catalogMu sync.Mutex
-	pools     map[string]*servedPool // by name; guarded by catalogMu
-	targets   []string               // the catalog's target models; guarded by catalogMu
+	catalogMu  sync.Mutex
+	pools      map[string]*servedPool // by name; guarded by catalogMu
+	configured []string               // the catalog's model and target names; guarded by catalogMu
 }
 
 // servedPool is one pool's store, scheduler and metrics collector.
@@ -239,18 +239,20 @@ func (g *Gateway) SetCatalog(c config.Catalog) error {
 		objectives[ob.Name] = ob.Priority
 	}
 	models := make([]router.Model, 0, len(c.Models))
-	var targets []string
+	var configured []string
 	for _, m := range c.Models {
 		rm := router.Model{Name: m.Name, Pool: m.Pool, Objective: m.Objective}
+		configured = append(configured, m.Name)
 		for _, t := range m.Targets {
 			rm.Targets = append(rm.Targets, router.Target{Model: t.Model, Weight: t.Weight})
-			targets = append(targets, t.Model)
+			configured = append(configured, t.Model)
 		}
 		models = append(models, rm)
 	}
-	g.targets = targets
+	g.configured = configured
 	g.set.Replace(stores)
 	g.router.SetCatalog(router.Catalog{Pools: routes, Models: models, Objectives: objectives})
+	g.metrics.PinModels(configured)
 	return nil
 }
 
@@ -321,6 +323,7 @@ func (g *Gateway) Serve(ctx context.Context) error {
 	loops.Go(func() error { g.live.sampler.Run(bg); return nil })
 	g.waitSynced(ctx)
 	g.warmUp(ctx)
+	g.metrics.PinModels(g.pinnedModels()) // before the first request, not a second later
 
 	proxySrv := &http.Server{Handler: recovery.Handler(g.proxy, "proxy", g.metrics, g.log), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute, ErrorLog: slog.NewLogLogger(g.log.Handler(), slog.LevelDebug)}
 	adminSrv := &http.Server{Handler: recovery.Handler(g.admin, "admin", g.metrics, g.log), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute, ErrorLog: slog.NewLogLogger(g.log.Handler(), slog.LevelDebug)}
@@ -446,9 +449,14 @@ func (g *Gateway) maintain(ctx context.Context) {
 // every model a replica lists.
 func (g *Gateway) pinnedModels() []string {
 	g.catalogMu.Lock()
-	targets := g.targets
+	names := slices.Clone(g.configured)
 	g.catalogMu.Unlock()
-	return append(slices.Clip(g.router.Models()), targets...)
+	for _, st := range g.set.Stores() {
+		for _, ep := range st.Load().Endpoints() {
+			names = append(names, ep.Models()...)
+		}
+	}
+	return names
 }
 
 // servedPools returns the current pools.

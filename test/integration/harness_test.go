@@ -56,8 +56,9 @@ type gatewayProc struct {
 	Token      string
 }
 
-// startGateway writes cfg (YAML, without listeners or auth) to a file, adds
-// loopback listeners and a token file, and starts `infergate serve`.
+// startGateway writes cfg (YAML, without listeners or auth; a metrics
+// section may set other metrics keys) to a file, adds loopback listeners and
+// a token file, and starts `infergate serve`.
 func startGateway(t *testing.T, cfg string) *gatewayProc {
 	t.Helper()
 	dir := t.TempDir()
@@ -66,7 +67,14 @@ func startGateway(t *testing.T, cfg string) *gatewayProc {
 	if err := os.WriteFile(tokenFile, []byte(token+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	full := fmt.Sprintf("listen: 127.0.0.1:0\nmetricsListen: 127.0.0.1:0\nmetrics:\n  auth:\n    tokenFile: %s\n%s", tokenFile, cfg)
+	// A metrics section in cfg gets the token file added to it; otherwise
+	// one is added.
+	metrics := fmt.Sprintf("metrics:\n  auth:\n    tokenFile: %s\n", tokenFile)
+	if strings.HasPrefix(cfg, "metrics:\n") || strings.Contains(cfg, "\nmetrics:\n") {
+		cfg = strings.Replace("\n"+cfg, "\nmetrics:\n", "\n"+metrics, 1)
+		metrics = ""
+	}
+	full := fmt.Sprintf("listen: 127.0.0.1:0\nmetricsListen: 127.0.0.1:0\n%s%s", metrics, cfg)
 	path := filepath.Join(dir, "gateway.yaml")
 	if err := os.WriteFile(path, []byte(full), 0o600); err != nil {
 		t.Fatal(err)
