@@ -103,8 +103,8 @@ func NewMetrics(reg prometheus.Registerer, opts Options) *Metrics {
 		now = time.Now
 	}
 	m := &Metrics{
-		models:     newModelCap(limit, pairLimit),
-		now:        now,
+		models: newModelCap(limit, pairLimit),
+		now:    now,
 		panics: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "infergate_panics_recovered_total",
 			Help: "Panics recovered in request handlers, by component; each one is a bug worth reporting.",
