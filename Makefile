@@ -100,10 +100,11 @@ staticcheck: $(STATICCHECK)
 unit: tools
 	$(GO) test -race -shuffle=on -timeout 20m ./...
 
-## allocs: allocation gates, built without -race (the race detector changes
-## allocation counts).
+## allocs: allocation gates and the worst-case /metrics size, built without
+## -race (the race detector changes allocation counts and is too slow for
+## the size test).
 allocs:
-	$(GO) test -run 'Alloc' -count=1 ./internal/...
+	$(GO) test -run 'Alloc|WorstCase' -count=1 ./internal/...
 
 ## fuzz: run every fuzz target for FUZZTIME each.
 fuzz:

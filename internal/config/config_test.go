@@ -43,7 +43,7 @@ func TestDefault(t *testing.T) {
 		Metrics: Metrics{
 			LegacyNames:    new(true),
 			ModelNameLimit: 1000,
-			ModelPairLimit: 2000,
+			ModelPairLimit: 1000,
 			Auth: MetricsAuth{Enabled: new(true), Mode: AuthStatic, Kubernetes: KubernetesAuth{
 				TokenReviewTTL: Duration{time.Minute},
 				AllowTTL:       Duration{5 * time.Minute},

@@ -6,7 +6,7 @@ import "time"
 // v0.10), and a cap on (model, target model) pairs.
 const (
 	defaultModelNameLimit = 1000
-	defaultModelPairLimit = 2000
+	defaultModelPairLimit = 1000
 )
 
 // Metrics tunes the gateway's own Prometheus metrics.
@@ -22,8 +22,10 @@ type Metrics struct {
 	// must be >= 1.
 	ModelNameLimit int `yaml:"modelNameLimit" json:"modelNameLimit"`
 	// ModelPairLimit caps the distinct (model_name, target_model_name)
-	// pairs not made of two pinned names; past it the target is counted as
-	// "other". Default 2000; must be >= 1.
+	// pairs other than the pinned models' natural ones (a model with itself
+	// and with its configured targets); past it the target is counted as
+	// "other", and the model too unless it is pinned. Default 1000; must be
+	// >= 1.
 	ModelPairLimit int `yaml:"modelPairLimit" json:"modelPairLimit"`
 	// Auth protects /metrics, /debug/pprof/ and /dashboard on the metrics
 	// listener.

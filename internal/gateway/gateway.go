@@ -239,15 +239,16 @@ func (g *Gateway) SetCatalog(c config.Catalog) error {
 		objectives[ob.Name] = ob.Priority
 	}
 	models := make([]router.Model, 0, len(c.Models))
-	var configured []string
+	configured := make([]telemetry.PinnedModel, 0, len(c.Models))
 	for _, m := range c.Models {
 		rm := router.Model{Name: m.Name, Pool: m.Pool, Objective: m.Objective}
-		configured = append(configured, m.Name)
+		pm := telemetry.PinnedModel{Name: m.Name}
 		for _, t := range m.Targets {
 			rm.Targets = append(rm.Targets, router.Target{Model: t.Model, Weight: t.Weight})
-			configured = append(configured, t.Model)
+			pm.Targets = append(pm.Targets, t.Model)
 		}
 		models = append(models, rm)
+		configured = append(configured, pm)
 	}
 	g.configured = configured
 	g.set.Replace(stores)
@@ -447,16 +448,18 @@ func (g *Gateway) maintain(ctx context.Context) {
 // pinnedModels returns the model names whose labels are exempt from the
 // metrics' client-derived cap: the configured models and their targets and
 // every model a replica lists.
-func (g *Gateway) pinnedModels() []string {
+func (g *Gateway) pinnedModels() []telemetry.PinnedModel {
 	g.catalogMu.Lock()
-	names := slices.Clone(g.configured)
+	pins := slices.Clone(g.configured)
 	g.catalogMu.Unlock()
 	for _, st := range g.set.Stores() {
 		for _, ep := range st.Load().Endpoints() {
-			names = append(names, ep.Models()...)
+			for _, m := range ep.Models() {
+				pins = append(pins, telemetry.PinnedModel{Name: m})
+			}
 		}
 	}
-	return names
+	return pins
 }
 
 // servedPools returns the current pools.

@@ -31,8 +31,9 @@ type Options struct {
 	// 1000, as upstream.
 	ModelNameLimit int
 	// ModelPairLimit is the maximum number of distinct (model_name,
-	// target_model_name) pairs that are not both pinned; past it the target
-	// is recorded as [OverflowModelName]. Zero or negative means 2000.
+	// target_model_name) pairs other than the pinned models' natural pairs;
+	// past it a pair is recorded with [OverflowModelName] as its target (and
+	// as its model unless that is pinned). Zero or negative means 1000.
 	ModelPairLimit int
 	// Commit and BuildRef are the labels of inference_extension_info. Empty
 	// values are reported as "unknown".
@@ -245,17 +246,17 @@ func (m *Metrics) SetPrefixIndexSize(n int) {
 	m.prefixSize.Set(float64(n))
 }
 
-// PinModels pins names (the configured models, their rewrite targets and
-// the models the replicas list) so they always keep their own label value
-// outside the client-derived cap. Call it whenever the set may have changed;
-// a name missing from every call for 10 minutes is unpinned and its series
-// are deleted, so /metrics forgets models that left the config and the
-// replicas.
-func (m *Metrics) PinModels(names []string) {
+// PinModels pins models (the configured models with their targets, and the
+// models the replicas list) so they and their natural pairs always keep
+// their own label values outside the client-derived caps. Call it whenever
+// the set may have changed; a name missing from every call for 10 minutes is
+// unpinned and its series are deleted, so /metrics forgets models that left
+// the config and the replicas.
+func (m *Metrics) PinModels(models []PinnedModel) {
 	if m == nil {
 		return
 	}
-	for _, n := range m.models.pin(names, m.now()) {
+	for _, n := range m.models.pin(models, m.now()) {
 		m.deleteModel(n)
 	}
 }

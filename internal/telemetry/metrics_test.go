@@ -273,14 +273,14 @@ func TestModelNameCapConcurrent(t *testing.T) {
 func TestPinnedModelsKeepTheirLabels(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	now := time.Unix(1_000_000, 0)
-	m := NewMetrics(reg, Options{ModelNameLimit: 2, Now: func() time.Time { return now }})
-	m.PinModels([]string{"llama", "sql-lora"})
+	m := NewMetrics(reg, Options{ModelNameLimit: 2, ModelPairLimit: 3, Now: func() time.Time { return now }})
+	m.PinModels([]PinnedModel{{Name: "llama"}, {Name: "sql-lora"}})
 	// A flood of client-made names fills the cap first...
 	for i := range 50 {
 		m.ObserveRequest(RequestObservation{Model: fmt.Sprintf("junk-%d", i), TargetModel: fmt.Sprintf("junk-%d", i)})
 	}
 	// ...and pinned names still keep their own values.
-	m.ObserveRequest(RequestObservation{Model: "llama", TargetModel: "sql-lora"})
+	m.ObserveRequest(RequestObservation{Model: "llama", TargetModel: "sql-lora"}) // pair slot 1 of 2
 	m.RunningAdd("llama", 1)
 	got := labelValues(t, reg, "inference_objective_request_total", "model_name", "target_model_name")
 	want := []string{"junk-0/junk-0", "junk-1/junk-1", "llama/sql-lora", "other/other"}
@@ -291,9 +291,9 @@ func TestPinnedModelsKeepTheirLabels(t *testing.T) {
 	// Listed again within 10 minutes: kept. Missing for 10 minutes: unpinned,
 	// series deleted.
 	now = now.Add(9 * time.Minute)
-	m.PinModels([]string{"llama"})
+	m.PinModels([]PinnedModel{{Name: "llama"}})
 	now = now.Add(2 * time.Minute)
-	m.PinModels([]string{"llama"})
+	m.PinModels([]PinnedModel{{Name: "llama"}})
 	got = labelValues(t, reg, "inference_objective_request_total", "model_name", "target_model_name")
 	want = []string{"junk-0/junk-0", "junk-1/junk-1", "other/other"}
 	if diff := cmp.Diff(want, got); diff != "" {
@@ -307,13 +307,18 @@ func TestPinnedModelsKeepTheirLabels(t *testing.T) {
 func TestModelPairCap(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	m := NewMetrics(reg, Options{ModelNameLimit: 100, ModelPairLimit: 3})
-	m.PinModels([]string{"base", "lora"})
+	m.PinModels([]PinnedModel{{Name: "base", Targets: []string{"lora"}}, {Name: "chat"}})
 	for i := range 10 {
 		m.ObserveRequest(RequestObservation{Model: "base", TargetModel: fmt.Sprintf("t%d", i)})
+		m.ObserveRequest(RequestObservation{Model: fmt.Sprintf("c%d", i), TargetModel: "lora"})
 	}
-	m.ObserveRequest(RequestObservation{Model: "base", TargetModel: "lora"}) // both pinned: free
+	// Natural pairs are free whenever they come.
+	m.ObserveRequest(RequestObservation{Model: "base", TargetModel: "lora"})
+	m.ObserveRequest(RequestObservation{Model: "chat", TargetModel: "chat"})
+	// Other pinned combinations take slots like any pair.
+	m.ObserveRequest(RequestObservation{Model: "chat", TargetModel: "lora"})
 	got := labelValues(t, reg, "inference_objective_request_total", "model_name", "target_model_name")
-	want := []string{"base/lora", "base/other", "base/t0", "base/t1", "base/t2"}
+	want := []string{"base/lora", "base/other", "base/t0", "base/t1", "c0/lora", "chat/chat", "chat/other", "other/other"}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("request_total label values (-want +got):\n%s", diff)
 	}
@@ -327,7 +332,7 @@ func TestBadLabelValuesNeverReachPrometheus(t *testing.T) {
 	m.ObserveRequest(RequestObservation{Model: "ok\xff\xfe", TargetModel: long})
 	m.ObserveSchedule(time.Millisecond, true, "sql-lora\xff\xfe", "ep", "", "80")
 	m.RunningAdd("x\xc3", 1)
-	m.PinModels([]string{"bad\xff"})
+	m.PinModels([]PinnedModel{{Name: "bad\xff", Targets: []string{long}}})
 	got := labelValues(t, reg, "inference_objective_request_total", "model_name", "target_model_name")
 	if diff := cmp.Diff([]string{"other/other"}, got); diff != "" {
 		t.Errorf("request_total label values (-want +got):\n%s", diff)
