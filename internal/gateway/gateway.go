@@ -17,6 +17,7 @@ import (
 	"github.com/infergate/infergate/internal/admission"
 	"github.com/infergate/infergate/internal/auth"
 	"github.com/infergate/infergate/internal/config"
+	"github.com/infergate/infergate/internal/connlimit"
 	"github.com/infergate/infergate/internal/modelmetrics"
 	"github.com/infergate/infergate/internal/pool"
 	"github.com/infergate/infergate/internal/proxy"
@@ -77,7 +78,8 @@ type Gateway struct {
 	discovery Discovery
 	ready     atomic.Bool
 	ln, admLn net.Listener
-	live      *liveDashboard // built-in dashboard (dashboard.go)
+	connLimit *connlimit.Limiter // counts the proxy listener's connections
+	live      *liveDashboard     // built-in dashboard (dashboard.go)
 
 	catalogMu sync.Mutex
 	pools     map[string]*servedPool // by name; guarded by catalogMu
@@ -116,6 +118,7 @@ func New(cfg *config.Config, o Options) (*Gateway, error) {
 		metrics:   metrics,
 		discovery: o.Discovery,
 		pools:     make(map[string]*servedPool),
+		connLimit: connlimit.New(connlimit.Options{PerAddress: cfg.Limits.MaxConnsPerAddress, Max: cfg.Limits.MaxConns}),
 	}
 	g.live = newLiveDashboard(reg, log.With("component", "dashboard"))
 	g.scraper = modelmetrics.NewScraper(modelmetrics.Options{
@@ -137,15 +140,20 @@ func New(cfg *config.Config, o Options) (*Gateway, error) {
 		}
 	}
 	g.proxy = proxy.New(proxy.Options{
-		Router:             g.router,
-		Metrics:            metrics,
-		Logger:             log.With("component", "proxy"),
-		MaxBodyBytes:       cfg.Limits.MaxBodyBytes,
-		MaxRetries:         cfg.Upstream.Retries(),
-		ConnectTimeout:     cfg.Upstream.ConnectTimeout.Duration,
-		FirstByteTimeout:   cfg.Upstream.FirstByteTimeout.Duration,
-		IdleTimeout:        cfg.Upstream.IdleTimeout.Duration,
-		StripAuthorization: !cfg.Upstream.ForwardAuth(),
+		Router:               g.router,
+		Metrics:              metrics,
+		Logger:               log.With("component", "proxy"),
+		MaxBodyBytes:         cfg.Limits.MaxBodyBytes,
+		MaxBufferedBodyBytes: cfg.Limits.MaxBufferedBodyBytes,
+		BodyReadTimeout:      cfg.Limits.BodyReadTimeout.Duration,
+		ClientStallTimeout:   cfg.Limits.ClientStallTimeout.Duration,
+		MaxInFlight:          cfg.Limits.MaxInFlight,
+		OverLimit:            connlimit.OverLimit,
+		MaxRetries:           cfg.Upstream.Retries(),
+		ConnectTimeout:       cfg.Upstream.ConnectTimeout.Duration,
+		FirstByteTimeout:     cfg.Upstream.FirstByteTimeout.Duration,
+		IdleTimeout:          cfg.Upstream.IdleTimeout.Duration,
+		StripAuthorization:   !cfg.Upstream.ForwardAuth(),
 	})
 
 	ma, err := metricsAuth(cfg.Metrics.Auth, o.MetricsAuth)
@@ -279,7 +287,8 @@ func (g *Gateway) Listen() error {
 		ln.Close()
 		return fmt.Errorf("listen %s: %w", g.cfg.MetricsListen, err)
 	}
-	g.ln, g.admLn = ln, admLn
+	// The connection limits wrap the raw TCP listener, below any TLS.
+	g.ln, g.admLn = g.connLimit.Listener(ln), admLn
 	return nil
 }
 
@@ -314,7 +323,8 @@ func (g *Gateway) Serve(ctx context.Context) error {
 	g.waitSynced(ctx)
 	g.warmUp(ctx)
 
-	proxySrv := &http.Server{Handler: g.proxy, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute, ErrorLog: slog.NewLogLogger(g.log.Handler(), slog.LevelDebug)}
+	proxySrv := &http.Server{Handler: g.proxy, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute, ErrorLog: slog.NewLogLogger(g.log.Handler(), slog.LevelDebug),
+		ConnState: g.connLimit.ConnState, ConnContext: g.connLimit.ConnContext}
 	adminSrv := &http.Server{Handler: g.admin, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute, ErrorLog: slog.NewLogLogger(g.log.Handler(), slog.LevelDebug)}
 	var servers errgroup.Group
 	servers.Go(func() error { return serve(proxySrv, g.ln) })
