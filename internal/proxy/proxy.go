@@ -183,9 +183,6 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.rejectConn(w)
 		return
 	}
-	// A stream earlier on this keep-alive connection may have left a write
-	// deadline behind (see stallWriter).
-	_ = http.NewResponseController(w).SetWriteDeadline(time.Time{})
 	kind := openai.KindFromPath(r.URL.Path)
 	switch {
 	case r.URL.Path == "/v1/models":
