@@ -174,7 +174,8 @@ func TestSlowBodiesAreNotPreallocatedAndTimeOut(t *testing.T) {
 		case r := <-results:
 			got++
 			if r.err != nil {
-				t.Fatalf("slow body: no answer: %v (after %v)", r.err, r.elapsed)
+				t.Errorf("slow body: no answer: %v (after %v)", r.err, r.elapsed)
+				continue
 			}
 			if r.status != http.StatusRequestTimeout {
 				t.Errorf("slow body: status %d, want 408: %.200s", r.status, r.body)
