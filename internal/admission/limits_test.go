@@ -8,8 +8,10 @@ import (
 func TestInFlightCaps(t *testing.T) {
 	t.Parallel()
 	f := NewInFlight(2)
-	if !f.TryAcquire() || !f.TryAcquire() {
-		t.Fatal("the first two acquisitions failed")
+	for i := range 2 {
+		if !f.TryAcquire() {
+			t.Fatalf("acquisition %d failed", i+1)
+		}
 	}
 	if f.TryAcquire() {
 		t.Fatal("a third acquisition succeeded at cap 2")

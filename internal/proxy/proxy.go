@@ -291,8 +291,10 @@ const initialBodyBuf = 64 << 10
 
 // readBody reads the request body into a pooled buffer, enforcing the size
 // limit and the shared body budget. The buffer starts at most
-// [initialBodyBuf] bytes and doubles as bytes arrive; every byte of capacity
-// is reserved in the budget (released by finish) before it is allocated.
+// [initialBodyBuf] bytes and doubles as bytes arrive (up to the declared
+// length); every byte of capacity is reserved in the budget before it is
+// allocated, a replaced buffer's bytes are returned, and finish returns the
+// rest.
 func (h *Handler) readBody(r *http.Request, x *exchange) (*[]byte, error) {
 	if r.ContentLength > h.maxBody {
 		return nil, errBodyTooLarge
@@ -313,12 +315,13 @@ func (h *Handler) readBody(r *http.Request, x *exchange) (*[]byte, error) {
 	for {
 		if len(b) == cap(b) {
 			n := max(min(2*int64(cap(b)), limit), int64(cap(b))+1)
-			if !h.reserve(x, int(n)-cap(b)) {
+			if !h.reserve(x, int(n)) {
 				*buf = b
 				return buf, errSaturated
 			}
 			nb := make([]byte, len(b), n)
 			copy(nb, b)
+			h.unreserve(x, cap(b)) // the old buffer is garbage now
 			b = nb
 		}
 		n, err := rd.Read(b[len(b):cap(b)])
@@ -349,6 +352,12 @@ func (h *Handler) reserve(x *exchange, n int) bool {
 	}
 	x.held += int64(n)
 	return true
+}
+
+// unreserve returns n bytes of x's share of the body budget.
+func (h *Handler) unreserve(x *exchange, n int) {
+	h.budget.Release(int64(n))
+	x.held -= int64(n)
 }
 
 // maxPooledBuf is the largest body buffer kept for reuse.

@@ -5,6 +5,7 @@ package integration
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -17,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/infergate/infergate/internal/proctest"
 	"github.com/infergate/infergate/internal/proxy"
 )
 
@@ -77,7 +79,7 @@ func (c *clientConn) closedByPeer(d time.Duration) error {
 	switch {
 	case err == nil:
 		return fmt.Errorf("unexpected byte %q", b)
-	case err == io.EOF || errorsIs(err, syscall.ECONNRESET):
+	case err == io.EOF || errors.Is(err, syscall.ECONNRESET):
 		return nil
 	default:
 		return err
@@ -190,7 +192,7 @@ func TestSlowBodiesAreNotPreallocatedAndTimeOut(t *testing.T) {
 		case <-time.After(20 * time.Millisecond): // sampling period
 		}
 		peakRSS = max(peakRSS, vmRSS(t, pid))
-		if fams, err := tryScrape(f.gw.MetricsURL+"/metrics", f.gw.Token); err == nil {
+		if fams, err := proctest.TryScrape(f.gw.MetricsURL+"/metrics", f.gw.Token); err == nil {
 			peakHeap = max(peakHeap, sum(fams, "go_memstats_heap_alloc_bytes"))
 		}
 	}
@@ -402,7 +404,7 @@ func TestStalledStreamingClientFreesTheReplica(t *testing.T) {
 	}
 	// Stop reading; the connection stays open.
 	simRunning := func() float64 {
-		fams, err := tryScrape("http://"+simAddr+"/metrics", "")
+		fams, err := proctest.TryScrape("http://"+simAddr+"/metrics", "")
 		if err != nil {
 			return -1
 		}

@@ -4,8 +4,6 @@ import (
 	"errors"
 
 	dto "github.com/prometheus/client_model/go"
-
-	"github.com/infergate/infergate/internal/proctest"
 )
 
 func errorsAs[T error](err error, target *T) bool { return errors.As(err, target) }
@@ -39,8 +37,3 @@ func labelSum(fams map[string]*dto.MetricFamily, name, label, value string) floa
 	}
 	return total
 }
-
-func errorsIs(err, target error) bool { return errors.Is(err, target) }
-
-// tryScrape is scrape returning the error instead of failing.
-var tryScrape = proctest.TryScrape
