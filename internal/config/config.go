@@ -23,8 +23,7 @@ const DefaultMetricsListen = ":9090"
 
 // Defaults of the remaining top-level settings.
 const (
-	defaultMaxBodyBytes = 16 << 20
-	defaultGracePeriod  = 30 * time.Second
+	defaultGracePeriod = 30 * time.Second
 )
 
 // Config is the gateway configuration file. See the package documentation
@@ -69,13 +68,6 @@ type Config struct {
 	Metrics Metrics `yaml:"metrics" json:"metrics"`
 	// Shutdown tunes graceful shutdown.
 	Shutdown Shutdown `yaml:"shutdown" json:"shutdown"`
-}
-
-// Limits bounds what clients may send.
-type Limits struct {
-	// MaxBodyBytes is the largest request body accepted, in bytes; larger
-	// bodies get 413. Default 16 MiB; must be > 0.
-	MaxBodyBytes int64 `yaml:"maxBodyBytes" json:"maxBodyBytes"`
 }
 
 // Shutdown tunes graceful shutdown.
@@ -126,9 +118,7 @@ func (c *Config) ApplyDefaults() {
 	c.Scheduler.applyDefaults()
 	c.Scrape.applyDefaults()
 	c.Upstream.applyDefaults()
-	if c.Limits.MaxBodyBytes == 0 {
-		c.Limits.MaxBodyBytes = defaultMaxBodyBytes
-	}
+	c.Limits.applyDefaults()
 	c.Metrics.applyDefaults()
 	if c.TrustControlHeaders == nil {
 		c.TrustControlHeaders = new(true)
@@ -175,9 +165,7 @@ func (c *Config) Validate() error {
 	errs = append(errs, c.Scheduler.validate()...)
 	errs = append(errs, c.Scrape.validate()...)
 	errs = append(errs, c.Upstream.validate()...)
-	if c.Limits.MaxBodyBytes <= 0 {
-		errs = append(errs, fieldErrorf("limits.maxBodyBytes", "must be > 0, got %d", c.Limits.MaxBodyBytes))
-	}
+	errs = append(errs, c.Limits.validate()...)
 	errs = append(errs, c.Metrics.validate()...)
 	errs = append(errs, positiveDuration("shutdown.gracePeriod", c.Shutdown.GracePeriod)...)
 	return errors.Join(errs...)

@@ -38,7 +38,15 @@ func TestDefault(t *testing.T) {
 			MaxRetries:           new(2),
 			ForwardAuthorization: new(true),
 		},
-		Limits:              Limits{MaxBodyBytes: 16 << 20},
+		Limits: Limits{
+			MaxBodyBytes:         16 << 20,
+			MaxBufferedBodyBytes: 1 << 30,
+			BodyReadTimeout:      Duration{30 * time.Second},
+			ClientStallTimeout:   Duration{30 * time.Second},
+			MaxInFlight:          10000,
+			MaxConnsPerAddress:   256,
+			MaxConns:             20000,
+		},
 		TrustControlHeaders: new(true),
 		Metrics: Metrics{
 			LegacyNames:    new(true),

@@ -18,6 +18,7 @@ import (
 	"github.com/infergate/infergate/internal/admission"
 	"github.com/infergate/infergate/internal/auth"
 	"github.com/infergate/infergate/internal/config"
+	"github.com/infergate/infergate/internal/connlimit"
 	"github.com/infergate/infergate/internal/modelmetrics"
 	"github.com/infergate/infergate/internal/pool"
 	"github.com/infergate/infergate/internal/proxy"
@@ -79,11 +80,12 @@ type Gateway struct {
 	discovery Discovery
 	ready     atomic.Bool
 	ln, admLn net.Listener
-	live      *liveDashboard // built-in dashboard (dashboard.go)
+	connLimit *connlimit.Limiter // counts the proxy listener's connections
+	live      *liveDashboard     // built-in dashboard (dashboard.go)
 
 	catalogMu  sync.Mutex
-	pools      map[string]*servedPool // by name; guarded by catalogMu
-	configured []string               // the catalog's model and target names; guarded by catalogMu
+	pools      map[string]*servedPool  // by name; guarded by catalogMu
+	configured []telemetry.PinnedModel // the catalog's models and targets; guarded by catalogMu
 }
 
 // servedPool is one pool's store, scheduler and metrics collector.
@@ -120,6 +122,7 @@ func New(cfg *config.Config, o Options) (*Gateway, error) {
 		metrics:   metrics,
 		discovery: o.Discovery,
 		pools:     make(map[string]*servedPool),
+		connLimit: connlimit.New(connlimit.Options{PerAddress: cfg.Limits.MaxConnsPerAddress, Max: cfg.Limits.MaxConns}),
 	}
 	g.live = newLiveDashboard(reg, log.With("component", "dashboard"))
 	g.scraper = modelmetrics.NewScraper(modelmetrics.Options{
@@ -141,16 +144,21 @@ func New(cfg *config.Config, o Options) (*Gateway, error) {
 		}
 	}
 	g.proxy = proxy.New(proxy.Options{
-		Router:             g.router,
-		Metrics:            metrics,
-		Logger:             log.With("component", "proxy"),
-		MaxBodyBytes:       cfg.Limits.MaxBodyBytes,
-		MaxRetries:         cfg.Upstream.Retries(),
-		ConnectTimeout:     cfg.Upstream.ConnectTimeout.Duration,
-		FirstByteTimeout:   cfg.Upstream.FirstByteTimeout.Duration,
-		IdleTimeout:        cfg.Upstream.IdleTimeout.Duration,
-		StripAuthorization: !cfg.Upstream.ForwardAuth(),
-		DropControlHeaders: !cfg.TrustsControlHeaders(),
+		Router:               g.router,
+		Metrics:              metrics,
+		Logger:               log.With("component", "proxy"),
+		MaxBodyBytes:         cfg.Limits.MaxBodyBytes,
+		MaxBufferedBodyBytes: cfg.Limits.MaxBufferedBodyBytes,
+		BodyReadTimeout:      cfg.Limits.BodyReadTimeout.Duration,
+		ClientStallTimeout:   cfg.Limits.ClientStallTimeout.Duration,
+		MaxInFlight:          cfg.Limits.MaxInFlight,
+		OverLimit:            connlimit.OverLimit,
+		MaxRetries:           cfg.Upstream.Retries(),
+		ConnectTimeout:       cfg.Upstream.ConnectTimeout.Duration,
+		FirstByteTimeout:     cfg.Upstream.FirstByteTimeout.Duration,
+		IdleTimeout:          cfg.Upstream.IdleTimeout.Duration,
+		StripAuthorization:   !cfg.Upstream.ForwardAuth(),
+		DropControlHeaders:   !cfg.TrustsControlHeaders(),
 	})
 
 	ma, err := metricsAuth(cfg.Metrics.Auth, o.MetricsAuth)
@@ -290,7 +298,8 @@ func (g *Gateway) Listen() error {
 		ln.Close()
 		return fmt.Errorf("listen %s: %w", g.cfg.MetricsListen, err)
 	}
-	g.ln, g.admLn = ln, admLn
+	// The connection limits wrap the raw TCP listener, below any TLS.
+	g.ln, g.admLn = g.connLimit.Listener(ln), admLn
 	return nil
 }
 
@@ -326,7 +335,8 @@ func (g *Gateway) Serve(ctx context.Context) error {
 	g.warmUp(ctx)
 	g.metrics.PinModels(g.pinnedModels()) // before the first request, not a second later
 
-	proxySrv := &http.Server{Handler: recovery.Handler(g.proxy, "proxy", g.metrics, g.log), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute, ErrorLog: slog.NewLogLogger(g.log.Handler(), slog.LevelDebug)}
+	proxySrv := &http.Server{Handler: recovery.Handler(g.proxy, "proxy", g.metrics, g.log), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute, ErrorLog: slog.NewLogLogger(g.log.Handler(), slog.LevelDebug),
+		ConnState: g.connLimit.ConnState, ConnContext: g.connLimit.ConnContext}
 	adminSrv := &http.Server{Handler: recovery.Handler(g.admin, "admin", g.metrics, g.log), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute, ErrorLog: slog.NewLogLogger(g.log.Handler(), slog.LevelDebug)}
 	var servers errgroup.Group
 	servers.Go(func() error { return serve(proxySrv, g.ln) })

@@ -87,6 +87,9 @@ func (p *Proc) Output() string {
 	return p.out.String()
 }
 
+// Pid returns the process id.
+func (p *Proc) Pid() int { return p.cmd.Process.Pid }
+
 // Signal sends sig to the process.
 func (p *Proc) Signal(sig syscall.Signal) { _ = p.cmd.Process.Signal(sig) }
 

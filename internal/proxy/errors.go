@@ -3,7 +3,9 @@ package proxy
 import (
 	"context"
 	"errors"
+	"net"
 	"net/http"
+	"os"
 
 	"github.com/infergate/infergate/internal/admission"
 	"github.com/infergate/infergate/internal/openai"
@@ -16,7 +18,34 @@ var (
 	errBodyTooLarge = errors.New("request body too large")
 	errReadBody     = errors.New("reading request body")
 	errClosedEarly  = errors.New("response body closed before the end")
+	errBodyTimeout  = errors.New("request body did not arrive in time")
+	errSaturated    = errors.New("gateway at capacity")
 )
+
+// Gateway-capacity errors (no constructor in openai: these are the proxy's own).
+func errGatewayBusy() *openai.Error {
+	return openai.NewError(http.StatusServiceUnavailable, openai.TypeServer, openai.CodeServerOverloaded, "",
+		"The gateway is at capacity; please retry after a short wait.")
+}
+
+func errTooManyConns() *openai.Error {
+	return openai.NewError(http.StatusServiceUnavailable, openai.TypeServer, openai.CodeServerOverloaded, "",
+		"Too many connections from this client; please retry after a short wait.")
+}
+
+func errBodyTimeoutErr() *openai.Error {
+	return openai.NewError(http.StatusRequestTimeout, openai.TypeInvalidRequest, "request_timeout", "",
+		"The request body did not arrive in time.")
+}
+
+// isTimeout reports whether err is a connection deadline passing.
+func isTimeout(err error) bool {
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		return true
+	}
+	ne, ok := errors.AsType[net.Error](err)
+	return ok && ne.Timeout()
+}
 
 // Telemetry error codes (the error_code label of request_error_total).
 const (
@@ -49,6 +78,10 @@ func statusFor(err error, model string) (*openai.Error, string) {
 	switch {
 	case errors.Is(err, errBodyTooLarge):
 		return openai.ErrBodyTooLarge(0), codeTooLarge
+	case errors.Is(err, errBodyTimeout):
+		return errBodyTimeoutErr(), codeTimeout
+	case errors.Is(err, errSaturated):
+		return errGatewayBusy(), codeShed
 	case errors.Is(err, errReadBody):
 		return openai.ErrBadRequest("The request body could not be read.", ""), codeBadRequest
 	case errors.Is(err, router.ErrModelNotFound):

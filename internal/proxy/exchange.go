@@ -42,6 +42,8 @@ type exchange struct {
 	usageOK    bool         // usage was found
 	bodyErr    error        // error reading the upstream body, if any
 	timedOut   atomic.Bool  // a first-byte or idle timeout fired
+	stalled    atomic.Bool  // the client took no bytes for the stall timeout
+	held       int64        // body-budget bytes held (released by finish)
 	finishedAt time.Time    // upstream body finished
 	streamed   bool         // the response was SSE
 }

@@ -16,7 +16,13 @@ import (
 // failed: it frees the endpoint, records metrics and writes the access log.
 func (h *Handler) finish(x *exchange) {
 	x.release()
+	h.budget.Release(x.held)
+	x.held = 0
 	end := h.now()
+	if x.stalled.Load() {
+		// The client stopped reading; what it was sent is moot.
+		x.status, x.errorCode = statusClientClosed, codeClientClosed
+	}
 	if x.status == 0 {
 		// The handler aborted (client gone mid-stream, or a panic).
 		x.status, x.errorCode = statusClientClosed, codeClientClosed

@@ -30,6 +30,22 @@ type Options struct {
 	Logger *slog.Logger
 	// MaxBodyBytes limits request bodies (413 beyond); 0 means 16 MiB.
 	MaxBodyBytes int64
+	// MaxBufferedBodyBytes bounds the body memory all in-flight requests
+	// hold together (503 beyond); 0 means 1 GiB.
+	MaxBufferedBodyBytes int64
+	// BodyReadTimeout bounds the arrival of a request body (408 beyond);
+	// 0 means 30s.
+	BodyReadTimeout time.Duration
+	// ClientStallTimeout is how long a response write may block on a client
+	// that takes no bytes before the request is cancelled; 0 means 30s.
+	ClientStallTimeout time.Duration
+	// MaxInFlight caps inference requests being read or served (503
+	// beyond); 0 means 10000.
+	MaxInFlight int
+	// OverLimit, when set, reports whether r arrived on a connection past
+	// the connection limits; such a request gets 503 and the connection is
+	// closed.
+	OverLimit func(r *http.Request) bool
 	// MaxRetries is how many other endpoints are tried before the first
 	// response byte; negative means 0.
 	MaxRetries int
@@ -68,6 +84,11 @@ type Handler struct {
 	rp       *httputil.ReverseProxy
 	started  int64
 	bufs     sync.Pool
+	budget   *admission.Budget
+	inflight *admission.InFlight
+	bodyTO   time.Duration
+	stall    time.Duration
+	overLim  func(*http.Request) bool
 }
 
 // New returns a Handler.
@@ -86,6 +107,9 @@ func New(o Options) *Handler {
 		stripAut: o.StripAuthorization,
 		dropCtl:  o.DropControlHeaders,
 		now:      o.Now,
+		bodyTO:   o.BodyReadTimeout,
+		stall:    o.ClientStallTimeout,
+		overLim:  o.OverLimit,
 	}
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
@@ -102,6 +126,22 @@ func New(o Options) *Handler {
 	if h.now == nil {
 		h.now = time.Now
 	}
+	if h.bodyTO <= 0 {
+		h.bodyTO = 30 * time.Second
+	}
+	if h.stall <= 0 {
+		h.stall = 30 * time.Second
+	}
+	budget := o.MaxBufferedBodyBytes
+	if budget <= 0 {
+		budget = 1 << 30
+	}
+	h.budget = admission.NewBudget(budget)
+	inflight := o.MaxInFlight
+	if inflight <= 0 {
+		inflight = 10000
+	}
+	h.inflight = admission.NewInFlight(inflight)
 	h.started = h.now().Unix()
 	base := o.Transport
 	if base == nil {
@@ -139,6 +179,10 @@ func newTransport(connect time.Duration) *http.Transport {
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	id := requestID(r.Header.Get(HeaderRequestID))
 	w.Header().Set(HeaderRequestID, id)
+	if h.overLim != nil && h.overLim(r) {
+		h.rejectConn(w)
+		return
+	}
 	kind := openai.KindFromPath(r.URL.Path)
 	switch {
 	case r.URL.Path == "/v1/models":
@@ -159,13 +203,18 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) serveInference(w http.ResponseWriter, r *http.Request, id string, kind openai.Kind) {
 	x := &exchange{id: id, start: h.now(), kind: kind, clientErr: r.Context().Err}
 	defer h.finish(x)
+	if !h.inflight.TryAcquire() {
+		h.fail(w, x, errSaturated)
+		return
+	}
+	defer h.inflight.Release()
 
 	ctl, err := readControlHeaders(r.Header, !h.dropCtl)
 	if err != nil {
 		h.fail(w, x, err)
 		return
 	}
-	buf, err := h.readBody(r)
+	buf, err := h.readBodyBounded(w, r, x)
 	if buf != nil {
 		defer h.putBuf(buf)
 	}
@@ -192,6 +241,11 @@ func (h *Handler) serveInference(w http.ResponseWriter, r *http.Request, id stri
 		return
 	}
 	x.body = x.req.Rewrite(body, x.dec.TargetModel, x.req.Stream)
+	if len(x.body) > 0 && &x.body[0] != &body[0] && !h.reserve(x, cap(x.body)) {
+		x.body = nil
+		h.fail(w, x, errSaturated)
+		return
+	}
 	if h.metrics != nil {
 		h.metrics.RunningAdd(x.req.Model, 1)
 		defer h.metrics.RunningAdd(x.req.Model, -1)
@@ -200,7 +254,7 @@ func (h *Handler) serveInference(w http.ResponseWriter, r *http.Request, id stri
 	defer cancel()
 	x.cancel = cancel
 	x.acquire(x.dec.Endpoint)
-	h.rp.ServeHTTP(w, r.WithContext(withExchange(ctx, x)))
+	h.rp.ServeHTTP(newStallWriter(w, h.stall, x), r.WithContext(withExchange(ctx, x)))
 }
 
 // rewrite prepares the outbound request for the endpoint picked by the router.
@@ -221,17 +275,59 @@ func (h *Handler) rewrite(pr *httputil.ProxyRequest) {
 	}
 }
 
-// readBody reads the request body into a pooled buffer, enforcing the limit.
-func (h *Handler) readBody(r *http.Request) (*[]byte, error) {
+// readBodyBounded reads the request body within the body read timeout: the
+// connection's read deadline is set for the read and cleared after it, so the
+// server's background read and long streams are unaffected.
+func (h *Handler) readBodyBounded(w http.ResponseWriter, r *http.Request, x *exchange) (*[]byte, error) {
+	rc := http.NewResponseController(w)
+	// Deadlines are wall-clock times of the connection, not the injected clock.
+	_ = rc.SetReadDeadline(time.Now().Add(h.bodyTO))
+	buf, err := h.readBody(r, x)
+	_ = rc.SetReadDeadline(time.Time{})
+	if errors.Is(err, errBodyTimeout) {
+		w.Header().Set("Connection", "close")
+	}
+	return buf, err
+}
+
+// initialBodyBuf is the largest buffer allocated before body bytes arrive;
+// a client's Content-Length never sizes more than this.
+const initialBodyBuf = 64 << 10
+
+// readBody reads the request body into a pooled buffer, enforcing the size
+// limit and the shared body budget. The buffer starts at most
+// [initialBodyBuf] bytes and doubles as bytes arrive (up to the declared
+// length); every byte of capacity is reserved in the budget before it is
+// allocated, a replaced buffer's bytes are returned, and finish returns the
+// rest.
+func (h *Handler) readBody(r *http.Request, x *exchange) (*[]byte, error) {
 	if r.ContentLength > h.maxBody {
 		return nil, errBodyTooLarge
 	}
-	buf := h.getBuf(r.ContentLength)
+	// +1 so the final Read of a body of the declared length sees EOF
+	// without growing.
+	limit := h.maxBody + 1
+	if r.ContentLength >= 0 {
+		limit = r.ContentLength + 1
+	}
+	buf := h.getBuf(min(limit, initialBodyBuf))
+	if !h.reserve(x, cap(*buf)) {
+		h.putBuf(buf)
+		return nil, errSaturated
+	}
 	rd := http.MaxBytesReader(nil, r.Body, h.maxBody)
 	b := (*buf)[:0]
 	for {
 		if len(b) == cap(b) {
-			b = append(b, 0)[:len(b)]
+			n := max(min(2*int64(cap(b)), limit), int64(cap(b))+1)
+			if !h.reserve(x, int(n)) {
+				*buf = b
+				return buf, errSaturated
+			}
+			nb := make([]byte, len(b), n)
+			copy(nb, b)
+			h.unreserve(x, cap(b)) // the old buffer is garbage now
+			b = nb
 		}
 		n, err := rd.Read(b[len(b):cap(b)])
 		b = b[:len(b)+n]
@@ -243,6 +339,9 @@ func (h *Handler) readBody(r *http.Request) (*[]byte, error) {
 			if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
 				return buf, errBodyTooLarge
 			}
+			if isTimeout(err) {
+				return buf, errBodyTimeout
+			}
 			return buf, errReadBody
 		}
 	}
@@ -250,20 +349,34 @@ func (h *Handler) readBody(r *http.Request) (*[]byte, error) {
 	return buf, nil
 }
 
-const maxPooledBuf = 4 << 20
+// reserve takes n bytes of the body budget for x, reporting whether they
+// were available.
+func (h *Handler) reserve(x *exchange, n int) bool {
+	if !h.budget.TryReserve(int64(n)) {
+		return false
+	}
+	x.held += int64(n)
+	return true
+}
 
+// unreserve returns n bytes of x's share of the body budget.
+func (h *Handler) unreserve(x *exchange, n int) {
+	h.budget.Release(int64(n))
+	x.held -= int64(n)
+}
+
+// maxPooledBuf is the largest body buffer kept for reuse.
+const maxPooledBuf = 256 << 10
+
+// getBuf returns an empty buffer of at least size bytes of capacity.
 func (h *Handler) getBuf(size int64) *[]byte {
 	if p, ok := h.bufs.Get().(*[]byte); ok {
-		if size <= 0 || int64(cap(*p)) >= size+1 {
+		if int64(cap(*p)) >= size {
 			return p
 		}
 		h.bufs.Put(p)
 	}
-	n := 64 << 10
-	if size > 0 {
-		n = int(size) + 1 // +1 so the final Read sees EOF without growing
-	}
-	b := make([]byte, 0, n)
+	b := make([]byte, 0, size)
 	return &b
 }
 
@@ -279,12 +392,20 @@ func (h *Handler) fail(w http.ResponseWriter, x *exchange, err error) {
 	e, code := statusFor(err, x.req.Model)
 	x.status, x.errorCode = e.Status, code
 	switch {
-	case errors.Is(err, admission.ErrShed):
+	case errors.Is(err, errSaturated), errors.Is(err, admission.ErrShed):
 		setDropped(w.Header(), DroppedSaturated, time.Second)
 	case errors.Is(err, scheduler.ErrNoEndpoint):
 		setDropped(w.Header(), DroppedNoEndpoints, time.Second)
 	}
 	writeError(w, e)
+}
+
+// rejectConn answers a request on a connection past the connection limits:
+// 503, and the connection is closed after the answer.
+func (h *Handler) rejectConn(w http.ResponseWriter) {
+	w.Header().Set("Connection", "close")
+	setDropped(w.Header(), DroppedSaturated, time.Second)
+	writeError(w, errTooManyConns())
 }
 
 // writeError writes e as an OpenAI error body.

@@ -48,7 +48,7 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 			return resp, err
 		}
 		if resp != nil {
-			drain(resp.Body)
+			discard(resp.Body)
 		}
 		t.h.log.Debug("retrying on another endpoint",
 			"request_id", x.id, "failed_endpoint", prev.Name(), "next_endpoint", x.dec.Endpoint.Name(),
@@ -101,9 +101,9 @@ func statusOf(resp *http.Response) int {
 	return resp.StatusCode
 }
 
-// drain reads a little of an abandoned body so the connection can be reused,
-// then closes it.
-func drain(body io.ReadCloser) {
-	_, _ = io.CopyN(io.Discard, body, 64<<10)
+// discard abandons a failed attempt's body without reading it: a replica
+// that answered 502/503/504 may never finish the body, and the retry must not
+// wait for it. The connection is closed rather than reused.
+func discard(body io.ReadCloser) {
 	body.Close()
 }

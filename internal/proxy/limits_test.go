@@ -1,0 +1,56 @@
+package proxy
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+)
+
+func TestBodyBudget(t *testing.T) {
+	t.Parallel()
+	b := newBackend(t, okJSON)
+	// 200 KiB budget: a 64 KiB first buffer and its growth fit for a body of
+	// ~100 KB, but not for one of ~300 KB.
+	h := setup(t, Options{MaxBufferedBodyBytes: 200 << 10, MaxBodyBytes: 1 << 20}, []string{b.addr()}, []int{0})
+	body := func(n int) string {
+		return `{"model":"base","prompt":"` + strings.Repeat("a", n) + `","max_tokens":1}`
+	}
+	rec := do(t, h, "/v1/completions", body(300<<10), nil)
+	if rec.Code != http.StatusServiceUnavailable {
+		t.Fatalf("body past the budget: status %d, want 503: %s", rec.Code, rec.Body)
+	}
+	if got := rec.Header().Get(HeaderDroppedReason); got != DroppedSaturated {
+		t.Errorf("%s = %q", HeaderDroppedReason, got)
+	}
+	if rec.Header().Get("Retry-After") == "" {
+		t.Error("no Retry-After")
+	}
+	errorCode(t, rec.Body.Bytes())
+	for range 3 { // the budget is released after every request
+		if rec := do(t, h, "/v1/completions", body(100<<10), nil); rec.Code != http.StatusOK {
+			t.Fatalf("body within the budget: status %d: %s", rec.Code, rec.Body)
+		}
+	}
+	if used := h.budget.Used(); used != 0 {
+		t.Fatalf("budget holds %d bytes after the requests finished", used)
+	}
+}
+
+func TestBodyBudgetCountsTheRewrittenCopy(t *testing.T) {
+	t.Parallel()
+	b := newBackend(t, okJSON)
+	// A ~90 KB body fits alone (buffer ≤ 128 KiB) but not with a rewritten
+	// copy of itself ("alias" routes to "lora-a").
+	h := setup(t, Options{MaxBufferedBodyBytes: 160 << 10, MaxBodyBytes: 1 << 20}, []string{b.addr()}, []int{0})
+	prompt := strings.Repeat("a", 90<<10)
+	if rec := do(t, h, "/v1/completions", `{"model":"base","prompt":"`+prompt+`"}`, nil); rec.Code != http.StatusOK {
+		t.Fatalf("unrewritten body: status %d: %s", rec.Code, rec.Body)
+	}
+	rec := do(t, h, "/v1/completions", `{"model":"alias","prompt":"`+prompt+`"}`, nil)
+	if rec.Code != http.StatusServiceUnavailable {
+		t.Fatalf("rewritten body past the budget: status %d, want 503", rec.Code)
+	}
+	if used := h.budget.Used(); used != 0 {
+		t.Fatalf("budget holds %d bytes after the requests finished", used)
+	}
+}
