@@ -77,6 +77,7 @@ type Gateway struct {
 	discovery Discovery
 	ready     atomic.Bool
 	ln, admLn net.Listener
+	tls       tlsConfigs     // nil fields: plain HTTP (tls.go)
 	live      *liveDashboard // built-in dashboard (dashboard.go)
 
 	catalogMu sync.Mutex
@@ -108,8 +109,13 @@ func New(cfg *config.Config, o Options) (*Gateway, error) {
 		Commit:         o.Commit,
 		BuildRef:       o.BuildRef,
 	})
+	tlsCfg, err := loadTLS(cfg, log.With("component", "tls"))
+	if err != nil {
+		return nil, err
+	}
 	g := &Gateway{
 		cfg:       cfg,
+		tls:       tlsCfg,
 		log:       log,
 		reg:       reg,
 		set:       pool.NewSet(),
@@ -122,6 +128,7 @@ func New(cfg *config.Config, o Options) (*Gateway, error) {
 		Interval:       cfg.Scrape.Interval.Duration,
 		Timeout:        cfg.Scrape.Timeout.Duration,
 		ModelsInterval: cfg.Scrape.ModelsInterval.Duration,
+		TLS:            tlsCfg.upstream,
 		Logger:         log.With("component", "scraper"),
 		Registerer:     reg,
 	})
@@ -146,6 +153,7 @@ func New(cfg *config.Config, o Options) (*Gateway, error) {
 		FirstByteTimeout:   cfg.Upstream.FirstByteTimeout.Duration,
 		IdleTimeout:        cfg.Upstream.IdleTimeout.Duration,
 		StripAuthorization: !cfg.Upstream.ForwardAuth(),
+		TLS:                tlsCfg.upstream,
 	})
 
 	ma, err := metricsAuth(cfg.Metrics.Auth, o.MetricsAuth)
@@ -317,10 +325,11 @@ func (g *Gateway) Serve(ctx context.Context) error {
 	proxySrv := &http.Server{Handler: g.proxy, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute, ErrorLog: slog.NewLogLogger(g.log.Handler(), slog.LevelDebug)}
 	adminSrv := &http.Server{Handler: g.admin, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute, ErrorLog: slog.NewLogLogger(g.log.Handler(), slog.LevelDebug)}
 	var servers errgroup.Group
-	servers.Go(func() error { return serve(proxySrv, g.ln) })
-	servers.Go(func() error { return serve(adminSrv, g.admLn) })
+	servers.Go(func() error { return serve(proxySrv, tlsListener(g.ln, g.tls.proxy)) })
+	servers.Go(func() error { return serve(adminSrv, tlsListener(g.admLn, g.tls.metrics)) })
 	g.ready.Store(true)
-	g.log.Info("gateway serving", "proxy", g.ln.Addr().String(), "metrics", g.admLn.Addr().String(), "pools", len(g.set.Stores()))
+	g.log.Info("gateway serving", "proxy", g.ln.Addr().String(), "metrics", g.admLn.Addr().String(), "pools", len(g.set.Stores()),
+		"proxy_tls", g.tls.proxy != nil, "metrics_tls", g.tls.metrics != nil, "upstream_tls", g.tls.upstream != nil)
 
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- servers.Wait() }()
