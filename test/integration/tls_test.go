@@ -152,6 +152,11 @@ models:
 		if d := time.Since(start); d > 15*time.Second {
 			t.Errorf("the failure took %v", d)
 		}
+		t.Logf("untrusted replica: %d %s", apiErr.StatusCode, apiErr.Message)
+		// The replica is unusable because its certificate does not verify.
+		if out := gw.Output(); !strings.Contains(out, "sim-untrusted") || !strings.Contains(out, "certificate signed by unknown authority") {
+			t.Errorf("gateway log does not report the untrusted certificate of sim-untrusted:\n%s", out)
+		}
 	})
 
 	t.Run("rotated proxy certificate served on a new connection", func(t *testing.T) {
@@ -204,4 +209,3 @@ func readLeaf(t *testing.T, path string) *x509.Certificate {
 	}
 	return c.Leaf
 }
-
