@@ -1,6 +1,7 @@
 package main
 
 import (
+	"crypto/tls"
 	"fmt"
 	"net"
 
@@ -13,6 +14,7 @@ func newSimCmd() *cobra.Command {
 	cfg := simulator.DefaultConfig()
 	var (
 		listen string
+		tlsF   simTLSFlags
 		logs   logFlags
 	)
 	cmd := &cobra.Command{
@@ -22,6 +24,7 @@ func newSimCmd() *cobra.Command {
 /v1/models, /health and /metrics (vLLM or SGLang names) over an approximate engine model
 (continuous batching, chunked prefill, a paged KV cache with prefix caching, LoRA slots,
 preemption) of Llama-3.1-8B-Instruct on one H100. --time-scale speeds simulated time up.
+--tls-cert-file and --tls-key-file serve HTTPS instead of HTTP.
 
 Prints "listening on <addr>" once listening. Stops gracefully on SIGINT or SIGTERM, and
 after --exit-after completion requests (exit status 0).`,
@@ -35,9 +38,16 @@ after --exit-after completion requests (exit status 0).`,
 			if err != nil {
 				return err
 			}
+			tlsCfg, err := tlsF.config(log)
+			if err != nil {
+				return err
+			}
 			ln, err := net.Listen("tcp", listen)
 			if err != nil {
 				return fmt.Errorf("listen %s: %w", listen, err)
+			}
+			if tlsCfg != nil {
+				ln = tls.NewListener(ln, tlsCfg)
 			}
 			if _, err := fmt.Fprintf(cmd.OutOrStdout(), "listening on %s\n", ln.Addr()); err != nil {
 				ln.Close()
@@ -70,6 +80,7 @@ after --exit-after completion requests (exit status 0).`,
 	fs.BoolVar(&cfg.Hang, "hang", cfg.Hang, "accept completion requests and never answer them")
 	fs.IntVar(&cfg.ExitAfter, "exit-after", cfg.ExitAfter, "shut down (exit 0) after answering this many completion requests; 0 never")
 	fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", cfg.ShutdownTimeout, "how long in-flight requests may finish on shutdown")
+	tlsF.bind(fs)
 	logs.bind(fs, "info")
 	return cmd
 }

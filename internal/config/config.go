@@ -39,6 +39,8 @@ type Config struct {
 	// MetricsListen is the host:port of the metrics/admin listener; default
 	// [DefaultMetricsListen]. Port 0 picks a free port.
 	MetricsListen string `yaml:"metricsListen" json:"metricsListen"`
+	// TLS turns on HTTPS on the listeners.
+	TLS TLS `yaml:"tls" json:"tls"`
 	// Pools are the groups of model-server endpoints; at least one is
 	// required, except in Kubernetes mode.
 	Pools []Pool `yaml:"pools" json:"pools"`
@@ -139,7 +141,7 @@ func (c *Config) TrustsControlHeaders() bool {
 // path. It expects [Config.ApplyDefaults] to have run: zero durations and
 // thresholds are errors here. Validate does not touch the filesystem or the
 // network: it checks that metrics.auth.tokenFile is set when metrics auth is
-// enabled, not that the file exists.
+// enabled, not that the file exists (nor do the TLS files have to exist).
 func (c *Config) Validate() error {
 	var errs []error
 	if c.APIVersion != APIVersion {
@@ -155,6 +157,7 @@ func (c *Config) Validate() error {
 	if len(listenErrs) == 0 && len(metricsListenErrs) == 0 && c.Listen == c.MetricsListen && !hasZeroPort(c.Listen) {
 		errs = append(errs, fieldErrorf("metricsListen", "%q is also the listen address", c.MetricsListen))
 	}
+	errs = append(errs, c.TLS.validate()...)
 	if c.Kubernetes.Enabled {
 		errs = append(errs, c.Kubernetes.validate(c)...)
 	} else {

@@ -29,6 +29,8 @@ type Upstream struct {
 	// the model server unchanged. nil means true. Read it with
 	// [Upstream.ForwardAuth].
 	ForwardAuthorization *bool `yaml:"forwardAuthorization" json:"forwardAuthorization"`
+	// TLS turns on HTTPS to the model servers.
+	TLS UpstreamTLS `yaml:"tls" json:"tls"`
 }
 
 // Retries returns MaxRetries, or its default (2) when unset.
@@ -58,7 +60,7 @@ func (u *Upstream) applyDefaults() {
 	}
 }
 
-// validate checks timeouts and retries.
+// validate checks timeouts, retries and TLS settings.
 func (u Upstream) validate() []error {
 	var errs []error
 	errs = append(errs, positiveDuration("upstream.connectTimeout", u.ConnectTimeout)...)
@@ -67,6 +69,7 @@ func (u Upstream) validate() []error {
 	if r := u.Retries(); r < 0 {
 		errs = append(errs, fieldErrorf("upstream.maxRetries", "must be >= 0, got %d", r))
 	}
+	errs = append(errs, u.TLS.validate()...)
 	return errs
 }
 

@@ -81,6 +81,7 @@ type Gateway struct {
 	ready     atomic.Bool
 	ln, admLn net.Listener
 	connLimit *connlimit.Limiter // counts the proxy listener's connections
+	tls       tlsConfigs         // nil fields: plain HTTP (tls.go)
 	live      *liveDashboard     // built-in dashboard (dashboard.go)
 
 	catalogMu  sync.Mutex
@@ -114,8 +115,13 @@ func New(cfg *config.Config, o Options) (*Gateway, error) {
 		Commit:         o.Commit,
 		BuildRef:       o.BuildRef,
 	})
+	tlsCfg, err := loadTLS(cfg, log.With("component", "tls"))
+	if err != nil {
+		return nil, err
+	}
 	g := &Gateway{
 		cfg:       cfg,
+		tls:       tlsCfg,
 		log:       log,
 		reg:       reg,
 		set:       pool.NewSet(),
@@ -129,6 +135,7 @@ func New(cfg *config.Config, o Options) (*Gateway, error) {
 		Interval:       cfg.Scrape.Interval.Duration,
 		Timeout:        cfg.Scrape.Timeout.Duration,
 		ModelsInterval: cfg.Scrape.ModelsInterval.Duration,
+		TLS:            tlsCfg.upstream,
 		Logger:         log.With("component", "scraper"),
 		Registerer:     reg,
 	})
@@ -159,6 +166,7 @@ func New(cfg *config.Config, o Options) (*Gateway, error) {
 		IdleTimeout:          cfg.Upstream.IdleTimeout.Duration,
 		StripAuthorization:   !cfg.Upstream.ForwardAuth(),
 		DropControlHeaders:   !cfg.TrustsControlHeaders(),
+		TLS:                  tlsCfg.upstream,
 	})
 
 	ma, err := metricsAuth(cfg.Metrics.Auth, o.MetricsAuth)
@@ -339,10 +347,11 @@ func (g *Gateway) Serve(ctx context.Context) error {
 		ConnState: g.connLimit.ConnState, ConnContext: g.connLimit.ConnContext}
 	adminSrv := &http.Server{Handler: recovery.Handler(g.admin, "admin", g.metrics, g.log), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute, ErrorLog: slog.NewLogLogger(g.log.Handler(), slog.LevelDebug)}
 	var servers errgroup.Group
-	servers.Go(func() error { return serve(proxySrv, g.ln) })
-	servers.Go(func() error { return serve(adminSrv, g.admLn) })
+	servers.Go(func() error { return serve(proxySrv, tlsListener(g.ln, g.tls.proxy)) })
+	servers.Go(func() error { return serve(adminSrv, tlsListener(g.admLn, g.tls.metrics)) })
 	g.ready.Store(true)
-	g.log.Info("gateway serving", "proxy", g.ln.Addr().String(), "metrics", g.admLn.Addr().String(), "pools", len(g.set.Stores()))
+	g.log.Info("gateway serving", "proxy", g.ln.Addr().String(), "metrics", g.admLn.Addr().String(), "pools", len(g.set.Stores()),
+		"proxy_tls", g.tls.proxy != nil, "metrics_tls", g.tls.metrics != nil, "upstream_tls", g.tls.upstream != nil)
 
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- servers.Wait() }()

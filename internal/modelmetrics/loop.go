@@ -34,8 +34,8 @@ func (s *Scraper) startLoop(ctx context.Context, ep *pool.Endpoint) *loop {
 		s:          s,
 		ep:         ep,
 		logger:     s.logger.With("endpoint", endpointName(ep), "address", ep.Address()),
-		metricsURL: metricsURL(ep),
-		modelsURL:  modelsURL(ep),
+		metricsURL: s.metricsURL(ep),
+		modelsURL:  s.modelsURL(ep),
 		cancel:     cancel,
 		done:       make(chan struct{}),
 	}

@@ -2,6 +2,7 @@ package modelmetrics
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -49,6 +50,10 @@ type Options struct {
 	// and asks for no compression; its idle connections are closed when
 	// Run returns.
 	Client *http.Client
+	// TLS, when set, makes the scraper use HTTPS with this configuration
+	// (the default client's transport uses it; an injected Client must
+	// trust the servers itself). Nil means plain HTTP.
+	TLS *tls.Config
 	// Logger receives scrape state changes (failing, recovered) and
 	// recovered panics. Nil discards them.
 	Logger *slog.Logger
@@ -66,6 +71,7 @@ type Scraper struct {
 	modelsInterval time.Duration
 	client         *http.Client
 	ownClient      bool
+	scheme         string // "http" or "https"
 	logger         *slog.Logger
 	self           *selfMetrics
 
@@ -82,6 +88,10 @@ func NewScraper(opts Options) *Scraper {
 		modelsInterval: opts.ModelsInterval,
 		client:         opts.Client,
 		logger:         opts.Logger,
+		scheme:         "http",
+	}
+	if opts.TLS != nil {
+		s.scheme = "https"
 	}
 	if s.interval <= 0 {
 		s.interval = DefaultInterval
@@ -93,7 +103,7 @@ func NewScraper(opts Options) *Scraper {
 		s.modelsInterval = DefaultModelsInterval
 	}
 	if s.client == nil {
-		s.client, s.ownClient = newClient(), true
+		s.client, s.ownClient = newClient(opts.TLS), true
 	}
 	if s.logger == nil {
 		s.logger = slog.New(slog.DiscardHandler)
@@ -104,8 +114,9 @@ func NewScraper(opts Options) *Scraper {
 }
 
 // newClient returns the default scrape client. Keep-alive matters: a new TCP
-// connection every 50 ms per endpoint would cost more than the scrape.
-func newClient() *http.Client {
+// connection every 50 ms per endpoint would cost more than the scrape (let
+// alone a TLS handshake). tlsCfg nil means plain HTTP.
+func newClient(tlsCfg *tls.Config) *http.Client {
 	return &http.Client{Transport: &http.Transport{
 		DialContext: (&net.Dialer{
 			Timeout:   5 * time.Second,
@@ -115,6 +126,7 @@ func newClient() *http.Client {
 		MaxIdleConnsPerHost: 2, // Metrics and models requests may overlap.
 		IdleConnTimeout:     90 * time.Second,
 		DisableCompression:  true,
+		TLSClientConfig:     tlsCfg,
 	}}
 }
 
@@ -211,9 +223,9 @@ func (m *membership) stopAll() {
 // configured Timeout. The returned error joins both failures, if any.
 func (s *Scraper) ScrapeOnce(ctx context.Context, ep *pool.Endpoint) error {
 	p := s.parsers.Get().(*parser)
-	errMetrics := s.scrapeMetrics(ctx, ep, metricsURL(ep), p)
+	errMetrics := s.scrapeMetrics(ctx, ep, s.metricsURL(ep), p)
 	s.parsers.Put(p) // Not deferred: a parser that panicked is dropped.
-	errModels := s.scrapeModels(ctx, ep, modelsURL(ep))
+	errModels := s.scrapeModels(ctx, ep, s.modelsURL(ep))
 	return errors.Join(errMetrics, errModels)
 }
 
@@ -298,12 +310,14 @@ func closeBody(body io.ReadCloser) {
 	_ = body.Close()
 }
 
-func metricsURL(ep *pool.Endpoint) string {
-	return "http://" + ep.Address() + MetricsPath(ep.Engine())
+// metricsURL is ep's metrics URL.
+func (s *Scraper) metricsURL(ep *pool.Endpoint) string {
+	return s.scheme + "://" + ep.Address() + MetricsPath(ep.Engine())
 }
 
-func modelsURL(ep *pool.Endpoint) string {
-	return "http://" + ep.Address() + "/v1/models"
+// modelsURL is ep's model list URL.
+func (s *Scraper) modelsURL(ep *pool.Endpoint) string {
+	return s.scheme + "://" + ep.Address() + "/v1/models"
 }
 
 // endpointName names ep in errors, logs and metric labels: its name, or its

@@ -25,6 +25,12 @@ func Scrape(tb testing.TB, url, token string) map[string]*dto.MetricFamily {
 
 // TryScrape is [Scrape] returning the error instead of failing.
 func TryScrape(url, token string) (map[string]*dto.MetricFamily, error) {
+	return TryScrapeWith(http.DefaultClient, url, token)
+}
+
+// TryScrapeWith is [TryScrape] sending the request with client (for
+// example one that trusts a test CA).
+func TryScrapeWith(client *http.Client, url, token string) (map[string]*dto.MetricFamily, error) {
 	req, err := http.NewRequest(http.MethodGet, url, nil)
 	if err != nil {
 		return nil, fmt.Errorf("scrape %s: %w", url, err)
@@ -32,7 +38,7 @@ func TryScrape(url, token string) (map[string]*dto.MetricFamily, error) {
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := client.Do(req)
 	if err != nil {
 		return nil, fmt.Errorf("scrape %s: %w", url, err)
 	}

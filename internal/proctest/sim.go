@@ -2,6 +2,7 @@ package proctest
 
 import (
 	"regexp"
+	"strings"
 	"testing"
 )
 
@@ -18,13 +19,15 @@ func StartSim(tb testing.TB, bin, listen, name string, extra ...string) (*Proc, 
 	return p, m[1]
 }
 
-// servingRE matches the gateway's readiness line.
-var servingRE = regexp.MustCompile(`gateway serving.*proxy=(\S+) metrics=(\S+)`)
+// servingRE matches the gateway's readiness line; the third group holds the
+// attributes after the addresses (proxy_tls=, metrics_tls=).
+var servingRE = regexp.MustCompile(`gateway serving.*proxy=(\S+) metrics=(\S+)(.*)$`)
 
 // Gateway is a running `infergate serve`.
 type Gateway struct {
 	*Proc
-	// URL is the proxy listener's base URL (http://host:port).
+	// URL is the proxy listener's base URL (http://host:port, or https://
+	// when the listener serves TLS).
 	URL string
 	// MetricsURL is the metrics listener's base URL.
 	MetricsURL string
@@ -35,5 +38,14 @@ type Gateway struct {
 func StartGateway(tb testing.TB, bin string, args ...string) *Gateway {
 	tb.Helper()
 	p, m := Start(tb, bin, servingRE, append([]string{"serve"}, args...)...)
-	return &Gateway{Proc: p, URL: "http://" + m[1], MetricsURL: "http://" + m[2]}
+	return &Gateway{Proc: p, URL: scheme(m[3], "proxy_tls") + m[1], MetricsURL: scheme(m[3], "metrics_tls") + m[2]}
+}
+
+// scheme returns "https://" when the readiness line's attrs say key=true,
+// and "http://" otherwise.
+func scheme(attrs, key string) string {
+	if strings.Contains(attrs, " "+key+"=true") {
+		return "https://"
+	}
+	return "http://"
 }

@@ -3,6 +3,7 @@ package proxy
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"io"
 	"log"
@@ -62,7 +63,12 @@ type Options struct {
 	// ID, model rewrite, SLOs) clients send instead of trusting them; see
 	// config.Config.TrustControlHeaders.
 	DropControlHeaders bool
-	// Transport sends requests upstream; nil builds one from the timeouts.
+	// TLS, when set, makes the proxy speak HTTPS to the endpoints with this
+	// configuration (the built transport uses it; an injected Transport
+	// must trust the servers itself). Nil means plain HTTP.
+	TLS *tls.Config
+	// Transport sends requests upstream; nil builds one from the timeouts
+	// and TLS.
 	Transport http.RoundTripper
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
@@ -80,6 +86,7 @@ type Handler struct {
 	firstB   time.Duration
 	stripAut bool
 	dropCtl  bool
+	scheme   string // upstream URL scheme: "http" or "https"
 	now      func() time.Time
 	rp       *httputil.ReverseProxy
 	started  int64
@@ -106,10 +113,14 @@ func New(o Options) *Handler {
 		firstB:   o.FirstByteTimeout,
 		stripAut: o.StripAuthorization,
 		dropCtl:  o.DropControlHeaders,
+		scheme:   "http",
 		now:      o.Now,
 		bodyTO:   o.BodyReadTimeout,
 		stall:    o.ClientStallTimeout,
 		overLim:  o.OverLimit,
+	}
+	if o.TLS != nil {
+		h.scheme = "https"
 	}
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
@@ -145,7 +156,7 @@ func New(o Options) *Handler {
 	h.started = h.now().Unix()
 	base := o.Transport
 	if base == nil {
-		base = newTransport(o.ConnectTimeout)
+		base = newTransport(o.ConnectTimeout, o.TLS)
 	}
 	h.rp = &httputil.ReverseProxy{
 		Rewrite:        h.rewrite,
@@ -159,9 +170,10 @@ func New(o Options) *Handler {
 	return h
 }
 
-// newTransport returns the upstream transport: plain HTTP/1.1 keep-alive
-// connections, many per endpoint, no transparent compression.
-func newTransport(connect time.Duration) *http.Transport {
+// newTransport returns the upstream transport: HTTP/1.1 keep-alive
+// connections (over TLS with tlsCfg, plain when it is nil), many per
+// endpoint, no transparent compression.
+func newTransport(connect time.Duration, tlsCfg *tls.Config) *http.Transport {
 	if connect <= 0 {
 		connect = 5 * time.Second
 	}
@@ -172,6 +184,8 @@ func newTransport(connect time.Duration) *http.Transport {
 		IdleConnTimeout:     90 * time.Second,
 		DisableCompression:  true,
 		ForceAttemptHTTP2:   false,
+		TLSClientConfig:     tlsCfg,
+		TLSHandshakeTimeout: connect,
 	}
 }
 
@@ -260,7 +274,7 @@ func (h *Handler) serveInference(w http.ResponseWriter, r *http.Request, id stri
 // rewrite prepares the outbound request for the endpoint picked by the router.
 func (h *Handler) rewrite(pr *httputil.ProxyRequest) {
 	x := exchangeFrom(pr.In.Context())
-	pr.Out.URL.Scheme = "http"
+	pr.Out.URL.Scheme = h.scheme
 	pr.Out.URL.Host = x.dec.Endpoint.Address()
 	pr.Out.Host = x.dec.Endpoint.Address()
 	pr.SetXForwarded()
