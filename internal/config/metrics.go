@@ -51,6 +51,9 @@ type MetricsAuth struct {
 	TokenFile string `yaml:"tokenFile" json:"tokenFile"`
 	// Kubernetes tunes [AuthKubernetes] mode.
 	Kubernetes KubernetesAuth `yaml:"kubernetes" json:"kubernetes"`
+	// FailureLimit throttles failed attempts per client address, in both
+	// modes.
+	FailureLimit FailureLimit `yaml:"failureLimit" json:"failureLimit"`
 }
 
 // KubernetesAuth tunes TokenReview and SubjectAccessReview checks. Results
@@ -91,6 +94,7 @@ func (m *Metrics) applyDefaults() {
 	if m.Auth.Mode == "" {
 		m.Auth.Mode = AuthStatic
 	}
+	m.Auth.FailureLimit.applyDefaults()
 	k := &m.Auth.Kubernetes
 	durationOr(&k.TokenReviewTTL, defaultTokenReviewTTL)
 	durationOr(&k.AllowTTL, defaultAllowTTL)
@@ -104,6 +108,7 @@ func (m Metrics) validate() []error {
 	if m.ModelNameLimit < 1 {
 		errs = append(errs, fieldErrorf("metrics.modelNameLimit", "must be >= 1, got %d", m.ModelNameLimit))
 	}
+	errs = append(errs, m.Auth.FailureLimit.validate("metrics.auth.failureLimit")...)
 	switch m.Auth.Mode {
 	case AuthStatic, "":
 		if m.Auth.On() && m.Auth.TokenFile == "" {
