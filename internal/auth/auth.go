@@ -79,3 +79,19 @@ func UserFrom(ctx context.Context) (User, bool) {
 	u, ok := ctx.Value(userKey{}).(User)
 	return u, ok
 }
+
+// ErrThrottled means the client's address made too many failed attempts
+// and must wait; see [ThrottledError]. The middleware answers 429 with
+// Retry-After.
+var ErrThrottled = errors.New("too many failed authentication attempts")
+
+// CachedAuthenticator is an [Authenticator] that can also vouch for a token
+// without calling out (no network call, no review spent). The middleware
+// uses it for clients that are throttled, so that a known-valid token keeps
+// working from an address that guesses wrong ones.
+type CachedAuthenticator interface {
+	Authenticator
+	// AuthenticateCached returns the token's user and true when the token
+	// is known to be valid right now; false means unknown or invalid.
+	AuthenticateCached(token string) (User, bool)
+}

@@ -45,12 +45,15 @@ func FuzzParseAuthorization(f *testing.F) {
 // the input.
 var parseErrorPattern = regexp.MustCompile(`^(line [0-9]+: (empty token|` +
 	regexp.QuoteMeta("token is not a bearer token (letters, digits, -._~+/ and trailing =, at most 16384 bytes)") +
+	`|token is shorter than 16 bytes; use a long random token, e.g. from ` + "`openssl rand -hex 32`" +
 	`|user name has unprintable characters|token repeats the one on line [0-9]+)|no tokens|reading lines: bufio.Scanner: token too long)$`)
 
 func FuzzParseTokenFile(f *testing.F) {
 	for _, seed := range []string{
-		"", "tok\n", "tok,alice\n", "# c\n\ntok\r\n", "\uFEFFtok", "a b\n", ",x\n", "tok\ntok\n", "tok,\x00\n",
-		"abc==,user\nxyz,other,more\n", "====\n", "  tok  ,  name  \n",
+		"", "tok\n", "tok-0123456789abcdef\n", "tok-0123456789abcdef,alice\n", "# c\n\ntok-0123456789abcdef\r\n",
+		"\uFEFFtok-0123456789abcdef", "a b\n", ",x\n", "tok-0123456789abcdef\ntok-0123456789abcdef\n",
+		"tok-0123456789abcdef,\x00\n", "abc-0123456789abcdef==,user\nxyz-0123456789abcdef,other,more\n", "====\n",
+		"  tok-0123456789abcdef  ,  name  \n",
 	} {
 		f.Add([]byte(seed))
 	}

@@ -1,7 +1,6 @@
 package auth
 
 import (
-	"context"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -10,9 +9,13 @@ import (
 
 // MiddlewareOptions configures [Middleware].
 type MiddlewareOptions struct {
-	// Logger receives one record per rejected request (never the token).
-	// nil discards them.
+	// Logger receives records the middleware writes itself (a bug in an
+	// authenticator). nil discards them.
 	Logger *slog.Logger
+	// Failures throttles, counts and logs the failed attempts (never the
+	// token); share it with the listener's login form. nil means one that
+	// logs to Logger at a bounded rate and neither throttles nor counts.
+	Failures *Failures
 	// Unauthorized, when set, writes the body of 401 answers (for example a
 	// login page). The status stays 401 whatever it writes. nil answers with
 	// a short text body.
@@ -31,10 +34,17 @@ type MiddlewareOptions struct {
 //     token authn rejects with [ErrUnauthenticated] (then with
 //     error="invalid_token").
 //   - 403: authz denies.
+//   - 429 with Retry-After: the client's address made too many failed
+//     attempts (see [Failures.Authenticate]); a token authn can vouch for
+//     without calling out ([CachedAuthenticator]) still gets through.
 //   - 503: authn or authz returns [ErrUnavailable] (or the client went away
 //     while they ran).
 //   - 500: any other error, or an authenticator returning a user without a
 //     name. Nothing is ever let through on doubt.
+//
+// Malformed headers and invalid tokens count as failures of the client's
+// address; requests without a header do not (a browser opening a login page
+// sends none), nor do valid tokens, denied ones or unanswered reviews.
 //
 // It panics if authn or authz is nil.
 func Middleware(authn Authenticator, authz Authorizer, opts MiddlewareOptions) func(http.Handler) http.Handler {
@@ -45,8 +55,12 @@ func Middleware(authn Authenticator, authz Authorizer, opts MiddlewareOptions) f
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
+	failures := opts.Failures
+	if failures == nil {
+		failures = NewFailures(FailuresOptions{Logger: logger})
+	}
 	return func(next http.Handler) http.Handler {
-		return &guard{authn: authn, authz: authz, logger: logger, unauthorized: opts.Unauthorized, next: next}
+		return &guard{authn: authn, authz: authz, logger: logger, failures: failures, unauthorized: opts.Unauthorized, next: next}
 	}
 }
 
@@ -55,6 +69,7 @@ type guard struct {
 	authn        Authenticator
 	authz        Authorizer
 	logger       *slog.Logger
+	failures     *Failures
 	unauthorized http.Handler
 	next         http.Handler
 }
@@ -62,21 +77,36 @@ type guard struct {
 // ServeHTTP implements [http.Handler].
 func (g *guard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	token, ok := parseAuthorization(r.Header.Values("Authorization"))
+	values := r.Header.Values("Authorization")
+	if len(values) == 0 {
+		g.failures.Record(r, ReasonMissing, slog.LevelDebug, "rejected request without a bearer token")
+		g.deny401(w, r, "Bearer")
+		return
+	}
+	token, ok := parseAuthorization(values)
 	if !ok {
-		g.log(ctx, slog.LevelDebug, "rejected request without a valid bearer token", r)
+		if err := g.failures.Malformed(r); err != nil {
+			writeThrottled(w, err)
+			return
+		}
 		g.deny401(w, r, "Bearer")
 		return
 	}
 
-	u, err := g.authn.Authenticate(ctx, token)
+	u, err := g.failures.Authenticate(r, g.authn, token)
 	switch {
 	case err == nil && u.Name == "":
-		g.log(ctx, slog.LevelError, "authenticator returned a user without a name", r)
+		g.logger.LogAttrs(ctx, slog.LevelError, "authenticator returned a user without a name", requestAttrs(r)...)
 		http.Error(w, http.StatusText(http.StatusInternalServerError), http.StatusInternalServerError)
 		return
+	case errors.Is(err, ErrThrottled):
+		writeThrottled(w, err)
+		return
+	case err != nil && errors.Is(err, ErrUnauthenticated) && !errors.Is(err, ErrUnavailable):
+		g.deny401(w, r, `Bearer error="invalid_token"`)
+		return
 	case err != nil:
-		g.fail(w, r, "authentication", err, token)
+		writeUnavailable(w, r, err)
 		return
 	}
 
@@ -84,35 +114,44 @@ func (g *guard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	allowed, err := g.authz.Authorize(ctx, u, verb, r.URL.Path)
 	switch {
 	case err != nil:
-		g.fail(w, r, "authorization", err, token, slog.String("user", u.Name))
+		level, msg := slog.LevelError, "authorization failed"
+		if errors.Is(err, ErrUnavailable) {
+			level, msg = slog.LevelWarn, "cannot authorize request"
+		} else if ctx.Err() != nil {
+			level, msg = slog.LevelDebug, "client went away during authorization"
+		}
+		g.failures.Record(r, ReasonUnavailable, level, msg, slog.String("user", u.Name), slog.String("err", redact(err.Error(), token)))
+		writeUnavailable(w, r, err)
 		return
 	case !allowed:
-		g.log(ctx, slog.LevelInfo, "forbidden", r, slog.String("user", u.Name))
+		g.failures.Record(r, ReasonForbidden, slog.LevelInfo, "forbidden", slog.String("user", u.Name))
 		http.Error(w, http.StatusText(http.StatusForbidden), http.StatusForbidden)
 		return
 	}
 	g.next.ServeHTTP(w, r.WithContext(WithUser(ctx, u)))
 }
 
-// fail answers a request whose authentication or authorization (stage)
-// returned err, logging err with the token redacted.
-func (g *guard) fail(w http.ResponseWriter, r *http.Request, stage string, err error, token string, attrs ...slog.Attr) {
-	ctx := r.Context()
-	attrs = append(attrs, slog.String("stage", stage), slog.String("err", redact(err.Error(), token)))
-	switch {
-	case stage == "authentication" && errors.Is(err, ErrUnauthenticated) && !errors.Is(err, ErrUnavailable):
-		g.log(ctx, slog.LevelInfo, "rejected invalid bearer token", r, attrs...)
-		g.deny401(w, r, `Bearer error="invalid_token"`)
-	case errors.Is(err, ErrUnavailable):
-		g.log(ctx, slog.LevelWarn, "cannot verify request", r, attrs...)
-		http.Error(w, http.StatusText(http.StatusServiceUnavailable), http.StatusServiceUnavailable)
-	case ctx.Err() != nil:
-		g.log(ctx, slog.LevelDebug, "client went away during "+stage, r, attrs...)
-		http.Error(w, http.StatusText(http.StatusServiceUnavailable), http.StatusServiceUnavailable)
-	default:
-		g.log(ctx, slog.LevelError, stage+" failed", r, attrs...)
-		http.Error(w, http.StatusText(http.StatusInternalServerError), http.StatusInternalServerError)
+// writeThrottled answers 429 for err, a [*ThrottledError], with its
+// Retry-After.
+func writeThrottled(w http.ResponseWriter, err error) {
+	retry := "1"
+	var te *ThrottledError
+	if errors.As(err, &te) {
+		retry = te.RetryAfterSeconds()
 	}
+	w.Header().Set("Retry-After", retry)
+	http.Error(w, "too many failed authentication attempts; retry later", http.StatusTooManyRequests)
+}
+
+// writeUnavailable answers a request whose credential could not be checked
+// because of err: 503 when the reviewer is unavailable or the client went
+// away, else 500.
+func writeUnavailable(w http.ResponseWriter, r *http.Request, err error) {
+	if errors.Is(err, ErrUnavailable) || r.Context().Err() != nil {
+		http.Error(w, http.StatusText(http.StatusServiceUnavailable), http.StatusServiceUnavailable)
+		return
+	}
+	http.Error(w, http.StatusText(http.StatusInternalServerError), http.StatusInternalServerError)
 }
 
 // deny401 answers 401 with the given WWW-Authenticate challenge and either
@@ -128,16 +167,14 @@ func (g *guard) deny401(w http.ResponseWriter, r *http.Request, challenge string
 	fw.WriteHeader(http.StatusUnauthorized) // in case the handler wrote nothing
 }
 
-// log writes one record about r. It never includes headers.
-func (g *guard) log(ctx context.Context, level slog.Level, msg string, r *http.Request, attrs ...slog.Attr) {
-	if !g.logger.Enabled(ctx, level) {
-		return
-	}
-	attrs = append(attrs,
+// requestAttrs returns the attributes that identify r in a log record. It
+// never includes headers.
+func requestAttrs(r *http.Request) []slog.Attr {
+	return []slog.Attr{
 		slog.String("method", r.Method),
 		slog.String("path", r.URL.Path),
-		slog.String("remote", r.RemoteAddr))
-	g.logger.LogAttrs(ctx, level, msg, attrs...)
+		slog.String("remote", r.RemoteAddr),
+	}
 }
 
 // redact removes every occurrence of token from s, in case an

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -269,7 +270,10 @@ func TestMiddlewareNeverLogsToken(t *testing.T) {
 	}}
 	var logs bytes.Buffer
 	logger := slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	srv := httptest.NewServer(Middleware(authn, authz, MiddlewareOptions{Logger: logger})(echoUser))
+	// A clock a second further on every reading, so that the log's rate
+	// limit lets every record through.
+	failures := NewFailures(FailuresOptions{Logger: logger, Now: newFakeClock().stepping(time.Second)})
+	srv := httptest.NewServer(Middleware(authn, authz, MiddlewareOptions{Logger: logger, Failures: failures})(echoUser))
 	defer srv.Close()
 
 	headers := []string{"Bearer " + secret + "0", "Bearer " + secret + " extra", "Basic " + secret}

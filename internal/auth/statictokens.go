@@ -19,6 +19,11 @@ import (
 // maxTokenFileSize bounds the token file [LoadTokenFile] reads.
 const maxTokenFileSize = 1 << 20
 
+// MinTokenLength is the shortest token [LoadTokenFile] accepts, in bytes:
+// 16 random base64 characters are 96 bits, out of reach of guessing at the
+// throttled rate.
+const MinTokenLength = 16
+
 // defaultStaticUser names tokens given to [NewStaticTokens] without a user.
 const defaultStaticUser = "static-token"
 
@@ -37,12 +42,13 @@ type staticToken struct {
 	user   User
 }
 
-var _ Authenticator = (*StaticTokens)(nil)
+var _ CachedAuthenticator = (*StaticTokens)(nil)
 
 // NewStaticTokens returns an authenticator accepting the keys of tokens, each
 // authenticating as the user named by its value ("static-token" when the
 // value is empty). Keys that are not valid bearer tokens (see
-// [LoadTokenFile]) can never be presented and so never match.
+// [LoadTokenFile]) can never be presented and so never match. Unlike
+// LoadTokenFile it does not enforce [MinTokenLength].
 func NewStaticTokens(tokens map[string]string) *StaticTokens {
 	s := &StaticTokens{entries: make([]staticToken, 0, len(tokens))}
 	for token, name := range tokens {
@@ -78,6 +84,13 @@ func (s *StaticTokens) Authenticate(_ context.Context, token string) (User, erro
 	return s.entries[index].user, nil
 }
 
+// AuthenticateCached implements [CachedAuthenticator]: checking a static
+// token costs no call, so it is [StaticTokens.Authenticate].
+func (s *StaticTokens) AuthenticateCached(token string) (User, bool) {
+	u, err := s.Authenticate(context.Background(), token)
+	return u, err == nil
+}
+
 // LoadTokenFile reads a token file and returns an authenticator for it.
 //
 // The file holds one token per line, optionally followed by a comma and the
@@ -85,7 +98,8 @@ func (s *StaticTokens) Authenticate(_ context.Context, token string) (User, erro
 // "token-line-N", N being the line number). Surrounding spaces are trimmed;
 // blank lines and lines starting with # are ignored. A token must be a
 // bearer token68 word: letters, digits and -._~+/ with optional trailing '='
-// (base64, base64url, hex and JWTs all qualify), at most 16 KiB. The file must
+// (base64, base64url, hex and JWTs all qualify), at least [MinTokenLength]
+// (16) bytes and at most 16 KiB. The file must
 // hold at least one token, no token twice, and be at most 1 MiB. Errors name
 // the file and the line but never contain token text.
 func LoadTokenFile(path string) (*StaticTokens, error) {
@@ -128,6 +142,8 @@ func parseTokenFile(data []byte) (*StaticTokens, error) {
 			return nil, fmt.Errorf("line %d: empty token", line)
 		case !validToken(token):
 			return nil, fmt.Errorf("line %d: token is not a bearer token (letters, digits, -._~+/ and trailing =, at most %d bytes)", line, maxTokenLength)
+		case len(token) < MinTokenLength:
+			return nil, fmt.Errorf("line %d: token is shorter than %d bytes; use a long random token, e.g. from `openssl rand -hex 32`", line, MinTokenLength)
 		case hasName && !printable(name):
 			return nil, fmt.Errorf("line %d: user name has unprintable characters", line)
 		}

@@ -57,7 +57,7 @@ func TestDefault(t *testing.T) {
 				AllowTTL:       Duration{5 * time.Minute},
 				DenyTTL:        Duration{30 * time.Second},
 				Timeout:        Duration{2 * time.Second},
-			}},
+			}, FailureLimit: FailureLimit{Burst: 10, PerSecond: 1}},
 		},
 		Kubernetes: Kubernetes{LeaderElection: LeaderElection{
 			Enabled:       new(true),

@@ -63,6 +63,9 @@ type MetricsAuth struct {
 	TokenFile string `yaml:"tokenFile" json:"tokenFile"`
 	// Kubernetes tunes [AuthKubernetes] mode.
 	Kubernetes KubernetesAuth `yaml:"kubernetes" json:"kubernetes"`
+	// FailureLimit throttles failed attempts per client address, in both
+	// modes.
+	FailureLimit FailureLimit `yaml:"failureLimit" json:"failureLimit"`
 }
 
 // KubernetesAuth tunes TokenReview and SubjectAccessReview checks. Results
@@ -106,6 +109,7 @@ func (m *Metrics) applyDefaults() {
 	if m.Auth.Mode == "" {
 		m.Auth.Mode = AuthStatic
 	}
+	m.Auth.FailureLimit.applyDefaults()
 	k := &m.Auth.Kubernetes
 	durationOr(&k.TokenReviewTTL, defaultTokenReviewTTL)
 	durationOr(&k.AllowTTL, defaultAllowTTL)
@@ -122,6 +126,7 @@ func (m Metrics) validate() []error {
 	if m.ModelPairLimit < 1 {
 		errs = append(errs, fieldErrorf("metrics.modelPairLimit", "must be >= 1, got %d", m.ModelPairLimit))
 	}
+	errs = append(errs, m.Auth.FailureLimit.validate("metrics.auth.failureLimit")...)
 	switch m.Auth.Mode {
 	case AuthStatic, "":
 		if m.Auth.On() && m.Auth.TokenFile == "" {

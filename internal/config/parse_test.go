@@ -344,6 +344,14 @@ metrics: {modelNameLimit: -1, auth: {tokenFile: /t}}
 			},
 		},
 		{
+			name: "failure limit out of range",
+			yaml: pools + "metrics: {auth: {tokenFile: /t, failureLimit: {burst: -1, perSecond: -0.5}}}\n",
+			want: []string{
+				`metrics.auth.failureLimit.burst: must be >= 1, got -1`,
+				`metrics.auth.failureLimit.perSecond: must be > 0 and at most 1000000, got -0.5`,
+			},
+		},
+		{
 			name: "auth without token file",
 			yaml: pools,
 			want: []string{`metrics.auth.tokenFile: is required when metrics.auth.enabled is true`},
@@ -546,6 +554,8 @@ func TestValidateZeroConfig(t *testing.T) {
 		`limits.maxConnsPerAddress: must be > 0, got 0`,
 		`metrics.modelNameLimit: must be >= 1, got 0`,
 		`metrics.modelPairLimit: must be >= 1, got 0`,
+		`metrics.auth.failureLimit.burst: must be >= 1, got 0`,
+		`metrics.auth.failureLimit.perSecond: must be > 0 and at most 1000000, got 0`,
 		`metrics.auth.tokenFile: is required when metrics.auth.enabled is true`,
 		`shutdown.gracePeriod: must be > 0, got 0s`,
 	}

@@ -6,6 +6,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/infergate/infergate/internal/auth"
 	"github.com/infergate/infergate/internal/config"
 	"github.com/infergate/infergate/internal/dashboard"
 	"github.com/infergate/infergate/internal/session"
@@ -28,8 +29,8 @@ func newLiveDashboard(reg prometheus.Gatherer, log *slog.Logger) *liveDashboard 
 
 // handler returns /dashboard for the metrics listener. ma is the metrics
 // listener's auth, nil when metrics auth is off (the dashboard is then open
-// too).
-func (d *liveDashboard) handler(cfg *config.Config, pools dashboard.PoolLister, ma *MetricsAuth, log *slog.Logger) http.Handler {
+// too); failures is the listener's failure handling, shared with /metrics.
+func (d *liveDashboard) handler(cfg *config.Config, pools dashboard.PoolLister, ma *MetricsAuth, failures *auth.Failures, log *slog.Logger) http.Handler {
 	var sessions *session.Manager
 	if ma != nil {
 		sessions = session.New(session.Options{
@@ -38,6 +39,7 @@ func (d *liveDashboard) handler(cfg *config.Config, pools dashboard.PoolLister, 
 			Path:          dashboard.Path,
 			LoginPage:     dashboard.LoginPage,
 			Logger:        log,
+			Failures:      failures,
 		})
 	}
 	return dashboard.New(dashboard.Options{

@@ -174,8 +174,13 @@ func New(cfg *config.Config, o Options) (*Gateway, error) {
 		return nil, err
 	}
 	var guard func(http.Handler) http.Handler
+	var failures *auth.Failures
 	if ma != nil {
-		guard = auth.Middleware(ma.Authenticator, ma.Authorizer, auth.MiddlewareOptions{Logger: log.With("component", "auth")})
+		failures, err = metricsFailures(cfg.Metrics.Auth.FailureLimit, reg, log.With("component", "auth"))
+		if err != nil {
+			return nil, err
+		}
+		guard = auth.Middleware(ma.Authenticator, ma.Authorizer, auth.MiddlewareOptions{Logger: log.With("component", "auth"), Failures: failures})
 	}
 	g.admin = telemetry.NewAdminHandler(telemetry.AdminOptions{
 		Gatherer: reg,
@@ -183,7 +188,7 @@ func New(cfg *config.Config, o Options) (*Gateway, error) {
 		Ready:    g.ready.Load,
 		Logger:   log.With("component", "admin"),
 		// Dashboard: /dashboard behind the same auth, plus a login session.
-		Dashboard: g.live.handler(cfg, g.set, ma, log.With("component", "dashboard")),
+		Dashboard: g.live.handler(cfg, g.set, ma, failures, log.With("component", "dashboard")),
 	})
 	return g, nil
 }
@@ -206,6 +211,26 @@ func metricsAuth(a config.MetricsAuth, injected *MetricsAuth) (*MetricsAuth, err
 		return nil, fmt.Errorf("metrics auth: %w", err)
 	}
 	return &MetricsAuth{Authenticator: tokens, Authorizer: auth.AllowAll{}}, nil
+}
+
+// metricsListener is the listener label of the metrics listener's auth
+// failures.
+const metricsListener = "metrics"
+
+// metricsFailures returns the failure handling of the metrics listener: one
+// per-address budget for /metrics, /debug/pprof/ and the dashboard (bearer
+// tokens and logins alike), counted on reg and logged to log.
+func metricsFailures(fl config.FailureLimit, reg prometheus.Registerer, log *slog.Logger) (*auth.Failures, error) {
+	m, err := auth.NewFailureMetrics(reg)
+	if err != nil {
+		return nil, fmt.Errorf("metrics auth: %w", err)
+	}
+	return auth.NewFailures(auth.FailuresOptions{
+		Listener: metricsListener,
+		Limiter:  auth.NewFailureLimiter(auth.FailureLimitOptions{Burst: fl.Burst, PerSecond: fl.PerSecond}),
+		Metrics:  m,
+		Logger:   log,
+	}), nil
 }
 
 // SetCatalog makes c the gateway's pools, models and objectives: pools new

@@ -112,8 +112,8 @@ type Delegate struct {
 }
 
 var (
-	_ auth.Authenticator = (*Delegate)(nil)
-	_ auth.Authorizer    = (*Delegate)(nil)
+	_ auth.CachedAuthenticator = (*Delegate)(nil)
+	_ auth.Authorizer          = (*Delegate)(nil)
 )
 
 // digest is a SHA-256 sum: cache keys hold digests, never tokens.

@@ -41,6 +41,9 @@
 // so that a slow API server costs a 5 s scrape a 503 rather than a timeout.
 // A collector scraping every 5 s with one token thus costs about one
 // TokenReview per minute and one SubjectAccessReview per 5 minutes.
+// [Delegate.AuthenticateCached] answers from the positive cache alone; the
+// middleware uses it for client addresses throttled for failing too often,
+// so guessing costs no reviews past the failure budget.
 //
 // Tokens are never logged or kept; user names are logged at debug level
 // only.

@@ -29,5 +29,10 @@
 //   - Login and logout refuse cross-origin POSTs ([http.CrossOriginProtection]:
 //     Sec-Fetch-Site, else Origin against Host); together with SameSite=Strict
 //     this stops cross-site request forgery.
-//   - Tokens are never logged; errors are logged with the token redacted.
+//   - Failed logins count against the client address's failure budget
+//     ([auth.Failures]), shared with bearer tokens on the same listener;
+//     past it, logins get 429 with Retry-After, except with a token the
+//     authenticator vouches for without calling out.
+//   - Tokens are never logged; errors are logged with the token redacted,
+//     at most one record per failure reason per second.
 package session

@@ -39,6 +39,12 @@ type Options struct {
 	LoginPage LoginPage
 	// Logger receives auth decisions (never tokens); nil discards.
 	Logger *slog.Logger
+	// Failures throttles, counts and logs failed logins and failed bearer
+	// tokens; pass the one the listener's other guarded routes use, so
+	// that guessing through the login form and through the Authorization
+	// header share one budget per client address. nil means one that logs
+	// to Logger at a bounded rate and neither throttles nor counts.
+	Failures *auth.Failures
 }
 
 // Manager logs browsers in and out and guards handlers with either a
@@ -51,6 +57,7 @@ type Manager struct {
 	cookie string
 	page   LoginPage
 	log    *slog.Logger
+	fails  *auth.Failures
 	csrf   *http.CrossOriginProtection
 }
 
@@ -68,6 +75,7 @@ func New(o Options) *Manager {
 		cookie: o.CookieName,
 		page:   o.LoginPage,
 		log:    o.Logger,
+		fails:  o.Failures,
 		csrf:   http.NewCrossOriginProtection(),
 	}
 	if m.store == nil {
@@ -82,6 +90,9 @@ func New(o Options) *Manager {
 	if m.log == nil {
 		m.log = slog.New(slog.DiscardHandler)
 	}
+	if m.fails == nil {
+		m.fails = auth.NewFailures(auth.FailuresOptions{Logger: m.log})
+	}
 	return m
 }
 
@@ -93,7 +104,8 @@ func New(o Options) *Manager {
 // [auth.UserFrom].
 func (m *Manager) Guard(next http.Handler) http.Handler {
 	bearer := auth.Middleware(m.authn, m.authz, auth.MiddlewareOptions{
-		Logger: m.log,
+		Logger:   m.log,
+		Failures: m.fails,
 		Unauthorized: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			m.page(w, r, http.StatusUnauthorized, "")
 		}),
@@ -133,7 +145,9 @@ func (m *Manager) serveSession(w http.ResponseWriter, r *http.Request, u auth.Us
 // url-encoded body (never the URL's query). A valid, authorized token
 // starts a session, sets its cookie and redirects (303) to the guarded
 // path; otherwise the login page is shown again with the problem and 400,
-// 401, 403, 405 or 503.
+// 401, 403, 405, 429 (with Retry-After: the client's address failed too
+// often, see [auth.Failures]), 500 or 503. A failed login uses up one of
+// the address's failures, as an invalid bearer token does.
 func (m *Manager) ServeLogin(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
@@ -152,25 +166,34 @@ func (m *Manager) ServeLogin(w http.ResponseWriter, r *http.Request) {
 	}
 	token := strings.TrimSpace(r.PostForm.Get("token"))
 	if token == "" {
+		m.fails.Record(r, auth.ReasonMissing, slog.LevelDebug, "login without a token")
 		m.page(w, r, http.StatusUnauthorized, "Enter the bearer token.")
 		return
 	}
 	ctx := r.Context()
-	u, err := m.authn.Authenticate(ctx, token)
-	if err == nil && u.Name == "" {
-		err = errors.New("authenticator returned a user without a name")
-	}
-	if err != nil {
-		m.loginFailed(w, r, "authentication", err, token)
+	u, err := m.fails.Authenticate(r, m.authn, token)
+	switch {
+	case err == nil && u.Name == "":
+		m.log.ErrorContext(ctx, "authenticator returned a user without a name", slog.String("remote", r.RemoteAddr))
+		m.page(w, r, http.StatusInternalServerError, loginServerError)
+		return
+	case err != nil:
+		m.loginFailed(w, r, err)
 		return
 	}
 	allowed, err := m.authz.Authorize(ctx, u, "get", m.path)
-	if err != nil {
-		m.loginFailed(w, r, "authorization", err, token)
+	switch {
+	case err != nil:
+		level, msg, status, problem := slog.LevelError, "authorizing login failed", http.StatusInternalServerError, loginServerError
+		if errors.Is(err, auth.ErrUnavailable) || ctx.Err() != nil {
+			level, msg, status, problem = slog.LevelWarn, "cannot authorize login", http.StatusServiceUnavailable, loginUnavailable
+		}
+		m.fails.Record(r, auth.ReasonUnavailable, level, msg, slog.String("user", u.Name),
+			slog.String("err", strings.ReplaceAll(err.Error(), token, "[REDACTED]")))
+		m.page(w, r, status, problem)
 		return
-	}
-	if !allowed {
-		m.log.InfoContext(ctx, "login forbidden", slog.String("user", u.Name))
+	case !allowed:
+		m.fails.Record(r, auth.ReasonForbidden, slog.LevelInfo, "login forbidden", slog.String("user", u.Name))
 		m.page(w, r, http.StatusForbidden, "This token is valid but not allowed to view this page.")
 		return
 	}
@@ -189,20 +212,26 @@ func (m *Manager) ServeLogin(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, m.path, http.StatusSeeOther)
 }
 
-// loginFailed answers a failed authentication or authorization at login.
-func (m *Manager) loginFailed(w http.ResponseWriter, r *http.Request, stage string, err error, token string) {
-	ctx := r.Context()
-	attrs := []slog.Attr{slog.String("stage", stage), slog.String("err", strings.ReplaceAll(err.Error(), token, "[REDACTED]"))}
+// Problems the login page shows for failures on the gateway's side.
+const (
+	loginServerError = "Login failed because of a server error; see the gateway's log."
+	loginUnavailable = "The token cannot be checked right now; try again shortly."
+)
+
+// loginFailed answers a login whose authentication failed with err; the
+// failure is already counted and logged.
+func (m *Manager) loginFailed(w http.ResponseWriter, r *http.Request, err error) {
+	var throttled *auth.ThrottledError
 	switch {
-	case errors.Is(err, auth.ErrUnavailable), ctx.Err() != nil:
-		m.log.LogAttrs(ctx, slog.LevelWarn, "cannot verify login", attrs...)
-		m.page(w, r, http.StatusServiceUnavailable, "The token cannot be checked right now; try again shortly.")
-	case stage == "authentication" && errors.Is(err, auth.ErrUnauthenticated):
-		m.log.LogAttrs(ctx, slog.LevelInfo, "rejected login", attrs...)
+	case errors.As(err, &throttled):
+		w.Header().Set("Retry-After", throttled.RetryAfterSeconds())
+		m.page(w, r, http.StatusTooManyRequests, "Too many failed attempts from your address; try again in "+throttled.RetryAfterSeconds()+" s.")
+	case errors.Is(err, auth.ErrUnavailable), r.Context().Err() != nil:
+		m.page(w, r, http.StatusServiceUnavailable, loginUnavailable)
+	case errors.Is(err, auth.ErrUnauthenticated):
 		m.page(w, r, http.StatusUnauthorized, "That token is not valid.")
 	default:
-		m.log.LogAttrs(ctx, slog.LevelError, "login failed", attrs...)
-		m.page(w, r, http.StatusInternalServerError, "Login failed because of a server error; see the gateway's log.")
+		m.page(w, r, http.StatusInternalServerError, loginServerError)
 	}
 }
 

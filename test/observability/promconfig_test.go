@@ -291,7 +291,7 @@ func TestLocalPrometheusConfig(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if err := os.WriteFile(filepath.Join(root, "infergate-demo.token"), []byte("token\n"), 0o600); err != nil {
+	if err := os.WriteFile(filepath.Join(root, "infergate-demo.token"), []byte("demo-token-0123456789abcdef\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	out, code := runCmd(t, nil, promtool, "check", "config", filepath.Join(root, "deploy/monitoring/prometheus-local.yaml"))
