@@ -152,7 +152,7 @@ func (f *Failures) Record(r *http.Request, reason string, level slog.Level, msg 
 	attrs = append(attrs,
 		slog.String("reason", reason),
 		slog.String("method", r.Method),
-		slog.String("path", r.URL.Path),
+		PathAttr(r),
 		slog.String("remote", r.RemoteAddr))
 	if f.listener != "" {
 		attrs = append(attrs, slog.String("listener", f.listener))

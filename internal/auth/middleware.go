@@ -172,7 +172,7 @@ func (g *guard) deny401(w http.ResponseWriter, r *http.Request, challenge string
 func requestAttrs(r *http.Request) []slog.Attr {
 	return []slog.Attr{
 		slog.String("method", r.Method),
-		slog.String("path", r.URL.Path),
+		PathAttr(r),
 		slog.String("remote", r.RemoteAddr),
 	}
 }
@@ -209,3 +209,17 @@ func (w *fixedStatusWriter) Write(b []byte) (int, error) {
 
 // Unwrap returns the underlying writer, for http.ResponseController.
 func (w *fixedStatusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// maxLoggedPathBytes bounds the request path in a log line: the path is the
+// client's, up to the listener's header limit.
+const maxLoggedPathBytes = 256
+
+// PathAttr returns the request's URL path as a log attribute, clipped to
+// 256 bytes.
+func PathAttr(r *http.Request) slog.Attr {
+	p := r.URL.Path
+	if len(p) > maxLoggedPathBytes {
+		p = p[:maxLoggedPathBytes] + "…"
+	}
+	return slog.String("path", p)
+}

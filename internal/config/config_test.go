@@ -46,6 +46,7 @@ func TestDefault(t *testing.T) {
 			MaxInFlight:          10000,
 			MaxConnsPerAddress:   256,
 			MaxConns:             20000,
+			MaxHeaderBytes:       64 << 10,
 		},
 		TrustControlHeaders: new(true),
 		Metrics: Metrics{

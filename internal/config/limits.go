@@ -11,6 +11,7 @@ const (
 	defaultMaxInFlight          = 10000
 	defaultMaxConnsPerAddress   = 256
 	defaultMaxConns             = 20000
+	defaultMaxHeaderBytes       = 64 << 10
 )
 
 // Limits bounds what clients may send and hold.
@@ -42,6 +43,10 @@ type Limits struct {
 	// MaxConns caps open proxy connections in total, with the same
 	// behaviour past it. Default 20000; must be >= maxConnsPerAddress.
 	MaxConns int `yaml:"maxConns" json:"maxConns"`
+	// MaxHeaderBytes bounds the request line and headers of a request on
+	// the proxy and metrics listeners; past it the client gets 431.
+	// Default 64 KiB (Envoy's default is 60 KiB); must be >= 4096.
+	MaxHeaderBytes int `yaml:"maxHeaderBytes" json:"maxHeaderBytes"`
 }
 
 // applyDefaults fills unset limits.
@@ -62,6 +67,9 @@ func (l *Limits) applyDefaults() {
 	}
 	if l.MaxConns == 0 {
 		l.MaxConns = max(defaultMaxConns, l.MaxConnsPerAddress)
+	}
+	if l.MaxHeaderBytes == 0 {
+		l.MaxHeaderBytes = defaultMaxHeaderBytes
 	}
 }
 
@@ -84,6 +92,9 @@ func (l Limits) validate() []error {
 	}
 	if l.MaxConns < l.MaxConnsPerAddress {
 		errs = append(errs, fieldErrorf("limits.maxConns", "must be >= limits.maxConnsPerAddress (%d), got %d", l.MaxConnsPerAddress, l.MaxConns))
+	}
+	if l.MaxHeaderBytes < 4096 {
+		errs = append(errs, fieldErrorf("limits.maxHeaderBytes", "must be >= 4096, got %d", l.MaxHeaderBytes))
 	}
 	return errs
 }

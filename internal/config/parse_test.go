@@ -552,6 +552,7 @@ func TestValidateZeroConfig(t *testing.T) {
 		`limits.clientStallTimeout: must be > 0, got 0s`,
 		`limits.maxInFlight: must be > 0, got 0`,
 		`limits.maxConnsPerAddress: must be > 0, got 0`,
+		`limits.maxHeaderBytes: must be >= 4096, got 0`,
 		`metrics.modelNameLimit: must be >= 1, got 0`,
 		`metrics.modelPairLimit: must be >= 1, got 0`,
 		`metrics.auth.failureLimit.burst: must be >= 1, got 0`,

@@ -369,8 +369,9 @@ func (g *Gateway) Serve(ctx context.Context) error {
 	g.metrics.PinModels(g.pinnedModels()) // before the first request, not a second later
 
 	proxySrv := &http.Server{Handler: recovery.Handler(g.proxy, "proxy", g.metrics, g.log), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute, ErrorLog: slog.NewLogLogger(g.log.Handler(), slog.LevelDebug),
-		ConnState: g.connLimit.ConnState, ConnContext: g.connLimit.ConnContext}
-	adminSrv := &http.Server{Handler: recovery.Handler(g.admin, "admin", g.metrics, g.log), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute, ErrorLog: slog.NewLogLogger(g.log.Handler(), slog.LevelDebug)}
+		MaxHeaderBytes: g.cfg.Limits.MaxHeaderBytes, ConnState: g.connLimit.ConnState, ConnContext: g.connLimit.ConnContext}
+	adminSrv := &http.Server{Handler: recovery.Handler(g.admin, "admin", g.metrics, g.log), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute, ErrorLog: slog.NewLogLogger(g.log.Handler(), slog.LevelDebug),
+		MaxHeaderBytes: g.cfg.Limits.MaxHeaderBytes}
 	var servers errgroup.Group
 	servers.Go(func() error { return serve(proxySrv, tlsListener(g.ln, g.tls.proxy)) })
 	servers.Go(func() error { return serve(adminSrv, tlsListener(g.admLn, g.tls.metrics)) })

@@ -134,7 +134,7 @@ func (m *Manager) serveSession(w http.ResponseWriter, r *http.Request, u auth.Us
 		m.log.ErrorContext(ctx, "authorizing session failed", slog.String("user", u.Name), slog.Any("err", err))
 		http.Error(w, http.StatusText(http.StatusInternalServerError), http.StatusInternalServerError)
 	case !allowed:
-		m.log.InfoContext(ctx, "forbidden", slog.String("user", u.Name), slog.String("path", r.URL.Path))
+		m.log.InfoContext(ctx, "forbidden", slog.String("user", u.Name), auth.PathAttr(r))
 		http.Error(w, http.StatusText(http.StatusForbidden), http.StatusForbidden)
 	default:
 		next.ServeHTTP(w, r.WithContext(auth.WithUser(ctx, u)))

@@ -102,6 +102,11 @@ func TestHostileModelNames(t *testing.T) {
 		t.Errorf("invalid UTF-8 rewrite header: param %v, want the header's name", e.Error.Param)
 	}
 
+	// Headers past limits.maxHeaderBytes (64 KiB) are refused by the server.
+	if status, _ := postJSON(t, url, completion("llama"), map[string]string{"x-padding": strings.Repeat("p", 100<<10)}); status != http.StatusRequestHeaderFieldsTooLarge {
+		t.Errorf("100 KiB header: %d, want 431", status)
+	}
+
 	// Configured and served models still count under their own names.
 	for _, m := range []string{"llama", "sql", baseModel, "chat-lora"} {
 		if status, body := postJSON(t, url, completion(m), nil); status != 200 {
