@@ -166,6 +166,16 @@ func TestPrometheusConfigPassesPromtool(t *testing.T) {
 			want: []string{"job_name: PodMonitoring/default/inference-optimized-gateway-monitoring/metrics", "names: [default]"},
 		},
 		{
+			name: "file as an argument",
+			args: []string{"../../deploy/monitoring/podmonitoring.yaml"},
+			want: []string{"job_name: PodMonitoring/default/inference-optimized-gateway-monitoring/metrics", "names: [default]"},
+		},
+		{
+			name: "files as arguments and with -f",
+			args: []string{"-f", rich, "../../deploy/monitoring/podmonitoring.yaml"},
+			want: []string{"job_name: PodMonitoring/serving/rich/metrics", "job_name: PodMonitoring/default/inference-optimized-gateway-monitoring/metrics"},
+		},
+		{
 			name: "every mapped field",
 			args: []string{"-f", rich},
 			want: []string{
@@ -252,6 +262,11 @@ spec:
 			want:  []string{"PodMonitoring/x (<stdin>#1): spec.endpoints[0].port: is the number 9090; name the port instead"},
 		},
 		{name: "no monitoring objects", args: []string{"-f", secretOnly}, wantCode: 1, want: []string{"skipping Secret/s", "no ClusterPodMonitoring, PodMonitoring or ServiceMonitor objects found"}},
+		{
+			name: "files as arguments", args: []string{dedented, "../../deploy/monitoring/podmonitoring.yaml"}, wantCode: 1,
+			want: []string{"spec.endpoints[0].timeout: 10s is longer than the interval 5s", "3 problem(s) in 2 monitoring object(s)"},
+		},
+		{name: "standard input as an argument", args: []string{"-"}, stdin: "apiVersion: v1\nkind: Secret\nmetadata: {name: s}\n", wantCode: 1, want: []string{"skipping Secret/s (<stdin>"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
