@@ -131,6 +131,30 @@ spec:
 // the PodMonitoring variant and an object using every mapped field, and
 // checks each output with an upstream `promtool check config` (which opens
 // the credential files, so they are created first).
+// TestPrometheusConfigFileArguments checks `monitoring prometheus-config`
+// takes files as arguments exactly as with -f, and both together.
+func TestPrometheusConfigFileArguments(t *testing.T) {
+	const podMonitoring = "../../deploy/monitoring/podmonitoring.yaml"
+	withFlag, code := runCmd(t, nil, binPath, "monitoring", "prometheus-config", "-f", podMonitoring)
+	if code != 0 {
+		t.Fatalf("prometheus-config -f exited %d:\n%s", code, withFlag)
+	}
+	asArg, code := runCmd(t, nil, binPath, "monitoring", "prometheus-config", podMonitoring)
+	if code != 0 {
+		t.Fatalf("prometheus-config FILE exited %d:\n%s", code, asArg)
+	}
+	if !strings.Contains(asArg, "job_name: PodMonitoring/default/inference-optimized-gateway-monitoring/metrics") {
+		t.Errorf("the file given as an argument was not rendered:\n%s", asArg)
+	}
+	if diff := cmp.Diff(withFlag, asArg); diff != "" {
+		t.Errorf("FILE and -f FILE differ (-flag +argument):\n%s", diff)
+	}
+	both, code := runCmd(t, nil, binPath, "monitoring", "prometheus-config", "-f", podMonitoring, "../../deploy/monitoring/clusterpodmonitoring.yaml")
+	if code != 0 || !strings.Contains(both, "job_name: PodMonitoring/") || !strings.Contains(both, "job_name: ClusterPodMonitoring/") {
+		t.Errorf("-f FILE plus FILE (exit %d) did not render both objects:\n%s", code, both)
+	}
+}
+
 func TestPrometheusConfigPassesPromtool(t *testing.T) {
 	promtool := requireUpstreamPromtool(t)
 	dir := t.TempDir()
