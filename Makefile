@@ -26,7 +26,7 @@ export INFERGATE_KUSTOMIZE := $(TOOLS_BIN)/kustomize-$(KUSTOMIZE_VERSION)
 export INFERGATE_HELM := $(TOOLS_BIN)/helm-$(HELM_VERSION)
 FUZZTIME  ?= 30s
 
-.PHONY: all build test tools chromium prometheus kube render-tools crds monitoring-crds check fmt-check vet staticcheck unit allocs fuzz bench clean
+.PHONY: all build test tools chromium prometheus kube render-tools crds monitoring-crds check fmt-check vet staticcheck unit allocs fuzz fuzz-long bench clean
 
 all: build
 
@@ -107,7 +107,10 @@ allocs:
 	$(GO) test -run 'Alloc|WorstCase' -count=1 ./internal/...
 
 ## fuzz: run every fuzz target for FUZZTIME each.
-fuzz:
+## fuzz-long: the same for minutes each (3m unless given on the command
+## line, e.g. `make fuzz-long FUZZTIME=10m`): over an hour for all targets.
+fuzz-long: FUZZTIME = 3m
+fuzz fuzz-long:
 	@for pkg in $$($(GO) list ./...); do \
 	  for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
 	    echo "== $$pkg $$f"; \

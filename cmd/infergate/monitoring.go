@@ -5,6 +5,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"slices"
 
 	"github.com/spf13/cobra"
 
@@ -29,7 +30,7 @@ prometheus-operator's ServiceMonitor. Without -f, the objects shipped in deploy/
 func newMonitoringValidateCmd() *cobra.Command {
 	var files []string
 	cmd := &cobra.Command{
-		Use:   "validate [-f FILE]...",
+		Use:   "validate [[-f] FILE]...",
 		Short: "Check monitoring objects with Managed Prometheus' rules",
 		Long: `Check ClusterPodMonitoring, PodMonitoring and ServiceMonitor objects the way Managed
 Prometheus (or prometheus-operator) would, and explain each problem: timeout longer than the
@@ -37,9 +38,9 @@ interval, more than 10 endpoints, relabeling that writes or drops a protected la
 a port that is a number or cannot name a container port, malformed secret references (a
 namespace is not allowed in a PodMonitoring), unknown fields in GMP objects (the API server
 drops them, so a mis-indented authorization block means no token), an empty selector. Other kinds in the files are skipped. Exits 1 when there are problems.
--f - reads standard input.`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+The files come as arguments or with -f; - reads standard input.`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			files := append(slices.Clone(files), args...)
 			objs, err := loadMonitoringObjects(cmd, files, deploymonitoring.Files())
 			if err != nil {
 				return err
@@ -80,18 +81,19 @@ func newMonitoringPrometheusConfigCmd() *cobra.Command {
 		output string
 	)
 	cmd := &cobra.Command{
-		Use:   "prometheus-config [-f FILE]...",
+		Use:   "prometheus-config [[-f] FILE]...",
 		Short: "Turn ClusterPodMonitoring/PodMonitoring objects into a Prometheus scrape config",
 		Long: `Render ClusterPodMonitoring and PodMonitoring objects as a Prometheus configuration
 (scrape_configs) for people who run their own Prometheus in the cluster: Kubernetes pod
 discovery, the objects' selector, port name, interval, timeout, path and scheme, the bearer
 token read from a file, and the target labels Managed Prometheus adds (job = object name,
 instance = <pod>:<port>, namespace, pod, container, top-level controller; project_id,
-location and cluster when given). Without -f, Google's ClusterPodMonitoring from
-deploy/monitoring is used. ServiceMonitors are skipped: prometheus-operator renders those.
-The objects are validated first; problems are an error.`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+location and cluster when given). The files come as arguments or with -f (either way,
+- reads standard input); without any, Google's ClusterPodMonitoring from deploy/monitoring
+is used. ServiceMonitors are skipped: prometheus-operator renders those. The objects are
+validated first; problems are an error.`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			files := append(slices.Clone(files), args...)
 			objs, err := loadMonitoringObjects(cmd, files, []string{deploymonitoring.ClusterPodMonitoringFile})
 			if err != nil {
 				return err

@@ -14,7 +14,9 @@ type histogram struct {
 }
 
 // addExposition adds the buckets of family name (name_bucket samples) found
-// in a text exposition. Malformed lines are skipped.
+// in a text exposition. Malformed lines (including counts that are not
+// finite and non-negative, or that would overflow the bucket's sum) are
+// skipped.
 func (h *histogram) addExposition(text []byte, name string) {
 	if h.counts == nil {
 		h.counts = map[float64]float64{}
@@ -46,11 +48,15 @@ func (h *histogram) addExposition(text []byte, name string) {
 		if len(f) == 0 {
 			continue
 		}
+		// A bucket count is a finite non-negative number; anything else
+		// (NaN, ±Inf, negative) is malformed and would poison the sum.
 		v, err := strconv.ParseFloat(string(f[0]), 64)
-		if err != nil || v != v {
+		if err != nil || v < 0 || math.IsInf(v, 1) || v != v {
 			continue
 		}
-		h.counts[le] += v
+		if sum := h.counts[le] + v; !math.IsInf(sum, 1) {
+			h.counts[le] = sum
+		}
 	}
 }
 
@@ -82,7 +88,8 @@ func (h *histogram) quantile(q float64) float64 {
 			if c == prevCount {
 				return le
 			}
-			return prevLE + (le-prevLE)*(rank-prevCount)/(c-prevCount)
+			// The fraction first: (le-prevLE)*(rank-prevCount) can overflow.
+			return prevLE + (le-prevLE)*((rank-prevCount)/(c-prevCount))
 		}
 		prevLE, prevCount = le, c
 	}

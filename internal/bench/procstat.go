@@ -3,6 +3,7 @@ package bench
 import (
 	"bytes"
 	"fmt"
+	"math"
 	"os"
 	"strconv"
 	"time"
@@ -11,6 +12,10 @@ import (
 // clockTicks is USER_HZ, the unit of the CPU times in /proc/<pid>/stat. The
 // kernel reports them in 1/100 s on every architecture Go supports.
 const clockTicks = 100
+
+// maxTicks bounds each CPU time read from /proc/<pid>/stat so that their
+// sum converts to a time.Duration without overflow (about 14,600 years).
+const maxTicks = math.MaxInt64 / 2 / int64(time.Second/clockTicks)
 
 // procUsage is a process's resource use read from /proc.
 type procUsage struct {
@@ -52,10 +57,10 @@ func parseStatCPU(stat []byte) (time.Duration, error) {
 	}
 	utime, err1 := strconv.ParseInt(string(f[11]), 10, 64)
 	stime, err2 := strconv.ParseInt(string(f[12]), 10, 64)
-	if err1 != nil || err2 != nil || utime < 0 || stime < 0 {
+	if err1 != nil || err2 != nil || utime < 0 || stime < 0 || utime > maxTicks || stime > maxTicks {
 		return 0, fmt.Errorf("malformed stat times")
 	}
-	return time.Duration(utime+stime) * time.Second / clockTicks, nil
+	return time.Duration(utime+stime) * (time.Second / clockTicks), nil
 }
 
 // parseStatusKB returns the value in kB of the line starting with key in

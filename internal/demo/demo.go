@@ -185,6 +185,7 @@ func printInstructions(w io.Writer, proxyAddr, metricsAddr, tokenFile string, re
 
   OpenAI proxy:  http://%s/v1   (models: llama, sql, %s, and the LoRA adapters %v)
   Metrics:       http://%s/metrics  (bearer token in %s, regenerated on every start)
+  Dashboard:     http://%s/dashboard  (open it in a browser; log in with the token from %s)
 
 A chat completion:
   curl -s http://%s/v1/chat/completions -H 'Content-Type: application/json' \
@@ -197,7 +198,7 @@ A streaming one:
 The gateway's metrics (with the token):
   curl -s -H "Authorization: Bearer $(cat %s)" http://%s/metrics | grep '^inference_'
 
-`, replicas, BaseModel, proxyAddr, BaseModel, Adapters, metricsAddr, tokenFile, proxyAddr, proxyAddr, tokenFile, metricsAddr)
+`, replicas, BaseModel, proxyAddr, BaseModel, Adapters, metricsAddr, tokenFile, metricsAddr, tokenFile, proxyAddr, proxyAddr, tokenFile, metricsAddr)
 	if load {
 		fmt.Fprintln(w, "Background load is on (--load): a few requests per second.")
 	}

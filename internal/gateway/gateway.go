@@ -114,6 +114,7 @@ func New(cfg *config.Config, o Options) (*Gateway, error) {
 		ModelPairLimit: cfg.Metrics.ModelPairLimit,
 		Commit:         o.Commit,
 		BuildRef:       o.BuildRef,
+		Plugins:        schedulerConfig(cfg).Plugins(),
 	})
 	tlsCfg, err := loadTLS(cfg, log.With("component", "tls"))
 	if err != nil {
@@ -250,7 +251,7 @@ func (g *Gateway) SetCatalog(c config.Catalog) error {
 			st := pool.NewStore(pc.Name)
 			sp = &servedPool{
 				store:     st,
-				sched:     scheduler.New(schedulerConfig(g.cfg), nil),
+				sched:     scheduler.New(schedulerConfig(g.cfg), nil, scheduler.WithPluginObserver(g.metrics)),
 				collector: telemetry.NewPoolCollector(st, g.cfg.Scrape.Staleness.Duration, time.Now),
 			}
 			if err := g.reg.Register(sp.collector); err != nil {

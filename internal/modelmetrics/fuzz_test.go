@@ -2,6 +2,7 @@ package modelmetrics
 
 import (
 	"bytes"
+	"encoding/json"
 	"math"
 	"os"
 	"path/filepath"
@@ -100,4 +101,57 @@ func checkRanges(t *testing.T, m *pool.Metrics) {
 			t.Error("empty adapter name")
 		}
 	}
+}
+
+// FuzzDecodeModels feeds a replica's /v1/models answer to decodeModels:
+// arbitrary bytes never panic nor yield an empty model ID, and a list built
+// from three fuzzed IDs (plus arbitrary trailing bytes, which the decoder
+// never reads) decodes to exactly its non-empty IDs, in order.
+func FuzzDecodeModels(f *testing.F) {
+	f.Add([]byte(`{"object":"list","data":[{"id":"m"}]}`), "llama", "", "lora-a")
+	f.Add([]byte(`{"data":null}`), "a\x00b", "é", "\xff")
+	f.Add([]byte(`{"data":[{"ID":""},{"Id":"x"},{"id":1}]}`), " ", "\"", "\\")
+	f.Fuzz(func(t *testing.T, data []byte, a, b, c string) {
+		if ids, err := decodeModels(bytes.NewReader(data)); err == nil {
+			for _, id := range ids {
+				if id == "" {
+					t.Fatalf("decodeModels(%q) returned an empty ID", data)
+				}
+			}
+		}
+
+		list := map[string]any{"object": "list", "data": []map[string]any{{"id": a}, {"id": b, "object": "model"}, {"id": c, "owned_by": "vllm"}}}
+		body, err := json.Marshal(list)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var want []string
+		for _, id := range []string{a, b, c} {
+			if id = jsonString(t, id); id != "" {
+				want = append(want, id)
+			}
+		}
+		got, err := decodeModels(bytes.NewReader(append(body, data...)))
+		if err != nil {
+			t.Fatalf("decodeModels(%s): %v", body, err)
+		}
+		if diff := cmp.Diff(want, got, cmpopts.EquateEmpty()); diff != "" {
+			t.Fatalf("decodeModels(%s) (-want +got):\n%s", body, diff)
+		}
+	})
+}
+
+// jsonString returns s as it reads back from JSON (invalid UTF-8 becomes
+// U+FFFD).
+func jsonString(t *testing.T, s string) string {
+	t.Helper()
+	b, err := json.Marshal(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out string
+	if err := json.Unmarshal(b, &out); err != nil {
+		t.Fatal(err)
+	}
+	return out
 }

@@ -1,6 +1,8 @@
 package openai
 
 import (
+	"bytes"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -83,4 +85,50 @@ func TestUsageTailShortResponse(t *testing.T) {
 	if got, ok := tail.Usage(); !ok || got.TotalTokens != 3 {
 		t.Errorf("after a null usage, Usage = %+v, %v; want the earlier object", got, ok)
 	}
+}
+
+// FuzzUsageTail writes an upstream response body in arbitrary chunks to a
+// UsageTail of arbitrary size. The tail holds exactly the body's last n
+// bytes whatever the chunking, its usage does not depend on the chunking,
+// and a usage object that ends the body and fits the tail is found with
+// its numbers.
+func FuzzUsageTail(f *testing.F) {
+	f.Add([]byte(`{"id":"x","choices":[]`), uint16(64), uint8(3), uint32(3), uint32(1))
+	f.Add([]byte(`"usage":{"prompt_tokens":1}, "usage":`), uint16(1), uint8(0), uint32(0), uint32(0))
+	f.Add([]byte{}, uint16(4096), uint8(255), uint32(1<<31), uint32(7))
+	f.Fuzz(func(t *testing.T, prefix []byte, size uint16, chunk uint8, prompt, completion uint32) {
+		n := int(size%8192) + 1
+		body := fmt.Appendf(append([]byte(nil), prefix...), `,"usage":{"prompt_tokens":%d,"completion_tokens":%d,"total_tokens":%d}}`,
+			prompt, completion, uint64(prompt)+uint64(completion))
+		whole := NewUsageTail(n)
+		whole.Write(body)
+		chunked := NewUsageTail(n)
+		step := int(chunk) + 1
+		for rest := body; len(rest) > 0; {
+			k := min(step, len(rest))
+			if m, err := chunked.Write(rest[:k]); m != k || err != nil {
+				t.Fatalf("Write = %d, %v; want %d, nil", m, err, k)
+			}
+			rest = rest[k:]
+		}
+		want := body[max(len(body)-n, 0):]
+		if got := chunked.Bytes(); !bytes.Equal(got, want) {
+			t.Fatalf("chunked tail %q, want the last %d bytes %q", got, n, want)
+		}
+		if got := whole.Bytes(); !bytes.Equal(got, want) {
+			t.Fatalf("tail %q, want the last %d bytes %q", got, n, want)
+		}
+		u1, ok1 := whole.Usage()
+		u2, ok2 := chunked.Usage()
+		if u1 != u2 || ok1 != ok2 {
+			t.Fatalf("usage depends on chunking: %+v %v vs %+v %v", u1, ok1, u2, ok2)
+		}
+		objLen := len(body) - bytes.LastIndex(body, []byte(`"usage"`))
+		if objLen <= n {
+			wantU := Usage{PromptTokens: int(prompt), CompletionTokens: int(completion), TotalTokens: int(uint64(prompt) + uint64(completion))}
+			if !ok1 || u1 != wantU {
+				t.Fatalf("usage %+v %v from the tail %q, want %+v", u1, ok1, whole.Bytes(), wantU)
+			}
+		}
+	})
 }

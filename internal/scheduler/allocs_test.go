@@ -25,3 +25,22 @@ func TestPickAllocs(t *testing.T) {
 		t.Errorf("Pick allocated %v times per call, want 0", allocs)
 	}
 }
+
+// TestPickObservedAllocs is TestPickAllocs with a plugin observer: timing
+// the plugins allocates nothing either.
+func TestPickObservedAllocs(t *testing.T) {
+	base, snap, req := benchPool(t)
+	s := New(base.Config(), nil, WithPluginObserver(sinkObserver{}))
+	s.index = base.index // the warm prefix index
+	if _, err := s.Pick(req, snap, testNow); err != nil {
+		t.Fatal(err)
+	}
+	allocs := testing.AllocsPerRun(200, func() {
+		if _, err := s.Pick(req, snap, testNow); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if allocs != 0 {
+		t.Errorf("observed Pick allocated %v times per call, want 0", allocs)
+	}
+}

@@ -3,6 +3,7 @@ package scheduler
 import (
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/infergate/infergate/internal/pool"
 )
@@ -58,6 +59,27 @@ func BenchmarkPick(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkPickObserved is BenchmarkPick with a plugin observer that
+// discards its input: the cost of timing each plugin.
+//
+//	go test -run '^$' -bench 'BenchmarkPick(Observed)?$' -benchmem ./internal/scheduler/
+func BenchmarkPickObserved(b *testing.B) {
+	base, snap, req := benchPool(b)
+	s := New(base.Config(), nil, WithPluginObserver(sinkObserver{}))
+	s.index = base.index // the warm prefix index
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := s.Pick(req, snap, testNow); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// sinkObserver is a PluginObserver that keeps nothing.
+type sinkObserver struct{}
+
+func (sinkObserver) ObservePlugin(Plugin, time.Duration) {}
 
 // BenchmarkPickParallel is BenchmarkPick from GOMAXPROCS goroutines.
 //

@@ -31,6 +31,8 @@ type cycle struct {
 	total  []float64
 
 	prefix prefix.Scratch
+
+	timer pluginTimer // per-plugin durations, when the scheduler has an observer
 }
 
 // begin readies c for a cycle over at most n endpoints.

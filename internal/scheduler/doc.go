@@ -17,6 +17,11 @@
 //  3. The picker (picker.go) takes the highest total in one pass, breaking
 //     ties uniformly at random by reservoir sampling.
 //
+// Each step is a [Plugin]. A scheduler built [WithPluginObserver] times
+// them, one monotonic clock read per step boundary, and reports each
+// step's duration after the pick (for the gateway's
+// inference_extension_plugin_duration_seconds).
+//
 // No step sorts, shuffles or builds maps, and all per-cycle slices come from
 // a sync.Pool, so a Pick over a hundred endpoints allocates nothing.
 //

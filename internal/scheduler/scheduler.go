@@ -22,19 +22,22 @@ type Scheduler struct {
 	scorers  [NumScorers]scorer
 	index    *prefix.Index
 	adapters *adapterMemory
-	cycles   sync.Pool // *cycle
+	cycles   sync.Pool      // *cycle
+	observer PluginObserver // nil: plugins are not timed
+	picker   Plugin         // the picker plugin of cfg.Strategy
 }
 
 // New returns a scheduler. Unset thresholds in cfg take their defaults (see
 // [Config]). rnd breaks ties between equally scored endpoints and must be
 // safe for concurrent use; nil means a randomly seeded source from
-// math/rand/v2.
-func New(cfg Config, rnd Rand) *Scheduler {
+// math/rand/v2. opts add optional behaviour, such as
+// [WithPluginObserver].
+func New(cfg Config, rnd Rand, opts ...Option) *Scheduler {
 	if rnd == nil {
 		rnd = runtimeRand{}
 	}
 	cfg = cfg.withDefaults()
-	return &Scheduler{
+	s := &Scheduler{
 		cfg:      cfg,
 		rnd:      rnd,
 		baseline: newBaseline(cfg.Strategy),
@@ -42,7 +45,12 @@ func New(cfg Config, rnd Rand) *Scheduler {
 		index:    prefix.NewIndex(),
 		adapters: newAdapterMemory(),
 		cycles:   sync.Pool{New: func() any { return new(cycle) }},
+		picker:   pickerPlugin(cfg.Strategy),
 	}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
 }
 
 // Config returns the scheduler's effective configuration, defaults applied.
@@ -69,16 +77,25 @@ func (s *Scheduler) Pick(req *Request, snap *pool.Snapshot, now time.Time) (Resu
 
 	req.adapter = false
 	c.begin(&s.cfg, req, s.adapters, snap.Len())
+	t := &c.timer
+	t.begin(s.observer)
+	defer t.report()
 	c.loadCandidates(snap.Endpoints(), req.Exclude)
+	t.mark(PluginExclusionFilter)
 	if len(c.cands) == 0 {
 		return Result{}, ErrNoEndpoint
 	}
 	c.filterScrapeFailures(int64(s.cfg.MaxScrapeFailures))
+	t.mark(PluginScrapeFailureFilter)
 	c.filterStale(now, s.cfg.Staleness)
+	t.mark(PluginStaleFilter)
 	if s.baseline != nil {
-		return Result{Endpoint: c.cands[s.baseline.choose(c.cands, s.rnd)], Candidates: len(c.cands)}, nil
+		best := s.baseline.choose(c.cands, s.rnd)
+		t.mark(s.picker)
+		return Result{Endpoint: c.cands[best], Candidates: len(c.cands)}, nil
 	}
 	c.measure()
+	t.skip()
 
 	if s.cfg.Weights.Prefix > 0 {
 		bt := c.blockTokens()
@@ -86,6 +103,7 @@ func (s *Scheduler) Pick(req *Request, snap *pool.Snapshot, now time.Time) (Resu
 		req.hashed, req.blockTokens = true, bt
 		c.totalBlocks = len(req.hashes)
 		s.index.Match(req.hashes, c.cands, c.match, &c.prefix)
+		t.mark(PluginPrefixScorer)
 	}
 
 	for i, sc := range s.scorers {
@@ -98,9 +116,11 @@ func (s *Scheduler) Pick(req *Request, snap *pool.Snapshot, now time.Time) (Resu
 		for j, v := range out {
 			c.total[j] += w * v
 		}
+		t.mark(scorerPlugin(i))
 	}
 
 	best := maxScore(c.total, s.rnd)
+	t.mark(PluginMaxScorePicker)
 	res := Result{
 		Endpoint:          c.cands[best],
 		PrefixMatchBlocks: c.match[best],

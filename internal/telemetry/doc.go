@@ -78,5 +78,15 @@
 //	inference_extension_prefix_indexer_hit_ratio        histogram, 0 .. 1 by 0.1
 //	inference_extension_prefix_indexer_hit_bytes        histogram, 0, 16 .. 65536
 //
+// plugin_duration_seconds has one series per plugin the configured
+// scheduler runs ([scheduler.Config.Plugins], passed as Options.Plugins):
+// the Filter plugins exclusion, scrape-failures and stale-metrics, each
+// Scorer with a non-zero weight (queue, kv-cache, prefix, lora, in-flight;
+// types queue-scorer, kv-cache-utilization-scorer, prefix-cache-scorer,
+// lora-affinity-scorer, in-flight-scorer) and the strategy's Picker
+// (max-score, round-robin, random or least-request). [Metrics] is the
+// scheduler's [scheduler.PluginObserver]; every pick records each plugin
+// that ran.
+//
 // [NewRegistry] adds the standard go_* and process_* families.
 package telemetry

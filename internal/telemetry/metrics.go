@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/infergate/infergate/internal/scheduler"
 )
 
 // Metric name prefixes.
@@ -35,6 +37,13 @@ type Options struct {
 	// past it a pair is recorded with [OverflowModelName] as its target (and
 	// as its model unless that is pinned). Zero or negative means 1000.
 	ModelPairLimit int
+	// Plugins are the scheduler plugins whose
+	// inference_extension_plugin_duration_seconds series are created up
+	// front, normally [scheduler.Config.Plugins] of the gateway's scheduler
+	// configuration; nil means every plugin. Each series is resolved once,
+	// so observing allocates nothing; observations of plugins not listed
+	// are dropped.
+	Plugins []scheduler.Plugin
 	// Commit and BuildRef are the labels of inference_extension_info. Empty
 	// values are reported as "unknown".
 	Commit, BuildRef string
@@ -81,11 +90,14 @@ type Metrics struct {
 	scheduleDuration prometheus.Histogram
 	scheduleAttempts *prometheus.CounterVec
 	pluginDuration   *prometheus.HistogramVec
-	prefixSize       prometheus.Gauge
-	prefixHitRatio   prometheus.Histogram
-	prefixHitBytes   prometheus.Histogram
-	panics           *prometheus.CounterVec
-	now              func() time.Time
+	// plugins are pluginDuration's children, resolved once per plugin in
+	// Options.Plugins (nil for the others) so observing allocates nothing.
+	plugins        [scheduler.NumPlugins]prometheus.Observer
+	prefixSize     prometheus.Gauge
+	prefixHitRatio prometheus.Histogram
+	prefixHitBytes prometheus.Histogram
+	panics         *prometheus.CounterVec
+	now            func() time.Time
 }
 
 // NewMetrics creates the gateway's metric families and registers them with
@@ -139,6 +151,18 @@ func NewMetrics(reg prometheus.Registerer, opts Options) *Metrics {
 			Help:    alpha("Length of the prefix found in the prefix-cache index, in bytes."),
 			Buckets: hitBytesBuckets,
 		}),
+	}
+	plugins := opts.Plugins
+	if plugins == nil {
+		for p := range scheduler.NumPlugins {
+			plugins = append(plugins, p)
+		}
+	}
+	for _, p := range plugins {
+		if p < scheduler.NumPlugins {
+			info := p.Info()
+			m.plugins[p] = m.pluginDuration.WithLabelValues(info.ExtensionPoint, info.Type, info.Name)
+		}
 	}
 	if opts.LegacyNames {
 		m.objectives = append(m.objectives, newObjectiveFamilies(legacyPrefix, objectivePrefix))
@@ -219,13 +243,18 @@ func (m *Metrics) ObserveSchedule(d time.Duration, success bool, targetModel, en
 	m.scheduleAttempts.WithLabelValues(status, m.models.label(targetModel), endpointName, endpointNamespace, port).Inc()
 }
 
-// ObservePlugin records the time one plugin took at one extension point
-// (e.g. "Filter", "Scorer", "Picker").
-func (m *Metrics) ObservePlugin(extensionPoint, pluginType, pluginName string, d time.Duration) {
-	if m == nil {
+var _ scheduler.PluginObserver = (*Metrics)(nil)
+
+// ObservePlugin records the time one scheduler plugin took in one pick, in
+// inference_extension_plugin_duration_seconds labelled with p's extension
+// point ("Filter", "Scorer" or "Picker"), type and name. It implements
+// [scheduler.PluginObserver] and allocates nothing. Plugins not in
+// Options.Plugins are not recorded.
+func (m *Metrics) ObservePlugin(p scheduler.Plugin, d time.Duration) {
+	if m == nil || p >= scheduler.NumPlugins || m.plugins[p] == nil {
 		return
 	}
-	m.pluginDuration.WithLabelValues(extensionPoint, pluginType, pluginName).Observe(d.Seconds())
+	m.plugins[p].Observe(d.Seconds())
 }
 
 // ObservePrefix records one prefix-cache lookup: the matched fraction of the

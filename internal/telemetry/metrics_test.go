@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/common/expfmt"
 
 	"github.com/infergate/infergate/internal/pool"
+	"github.com/infergate/infergate/internal/scheduler"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/*.golden from the current output")
@@ -42,8 +43,8 @@ func recordSequence(m *Metrics) {
 	m.RunningAdd("llama", -1)
 	m.ObserveSchedule(300*time.Microsecond, true, "llama-lora", "vllm-0", "serving", "8000")
 	m.ObserveSchedule(50*time.Microsecond, false, "llama-lora", "", "", "")
-	m.ObservePlugin("Scorer", "queue-scorer", "queue", 30*time.Microsecond)
-	m.ObservePlugin("Picker", "max-score-picker", "max-score", 5*time.Microsecond)
+	m.ObservePlugin(scheduler.PluginQueueScorer, 30*time.Microsecond)
+	m.ObservePlugin(scheduler.PluginMaxScorePicker, 5*time.Microsecond)
 	m.ObservePrefix(0.5, 128)
 	m.ObservePrefix(0, 0)
 	m.SetPrefixIndexSize(42)
@@ -81,7 +82,7 @@ func compareGolden(t *testing.T, reg prometheus.Gatherer, name string) {
 
 func TestMetricsGolden(t *testing.T) {
 	reg := prometheus.NewRegistry()
-	m := NewMetrics(reg, Options{LegacyNames: true, Commit: "abc123", BuildRef: "v0.1.0"})
+	m := NewMetrics(reg, Options{LegacyNames: true, Commit: "abc123", BuildRef: "v0.1.0", Plugins: scheduler.DefaultConfig().Plugins()})
 	recordSequence(m)
 	compareGolden(t, reg, "metrics.golden")
 }

@@ -18,8 +18,12 @@ func TestDemo(t *testing.T) {
 	out := p.Output()
 	proxy := regexp.MustCompile(`OpenAI proxy:\s+(http://\S+)/v1`).FindStringSubmatch(out)
 	metrics := regexp.MustCompile(`Metrics:\s+(http://\S+)/metrics`).FindStringSubmatch(out)
-	if proxy == nil || metrics == nil || !strings.Contains(out, "curl") {
-		t.Fatalf("demo did not print its addresses and curl commands:\n%s", out)
+	dash := regexp.MustCompile(`Dashboard:\s+(http://\S+)/dashboard\s+\(.*log in with the token from (\S+)\)`).FindStringSubmatch(out)
+	if proxy == nil || metrics == nil || dash == nil || !strings.Contains(out, "curl") {
+		t.Fatalf("demo did not print its addresses (proxy, metrics, dashboard) and curl commands:\n%s", out)
+	}
+	if dash[1] != metrics[1] || dash[2] != tokenFile {
+		t.Errorf("dashboard at %s with the token from %s; want the metrics listener %s and %s", dash[1], dash[2], metrics[1], tokenFile)
 	}
 
 	st, err := os.Stat(tokenFile)
@@ -41,6 +45,14 @@ func TestDemo(t *testing.T) {
 	}
 	if code, _ := get(t, metrics[1]+"/metrics", ""); code != http.StatusUnauthorized {
 		t.Errorf("metrics without token: %d, want 401", code)
+	}
+	// The printed dashboard URL serves the dashboard: its login page
+	// without the token, the dashboard itself with it.
+	if code, body := get(t, dash[1]+"/dashboard", ""); code != http.StatusUnauthorized || !strings.Contains(body, "<form") {
+		t.Errorf("dashboard without token: %d, want 401 with the login form (%.200s)", code, body)
+	}
+	if code, body := get(t, dash[1]+"/dashboard", token); code != http.StatusOK {
+		t.Errorf("dashboard with token: %d, want 200 (%.200s)", code, body)
 	}
 	// The background load moves the metrics.
 	eventually(t, 30*time.Second, "background load to show up in the metrics", func() bool {

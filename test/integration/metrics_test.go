@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	dto "github.com/prometheus/client_model/go"
+
 	"github.com/infergate/infergate/internal/proctest"
 )
 
@@ -69,6 +71,20 @@ func TestMetricsListenerAuth(t *testing.T) {
 	eventually(t, 5*time.Second, "inference_objective_request_total = 1", func() bool {
 		return sum(scrape(t, f.gw.MetricsURL+"/metrics", f.gw.Token), "inference_objective_request_total") == 1
 	})
+	// The one request was scheduled once: each plugin of the default
+	// pipeline recorded exactly one duration.
+	plugins := pluginSamples(fams["inference_extension_plugin_duration_seconds"])
+	for _, key := range []string{
+		"Filter/exclusion-filter/exclusion", "Filter/stale-metrics-filter/stale-metrics",
+		"Scorer/queue-scorer/queue", "Scorer/prefix-cache-scorer/prefix", "Picker/max-score-picker/max-score",
+	} {
+		if plugins[key] != 1 {
+			t.Errorf("plugin_duration_seconds{%s} has %d samples after one request, want 1 (all: %v)", key, plugins[key], plugins)
+		}
+	}
+	if n := plugins["Picker/round-robin-picker/round-robin"]; n != 0 {
+		t.Errorf("the unused round-robin picker recorded %d samples", n)
+	}
 	eventually(t, 5*time.Second, "two ready pods", func() bool {
 		return sum(scrape(t, f.gw.MetricsURL+"/metrics", f.gw.Token), "inference_pool_ready_pods") == 2
 	})
@@ -85,6 +101,27 @@ func TestMetricsListenerAuth(t *testing.T) {
 	if strings.Contains(f.gw.Output(), f.gw.Token) {
 		t.Error("gateway logs contain the metrics token")
 	}
+}
+
+// pluginSamples returns the sample count of each series of the plugin
+// duration histogram, keyed extension_point/plugin_type/plugin_name.
+func pluginSamples(mf *dto.MetricFamily) map[string]uint64 {
+	out := map[string]uint64{}
+	for _, m := range mf.GetMetric() {
+		var point, typ, name string
+		for _, lp := range m.GetLabel() {
+			switch lp.GetName() {
+			case "extension_point":
+				point = lp.GetValue()
+			case "plugin_type":
+				typ = lp.GetValue()
+			case "plugin_name":
+				name = lp.GetValue()
+			}
+		}
+		out[point+"/"+typ+"/"+name] = m.GetHistogram().GetSampleCount()
+	}
+	return out
 }
 
 // postJSON posts body and returns the status and response body.

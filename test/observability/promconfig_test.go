@@ -131,6 +131,30 @@ spec:
 // the PodMonitoring variant and an object using every mapped field, and
 // checks each output with an upstream `promtool check config` (which opens
 // the credential files, so they are created first).
+// TestPrometheusConfigFileArguments checks `monitoring prometheus-config`
+// takes files as arguments exactly as with -f, and both together.
+func TestPrometheusConfigFileArguments(t *testing.T) {
+	const podMonitoring = "../../deploy/monitoring/podmonitoring.yaml"
+	withFlag, code := runCmd(t, nil, binPath, "monitoring", "prometheus-config", "-f", podMonitoring)
+	if code != 0 {
+		t.Fatalf("prometheus-config -f exited %d:\n%s", code, withFlag)
+	}
+	asArg, code := runCmd(t, nil, binPath, "monitoring", "prometheus-config", podMonitoring)
+	if code != 0 {
+		t.Fatalf("prometheus-config FILE exited %d:\n%s", code, asArg)
+	}
+	if !strings.Contains(asArg, "job_name: PodMonitoring/default/inference-optimized-gateway-monitoring/metrics") {
+		t.Errorf("the file given as an argument was not rendered:\n%s", asArg)
+	}
+	if diff := cmp.Diff(withFlag, asArg); diff != "" {
+		t.Errorf("FILE and -f FILE differ (-flag +argument):\n%s", diff)
+	}
+	both, code := runCmd(t, nil, binPath, "monitoring", "prometheus-config", "-f", podMonitoring, "../../deploy/monitoring/clusterpodmonitoring.yaml")
+	if code != 0 || !strings.Contains(both, "job_name: PodMonitoring/") || !strings.Contains(both, "job_name: ClusterPodMonitoring/") {
+		t.Errorf("-f FILE plus FILE (exit %d) did not render both objects:\n%s", code, both)
+	}
+}
+
 func TestPrometheusConfigPassesPromtool(t *testing.T) {
 	promtool := requireUpstreamPromtool(t)
 	dir := t.TempDir()
@@ -164,6 +188,16 @@ func TestPrometheusConfigPassesPromtool(t *testing.T) {
 			name: "PodMonitoring variant",
 			args: []string{"-f", "../../deploy/monitoring/podmonitoring.yaml"},
 			want: []string{"job_name: PodMonitoring/default/inference-optimized-gateway-monitoring/metrics", "names: [default]"},
+		},
+		{
+			name: "file as an argument",
+			args: []string{"../../deploy/monitoring/podmonitoring.yaml"},
+			want: []string{"job_name: PodMonitoring/default/inference-optimized-gateway-monitoring/metrics", "names: [default]"},
+		},
+		{
+			name: "files as arguments and with -f",
+			args: []string{"-f", rich, "../../deploy/monitoring/podmonitoring.yaml"},
+			want: []string{"job_name: PodMonitoring/serving/rich/metrics", "job_name: PodMonitoring/default/inference-optimized-gateway-monitoring/metrics"},
 		},
 		{
 			name: "every mapped field",
@@ -252,6 +286,11 @@ spec:
 			want:  []string{"PodMonitoring/x (<stdin>#1): spec.endpoints[0].port: is the number 9090; name the port instead"},
 		},
 		{name: "no monitoring objects", args: []string{"-f", secretOnly}, wantCode: 1, want: []string{"skipping Secret/s", "no ClusterPodMonitoring, PodMonitoring or ServiceMonitor objects found"}},
+		{
+			name: "files as arguments", args: []string{dedented, "../../deploy/monitoring/podmonitoring.yaml"}, wantCode: 1,
+			want: []string{"spec.endpoints[0].timeout: 10s is longer than the interval 5s", "3 problem(s) in 2 monitoring object(s)"},
+		},
+		{name: "standard input as an argument", args: []string{"-"}, stdin: "apiVersion: v1\nkind: Secret\nmetadata: {name: s}\n", wantCode: 1, want: []string{"skipping Secret/s (<stdin>"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

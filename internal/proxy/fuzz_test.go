@@ -1,0 +1,112 @@
+package proxy
+
+import (
+	"encoding/hex"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"unicode/utf8"
+)
+
+// FuzzRequestID checks the x-request-id the gateway propagates and logs: it
+// is always 1 to 128 printable ASCII bytes, the client's own value when
+// that is sane, a fresh 32-digit hex ID otherwise.
+func FuzzRequestID(f *testing.F) {
+	for _, seed := range []string{"", "abc-123", strings.Repeat("x", 128), strings.Repeat("x", 129), "a b", "a\nb", "é", "\x7f"} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		out := requestID(in)
+		if len(out) == 0 || len(out) > maxRequestIDLen || !printable(out) {
+			t.Fatalf("requestID(%q) = %q: not 1..%d printable bytes", in, out, maxRequestIDLen)
+		}
+		sane := in != "" && len(in) <= maxRequestIDLen && printable(in)
+		if sane && out != in {
+			t.Fatalf("requestID(%q) = %q, want the client's value", in, out)
+		}
+		if !sane {
+			if _, err := hex.DecodeString(out); err != nil || len(out) != 32 {
+				t.Fatalf("requestID(%q) = %q, want a fresh 32-digit hex ID", in, out)
+			}
+		}
+	})
+}
+
+// headerSafe reports whether a real HTTP/1.1 server would accept v as a
+// header value (no control bytes but tab), so in-process requests stay
+// within what a client can send.
+func headerSafe(v string) bool {
+	for i := 0; i < len(v); i++ {
+		if c := v[i]; (c < 0x20 && c != '\t') || c == 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
+// FuzzProxyControlHeaders sends a completion with arbitrary x-request-id,
+// objective and model-rewrite headers through the gateway handler to a real
+// loopback upstream. The gateway never panics; it answers 200 (the body the
+// upstream got is valid JSON naming the rewrite target), an OpenAI 400
+// naming a control header that is too long or not UTF-8 text, or an OpenAI
+// error with 404 or 503 (no endpoint serves the rewrite target); and the
+// x-request-id it returns is printable and at most 128 bytes.
+func FuzzProxyControlHeaders(f *testing.F) {
+	f.Add("id-1", "", "")
+	f.Add("", "batch", "lora-a")
+	f.Add(strings.Repeat("r", 200), "nope", `we"ird\model`)
+	f.Add("é", "\t", "base")
+	be := newBackend(f, okJSON)
+	h := setup(f, Options{}, []string{be.addr()}, []int{0})
+	f.Fuzz(func(t *testing.T, id, objective, rewrite string) {
+		if !headerSafe(id) || !headerSafe(objective) || !headerSafe(rewrite) {
+			return
+		}
+		req := httptest.NewRequest(http.MethodPost, "/v1/completions", strings.NewReader(`{"model":"base","prompt":"x"}`))
+		req.Header.Set(HeaderRequestID, id)
+		req.Header.Set(HeaderObjective, objective)
+		req.Header.Set(HeaderModelRewrite, rewrite)
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+
+		if got := rec.Header().Get(HeaderRequestID); got == "" || len(got) > maxRequestIDLen || !printable(got) {
+			t.Fatalf("x-request-id %q", got)
+		}
+		switch rec.Code {
+		case http.StatusOK:
+			be.mu.Lock()
+			sent := append([]byte(nil), be.last...)
+			be.mu.Unlock()
+			var body struct {
+				Model string `json:"model"`
+			}
+			if err := json.Unmarshal(sent, &body); err != nil {
+				t.Fatalf("the upstream got invalid JSON %q: %v", sent, err)
+			}
+			want := "base"
+			if rewrite != "" {
+				want = rewrite
+			}
+			if utf8.ValidString(want) && body.Model != want {
+				t.Fatalf("the upstream got model %q, want %q", body.Model, want)
+			}
+		case http.StatusBadRequest:
+			var e struct {
+				Error struct{ Param string } `json:"error"`
+			}
+			if err := json.Unmarshal(rec.Body.Bytes(), &e); err != nil || (e.Error.Param != HeaderObjective && e.Error.Param != HeaderModelRewrite) {
+				t.Fatalf("400 not naming a control header: %s", rec.Body)
+			}
+			if utf8.ValidString(objective) && utf8.ValidString(rewrite) && !hasControlChar(objective) && !hasControlChar(rewrite) &&
+				len(objective) <= maxControlValueBytes && len(rewrite) <= maxControlValueBytes {
+				t.Fatalf("valid control headers refused: %s", rec.Body)
+			}
+		case http.StatusNotFound, http.StatusServiceUnavailable:
+			errorCode(t, rec.Body.Bytes()) // must be an OpenAI error
+		default:
+			t.Fatalf("status %d: %s", rec.Code, rec.Body)
+		}
+	})
+}
