@@ -14,6 +14,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/infergate/infergate/internal/testclock"
 )
 
 // countingAuthn wraps an Authenticator and counts its calls, as a
@@ -42,7 +44,7 @@ func (c *countingAuthn) count() int {
 type throttleEnv struct {
 	h     http.Handler
 	f     *Failures
-	clock *fakeClock
+	clock *testclock.Clock
 	logs  *bytes.Buffer
 }
 

@@ -272,7 +272,7 @@ func TestMiddlewareNeverLogsToken(t *testing.T) {
 	logger := slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	// A clock a second further on every reading, so that the log's rate
 	// limit lets every record through.
-	failures := NewFailures(FailuresOptions{Logger: logger, Now: newFakeClock().stepping(time.Second)})
+	failures := NewFailures(FailuresOptions{Logger: logger, Now: newFakeClock().Stepping(time.Second)})
 	srv := httptest.NewServer(Middleware(authn, authz, MiddlewareOptions{Logger: logger, Failures: failures})(echoUser))
 	defer srv.Close()
 

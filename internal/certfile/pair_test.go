@@ -15,25 +15,8 @@ import (
 
 	"github.com/infergate/infergate/internal/certfile"
 	"github.com/infergate/infergate/internal/testca"
+	"github.com/infergate/infergate/internal/testclock"
 )
-
-// clock is a settable clock.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
 
 // logBuffer collects log lines.
 type logBuffer struct {
@@ -59,19 +42,19 @@ type fixture struct {
 	ca                *testca.CA
 	dir               string
 	certFile, keyFile string
-	clock             *clock
+	clock             *testclock.Clock
 	log               *logBuffer
 	pair              *certfile.Pair
 }
 
 func newFixture(t *testing.T) (*fixture, *testca.Leaf) {
 	t.Helper()
-	f := &fixture{ca: testca.New(t, "test-ca"), dir: t.TempDir(), clock: &clock{t: time.Unix(1_700_000_000, 0)}, log: &logBuffer{}}
+	f := &fixture{ca: testca.New(t, "test-ca"), dir: t.TempDir(), clock: testclock.New(time.Unix(1_700_000_000, 0)), log: &logBuffer{}}
 	first := f.ca.Server(t, "first")
 	f.certFile, f.keyFile = first.Write(t, f.dir, "tls")
 	p, err := certfile.Load(f.certFile, f.keyFile, certfile.Options{
 		Logger: slog.New(slog.NewTextHandler(f.log, nil)),
-		Now:    f.clock.now,
+		Now:    f.clock.Now,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -135,11 +118,11 @@ func TestRotationServedOnNextHandshakeAfterCheckInterval(t *testing.T) {
 	second := f.ca.Server(t, "second")
 	f.rotate(t, second.CertPEM, second.KeyPEM)
 
-	f.clock.advance(certfile.CheckInterval - time.Millisecond)
+	f.clock.Advance(certfile.CheckInterval - time.Millisecond)
 	if got := f.servedSerial(t); got != serial(first) {
 		t.Fatalf("files checked before CheckInterval: served %s, want still %s", got, serial(first))
 	}
-	f.clock.advance(time.Millisecond)
+	f.clock.Advance(time.Millisecond)
 	if got := f.servedSerial(t); got != serial(second) {
 		t.Fatalf("after rotation and CheckInterval: served %s, want the new certificate's %s", got, serial(second))
 	}
@@ -163,7 +146,7 @@ func TestBadFilesKeepPreviousPairAndWarnOncePerChange(t *testing.T) {
 	for i, b := range bad {
 		f.rotate(t, b.certPEM, b.key)
 		for range 3 { // Further checks of unchanged files log nothing more.
-			f.clock.advance(certfile.CheckInterval)
+			f.clock.Advance(certfile.CheckInterval)
 			if got := f.servedSerial(t); got != serial(first) {
 				t.Fatalf("%s: served %s, want the previous certificate's %s", b.name, got, serial(first))
 			}
@@ -180,7 +163,7 @@ func TestBadFilesKeepPreviousPairAndWarnOncePerChange(t *testing.T) {
 	if err := os.Remove(f.keyFile); err != nil {
 		t.Fatal(err)
 	}
-	f.clock.advance(certfile.CheckInterval)
+	f.clock.Advance(certfile.CheckInterval)
 	if got := f.servedSerial(t); got != serial(first) {
 		t.Fatalf("key file removed: served %s, want %s", got, serial(first))
 	}
@@ -193,7 +176,7 @@ func TestBadFilesKeepPreviousPairAndWarnOncePerChange(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.rotate(t, other.CertPEM, other.KeyPEM)
-	f.clock.advance(certfile.CheckInterval)
+	f.clock.Advance(certfile.CheckInterval)
 	if got := f.servedSerial(t); got != serial(other) {
 		t.Fatalf("fixed files: served %s, want %s", got, serial(other))
 	}
@@ -233,7 +216,7 @@ func TestClientCertificateRotates(t *testing.T) {
 	}
 	second := f.ca.Client(t, "second")
 	f.rotate(t, second.CertPEM, second.KeyPEM)
-	f.clock.advance(certfile.CheckInterval)
+	f.clock.Advance(certfile.CheckInterval)
 	if got := presented(); got != serial(second) {
 		t.Fatalf("after rotation the client presented %s, want %s", got, serial(second))
 	}

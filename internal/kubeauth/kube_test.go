@@ -25,6 +25,7 @@ import (
 
 	"github.com/infergate/infergate/internal/auth"
 	"github.com/infergate/infergate/internal/kubetest"
+	"github.com/infergate/infergate/internal/testclock"
 )
 
 const (
@@ -300,7 +301,7 @@ func TestKubernetes(t *testing.T) {
 	// 10 TokenReviews and 2 SubjectAccessReviews, as counted by the API
 	// server itself.
 	t.Run("5 s scrape loop", func(t *testing.T) {
-		clock := &fakeClock{now: time.Now()}
+		clock := testclock.New(time.Now())
 		_, scraperReg, scraperURL := newGuarded(t, gatewayToken, Options{Now: clock.Now})
 		before := apiserverReviews(ctx, t, cp)
 		const scrapes = 120 // 10 min
@@ -348,7 +349,7 @@ func TestKubernetes(t *testing.T) {
 		_, _, freshURL := newGuarded(t, gatewayToken, Options{})
 		// warmURL's Delegate has reviewed the reader token; its clock stands
 		// still, so the answers stay cached.
-		warmClock := &fakeClock{now: time.Now()}
+		warmClock := testclock.New(time.Now())
 		_, _, warmURL := newGuarded(t, gatewayToken, Options{Now: warmClock.Now})
 		if code, body := request(ctx, t, "", warmURL+"/metrics", readerToken); code != http.StatusOK {
 			t.Fatalf("warming the cache: status %d (body %q)", code, body)

@@ -16,6 +16,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/infergate/infergate/internal/auth"
+	"github.com/infergate/infergate/internal/testclock"
 )
 
 // fakeAuthz allows users per path prefix and fails for some users.
@@ -55,14 +56,14 @@ func testPage(w http.ResponseWriter, _ *http.Request, status int, problem string
 
 type env struct {
 	srv   *httptest.Server
-	clock *fakeClock
+	clock *testclock.Clock
 	store *Store
 }
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	clock := &fakeClock{t: time.Unix(1000, 0)}
-	store := NewStore(time.Hour, 10, clock.now)
+	clock := testclock.New(time.Unix(1000, 0))
+	store := NewStore(time.Hour, 10, clock.Now)
 	tokens := auth.NewStaticTokens(map[string]string{
 		"alice-token": "alice", "bob-token": "bob", "carol-token": "carol", "dave-token": "dave",
 	})
@@ -295,7 +296,7 @@ func TestSessionExpiresAndLogout(t *testing.T) {
 	if resp := e.do(t, http.MethodGet, "/dashboard", "", h); resp.StatusCode != 200 {
 		t.Fatalf("fresh session: %d", resp.StatusCode)
 	}
-	e.clock.advance(time.Hour)
+	e.clock.Advance(time.Hour)
 	if resp := e.do(t, http.MethodGet, "/dashboard", "", h); resp.StatusCode != 401 {
 		t.Fatalf("expired session: %d, want 401", resp.StatusCode)
 	}

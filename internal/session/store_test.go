@@ -10,32 +10,15 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/infergate/infergate/internal/auth"
+	"github.com/infergate/infergate/internal/testclock"
 )
-
-// fakeClock is a settable clock.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fakeClock) now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
 
 var idPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{43}$`)
 
 func TestStoreLifecycle(t *testing.T) {
 	t.Parallel()
-	clock := &fakeClock{t: time.Unix(1000, 0)}
-	s := NewStore(time.Hour, 10, clock.now)
+	clock := testclock.New(time.Unix(1000, 0))
+	s := NewStore(time.Hour, 10, clock.Now)
 	alice := auth.User{Name: "alice", Groups: []string{"ops"}}
 	id := s.Create(alice)
 	if !idPattern.MatchString(id) {
@@ -58,7 +41,7 @@ func TestStoreLifecycle(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			clock.advance(tc.advance)
+			clock.Advance(tc.advance)
 			u, ok := s.Lookup(tc.id)
 			if ok != tc.wantOK {
 				t.Fatalf("Lookup ok = %v, want %v", ok, tc.wantOK)
@@ -109,15 +92,15 @@ func TestStoreBound(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			clock := &fakeClock{t: time.Unix(0, 0)}
-			s := NewStore(ttl, 3, clock.now)
+			clock := testclock.New(time.Unix(0, 0))
+			s := NewStore(ttl, 3, clock.Now)
 			var ids []string
 			for i := range 4 {
 				if i == tc.expireAfter {
-					clock.advance(ttl)
+					clock.Advance(ttl)
 				}
 				ids = append(ids, s.Create(auth.User{Name: fmt.Sprint(i)}))
-				clock.advance(time.Second)
+				clock.Advance(time.Second)
 			}
 			if got := s.Len(); got != tc.wantLen {
 				t.Errorf("Len = %d, want %d", got, tc.wantLen)

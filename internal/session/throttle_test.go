@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/infergate/infergate/internal/auth"
+	"github.com/infergate/infergate/internal/testclock"
 )
 
 // TestLoginThrottled checks that failed logins and failed bearer tokens
@@ -18,7 +19,7 @@ import (
 // with Retry-After, and that a valid token still logs in.
 func TestLoginThrottled(t *testing.T) {
 	t.Parallel()
-	clock := &fakeClock{t: time.Unix(1000, 0)}
+	clock := testclock.New(time.Unix(1000, 0))
 	reg := prometheus.NewRegistry()
 	fm, err := auth.NewFailureMetrics(reg)
 	if err != nil {
@@ -26,7 +27,7 @@ func TestLoginThrottled(t *testing.T) {
 	}
 	failures := auth.NewFailures(auth.FailuresOptions{
 		Listener: "metrics",
-		Limiter:  auth.NewFailureLimiter(auth.FailureLimitOptions{Burst: 4, PerSecond: 0.25, Now: clock.now}),
+		Limiter:  auth.NewFailureLimiter(auth.FailureLimitOptions{Burst: 4, PerSecond: 0.25, Now: clock.Now}),
 		Metrics:  fm,
 	})
 	m := New(Options{
