@@ -44,9 +44,9 @@ type Scheduler struct {
 
 // ScorerWeights are the relative weights of the scheduler's scorers. A nil
 // weight means the scheduler's default (see [scheduler.DefaultConfig], which
-// owns the values and why they were chosen); 0 disables that scorer. Weights must be finite and >= 0, and
-// at least one must be > 0. Read them with the XxxWeight methods, which
-// resolve nil to the default.
+// owns the values and says why they were chosen); 0 disables that scorer.
+// Weights must be finite and >= 0, and at least one must be > 0. Read them
+// with the XxxWeight methods, which resolve nil to the default.
 type ScorerWeights struct {
 	// Queue weighs the waiting-queue scorer.
 	Queue *float64 `yaml:"queue" json:"queue"`
