@@ -71,17 +71,7 @@ SubjectAccessReview, as upstream's endpoint picker does).`,
 					c.MetricsListen = metricsListen
 				}
 			}
-			var cfg *config.Config
-			if path != "" {
-				cfg, err = config.Load(path, flags)
-			} else {
-				// No file: Kubernetes mode with upstream's defaults.
-				cfg = config.Default()
-				cfg.Metrics.Auth.Mode = config.AuthKubernetes
-				flags(cfg)
-				cfg.ApplyDefaults()
-				err = cfg.Validate()
-			}
+			cfg, err := config.LoadOrKubernetesDefaults(path, flags)
 			if err != nil {
 				return err
 			}

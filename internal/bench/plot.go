@@ -11,20 +11,22 @@ import (
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/plotutil"
 	"gonum.org/v1/plot/vg"
+
+	"github.com/infergate/infergate/internal/scheduler"
 )
 
 // strategyColors gives every strategy the same colour in every plot.
 var strategyColors = map[string]color.Color{
-	"default":       color.RGBA{R: 0x1f, G: 0x77, B: 0xb4, A: 0xff},
-	"round-robin":   color.RGBA{R: 0xd6, G: 0x27, B: 0x28, A: 0xff},
-	"random":        color.RGBA{R: 0xff, G: 0x7f, B: 0x0e, A: 0xff},
-	"least-request": color.RGBA{R: 0x2c, G: 0xa0, B: 0x2c, A: 0xff},
-	StrategyDirect:  color.RGBA{R: 0x7f, G: 0x7f, B: 0x7f, A: 0xff},
+	string(scheduler.StrategyDefault):      color.RGBA{R: 0x1f, G: 0x77, B: 0xb4, A: 0xff},
+	string(scheduler.StrategyRoundRobin):   color.RGBA{R: 0xd6, G: 0x27, B: 0x28, A: 0xff},
+	string(scheduler.StrategyRandom):       color.RGBA{R: 0xff, G: 0x7f, B: 0x0e, A: 0xff},
+	string(scheduler.StrategyLeastRequest): color.RGBA{R: 0x2c, G: 0xa0, B: 0x2c, A: 0xff},
+	StrategyDirect:                         color.RGBA{R: 0x7f, G: 0x7f, B: 0x7f, A: 0xff},
 }
 
 // strategyLabel is the legend text of a strategy.
 func strategyLabel(s string) string {
-	if s == "default" {
+	if s == string(scheduler.StrategyDefault) {
 		return "infergate (default)"
 	}
 	return s
@@ -172,7 +174,7 @@ func throughputBars(sc *ScenarioResult) (*plot.Plot, error) {
 	if err != nil {
 		return nil, fmt.Errorf("throughput plot: %w", err)
 	}
-	bars.Color = strategyColors["default"]
+	bars.Color = strategyColors[string(scheduler.StrategyDefault)]
 	bars.LineStyle.Width = 0
 	p.Add(bars)
 	p.NominalX(names...)

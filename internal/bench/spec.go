@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/infergate/infergate/internal/scheduler"
 )
 
 // Workload types accepted by [Workload.Type].
@@ -265,7 +267,8 @@ type Target struct {
 	Name string `yaml:"name" json:"name"`
 	// Metric is one of [MetricNames].
 	Metric string `yaml:"metric" json:"metric"`
-	// Strategy is the strategy under test. Default "default".
+	// Strategy is the strategy under test. Default
+	// [scheduler.StrategyDefault].
 	Strategy string `yaml:"strategy" json:"strategy"`
 	// Baseline, when set, is the strategy the value is compared with.
 	Baseline string `yaml:"baseline" json:"baseline"`
@@ -353,7 +356,7 @@ func (s *Suite) applyDefaults() {
 			sc.Kind = KindRouting
 		}
 		if len(sc.Strategies) == 0 {
-			sc.Strategies = []string{"round-robin", "random", "least-request", "default"}
+			sc.Strategies = defaultStrategies()
 		}
 		if sc.Fleet.Replicas == 0 {
 			sc.Fleet.Replicas = 4
@@ -369,14 +372,31 @@ func (s *Suite) applyDefaults() {
 		}
 		for j := range sc.Targets {
 			if sc.Targets[j].Strategy == "" {
-				sc.Targets[j].Strategy = "default"
+				sc.Targets[j].Strategy = string(scheduler.StrategyDefault)
 			}
 		}
 	}
 }
 
-// knownStrategies are the strategy names a scenario may list.
-var knownStrategies = []string{"default", "round-robin", "random", "least-request", StrategyDirect}
+// knownStrategies are the strategy names a scenario may list: the
+// scheduler's strategies and [StrategyDirect].
+var knownStrategies = append(strategyNames(scheduler.Strategies()), StrategyDirect)
+
+// defaultStrategies are the strategies a routing scenario runs when it lists
+// none: the scheduler's baselines, then its default strategy.
+func defaultStrategies() []string {
+	all := scheduler.Strategies() // the default first
+	return strategyNames(append(all[1:], all[0]))
+}
+
+// strategyNames spells strategies as the suite file does.
+func strategyNames(ss []scheduler.Strategy) []string {
+	out := make([]string, len(ss))
+	for i, s := range ss {
+		out[i] = string(s)
+	}
+	return out
+}
 
 // validate reports every problem of the suite.
 func (s *Suite) validate() error {

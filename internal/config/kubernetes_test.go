@@ -131,3 +131,40 @@ func TestParseOverridesBeforeValidation(t *testing.T) {
 		t.Error("leader election not defaulted")
 	}
 }
+
+func TestLoadOrKubernetesDefaults(t *testing.T) {
+	t.Parallel()
+	pools := func(c *Config) {
+		c.Kubernetes.Enabled = true
+		c.Kubernetes.Pools = []string{"vllm-llama3-8b-instruct"}
+	}
+
+	c, err := LoadOrKubernetesDefaults("", pools)
+	if err != nil {
+		t.Fatalf("no file, pools from flags: %v", err)
+	}
+	want := Default()
+	want.Metrics.Auth.Mode = AuthKubernetes
+	pools(want)
+	want.ApplyDefaults()
+	if diff := cmp.Diff(want, c); diff != "" {
+		t.Errorf("no file (-want +got):\n%s", diff)
+	}
+	if !c.Kubernetes.Enabled || c.Metrics.Auth.Mode != AuthKubernetes || !c.Kubernetes.LeaderElection.On() {
+		t.Errorf("no file: kubernetes %+v, metrics auth mode %q; want Kubernetes mode, TokenReview auth, leader election on",
+			c.Kubernetes, c.Metrics.Auth.Mode)
+	}
+
+	if _, err := LoadOrKubernetesDefaults(""); err == nil {
+		t.Error("no file and no pools: want a validation error, got none")
+	}
+
+	c, err = LoadOrKubernetesDefaults("testdata/example.yaml")
+	if err != nil {
+		t.Fatalf("example file: %v", err)
+	}
+	if c.Kubernetes.Enabled || c.Metrics.Auth.Mode == AuthKubernetes || len(c.Pools) == 0 {
+		t.Errorf("a file must be loaded as it is: kubernetes %v, metrics auth mode %q, %d pools",
+			c.Kubernetes.Enabled, c.Metrics.Auth.Mode, len(c.Pools))
+	}
+}

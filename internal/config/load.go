@@ -71,6 +71,28 @@ func Load(path string, overrides ...Override) (*Config, error) {
 	return c, nil
 }
 
+// LoadOrKubernetesDefaults is [Load] when path is set. With no file (path
+// "") the gateway runs in Kubernetes mode on upstream's defaults: [Default]
+// with metrics auth by TokenReview ([AuthKubernetes]), then the overrides
+// (the flags, which name the InferencePools and enable Kubernetes mode),
+// the defaults again for what they set, and [Config.Validate]. Validation
+// errors are returned as Validate returns them.
+func LoadOrKubernetesDefaults(path string, overrides ...Override) (*Config, error) {
+	if path != "" {
+		return Load(path, overrides...)
+	}
+	c := Default()
+	c.Metrics.Auth.Mode = AuthKubernetes
+	for _, o := range overrides {
+		o(c)
+	}
+	c.ApplyDefaults()
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
 // readFile reads at most maxConfigBytes+1 bytes of the file at path, so an
 // oversized or endless file fails in Parse instead of exhausting memory.
 func readFile(path string) ([]byte, error) {

@@ -1,15 +1,22 @@
 package config
 
-// Engines the gateway knows how to scrape. [Endpoint.Engine] must be one of
-// them; empty means [EngineVLLM].
-const (
-	EngineVLLM   = "vllm"
-	EngineSGLang = "sglang"
-	EngineTRTLLM = "trtllm"
+import (
+	"strings"
+
+	"github.com/infergate/infergate/internal/pool"
 )
 
-// engineList names the known engines for error messages.
-const engineList = EngineVLLM + ", " + EngineSGLang + ", " + EngineTRTLLM
+// Engines the gateway knows how to scrape, as the config file spells them:
+// the names [pool.Engine] owns. [Endpoint.Engine] must be one of
+// [pool.Engines]; empty means [EngineVLLM].
+const (
+	// EngineVLLM is [pool.EngineVLLM].
+	EngineVLLM = string(pool.EngineVLLM)
+	// EngineSGLang is [pool.EngineSGLang].
+	EngineSGLang = string(pool.EngineSGLang)
+	// EngineTRTLLM is [pool.EngineTRTLLM].
+	EngineTRTLLM = string(pool.EngineTRTLLM)
+)
 
 // Pool is a named group of interchangeable model-server endpoints; requests
 // for a model are scheduled over the endpoints of the model's pool.
@@ -93,17 +100,20 @@ func (p Pool) validateEndpoints(path string) []error {
 			addrs[ep.Address] = i
 		}
 		if !knownEngine(ep.Engine) {
-			errs = append(errs, fieldErrorf(epPath+".engine", "%q is not one of %s", ep.Engine, engineList))
+			errs = append(errs, fieldErrorf(epPath+".engine", "%q is not one of %s", ep.Engine, engineList()))
 		}
 	}
 	return errs
 }
 
-// knownEngine reports whether engine is one of the known engines.
-func knownEngine(engine string) bool {
-	switch engine {
-	case EngineVLLM, EngineSGLang, EngineTRTLLM:
-		return true
+// knownEngine reports whether engine is one of [pool.Engines].
+func knownEngine(engine string) bool { return pool.Engine(engine).Valid() }
+
+// engineList names [pool.Engines] for error messages.
+func engineList() string {
+	names := make([]string, 0, len(pool.Engines()))
+	for _, e := range pool.Engines() {
+		names = append(names, string(e))
 	}
-	return false
+	return strings.Join(names, ", ")
 }

@@ -1,68 +1,52 @@
 package config
 
-import "math"
+import (
+	"fmt"
+	"math"
+	"strings"
 
-// Scheduler defaults.
-const (
-	defaultStrategy            = StrategyDefault
-	defaultQueueDepthThreshold = 5
-	defaultKVCacheThreshold    = 0.8
-	defaultPrefixBlockTokens   = 16
-	defaultPrefixMaxBlocks     = 256
-	defaultPrefixLRUCapacity   = 31250
-
-	defaultQueueWeight    = 3
-	defaultKVCacheWeight  = 2
-	defaultPrefixWeight   = 3
-	defaultLoRAWeight     = 6
-	defaultInFlightWeight = 1
+	"github.com/infergate/infergate/internal/scheduler"
 )
 
-// Strategies accepted by scheduler.strategy.
-const (
-	// StrategyDefault picks with infergate's weighted scorers.
-	StrategyDefault = "default"
-	// StrategyRoundRobin cycles through the endpoints per request.
-	StrategyRoundRobin = "round-robin"
-	// StrategyRandom picks an endpoint uniformly at random.
-	StrategyRandom = "random"
-	// StrategyLeastRequest picks the endpoint with the fewest requests in
-	// flight from the gateway, ties at random.
-	StrategyLeastRequest = "least-request"
-)
+// The scheduler section maps onto [scheduler.Config]: the scheduler owns the
+// strategy names, the defaults and the weights; this file only spells them as
+// YAML keys and validates them with the scheduler's own lists.
 
 // Scheduler tunes how an endpoint is picked for each request.
 type Scheduler struct {
-	// Strategy is how endpoints are picked: "default" (the weighted
-	// scorers below), or one of the baselines "round-robin", "random" and
-	// "least-request", which ignore weights and prefix settings (useful for
-	// benchmarks, or as a plain load balancer). Default "default".
+	// Strategy is how endpoints are picked: one of
+	// [scheduler.Strategies]: "default" (the weighted scorers below), or one
+	// of the baselines "round-robin", "random" and "least-request", which
+	// ignore weights and prefix settings (useful for benchmarks, or as a
+	// plain load balancer). Default: [scheduler.DefaultConfig]'s.
 	Strategy string `yaml:"strategy" json:"strategy"`
 	// Weights are the relative weights of the scorers.
 	Weights ScorerWeights `yaml:"weights" json:"weights"`
 	// QueueDepthThreshold is the waiting-queue length at or above which an
-	// endpoint counts as saturated. Default 5; must be > 0.
+	// endpoint counts as saturated. Default: [scheduler.DefaultConfig]'s;
+	// must be > 0.
 	QueueDepthThreshold int `yaml:"queueDepthThreshold" json:"queueDepthThreshold"`
 	// KVCacheThreshold is the KV-cache utilization (fraction 0..1) at or
-	// above which an endpoint counts as saturated. Default 0.8; must be in
-	// (0, 1].
+	// above which an endpoint counts as saturated. Default:
+	// [scheduler.DefaultConfig]'s; must be in (0, 1].
 	KVCacheThreshold float64 `yaml:"kvCacheThreshold" json:"kvCacheThreshold"`
 	// PrefixBlockTokens is the prefix-cache block size in (estimated)
-	// tokens used to hash prompts. Default 16; must be > 0.
+	// tokens used to hash prompts. Default: [scheduler.DefaultConfig]'s;
+	// must be > 0.
 	PrefixBlockTokens int `yaml:"prefixBlockTokens" json:"prefixBlockTokens"`
 	// PrefixMaxBlocks caps how many leading blocks of a prompt are hashed.
-	// Default 256; must be > 0.
+	// Default: [scheduler.DefaultConfig]'s; must be > 0.
 	PrefixMaxBlocks int `yaml:"prefixMaxBlocks" json:"prefixMaxBlocks"`
 	// PrefixLRUCapacity is how many block hashes the prefix index remembers
-	// per endpoint. Default 31250; must be > 0.
+	// per endpoint. Default: [scheduler.DefaultConfig]'s; must be > 0.
 	PrefixLRUCapacity int `yaml:"prefixLRUCapacity" json:"prefixLRUCapacity"`
 }
 
 // ScorerWeights are the relative weights of the scheduler's scorers. A nil
-// weight means the default (queue 2, kvCache 2, prefix 3, lora 1,
-// inFlight 1); 0 disables that scorer. Weights must be finite and >= 0, and
-// at least one must be > 0. Read them with the XxxWeight methods, which
-// resolve nil to the default.
+// weight means the scheduler's default (see [scheduler.DefaultConfig], which
+// owns the values and says why they were chosen); 0 disables that scorer.
+// Weights must be finite and >= 0, and at least one must be > 0. Read them
+// with the XxxWeight methods, which resolve nil to the default.
 type ScorerWeights struct {
 	// Queue weighs the waiting-queue scorer.
 	Queue *float64 `yaml:"queue" json:"queue"`
@@ -77,52 +61,64 @@ type ScorerWeights struct {
 }
 
 // QueueWeight returns the queue scorer's weight, or its default when unset.
-func (w ScorerWeights) QueueWeight() float64 { return floatOr(w.Queue, defaultQueueWeight) }
+func (w ScorerWeights) QueueWeight() float64 {
+	return floatOr(w.Queue, scheduler.DefaultConfig().Weights.Queue)
+}
 
 // KVCacheWeight returns the KV-cache scorer's weight, or its default when
 // unset.
-func (w ScorerWeights) KVCacheWeight() float64 { return floatOr(w.KVCache, defaultKVCacheWeight) }
+func (w ScorerWeights) KVCacheWeight() float64 {
+	return floatOr(w.KVCache, scheduler.DefaultConfig().Weights.KVCache)
+}
 
 // PrefixWeight returns the prefix scorer's weight, or its default when unset.
-func (w ScorerWeights) PrefixWeight() float64 { return floatOr(w.Prefix, defaultPrefixWeight) }
+func (w ScorerWeights) PrefixWeight() float64 {
+	return floatOr(w.Prefix, scheduler.DefaultConfig().Weights.Prefix)
+}
 
 // LoRAWeight returns the LoRA scorer's weight, or its default when unset.
-func (w ScorerWeights) LoRAWeight() float64 { return floatOr(w.LoRA, defaultLoRAWeight) }
+func (w ScorerWeights) LoRAWeight() float64 {
+	return floatOr(w.LoRA, scheduler.DefaultConfig().Weights.LoRA)
+}
 
 // InFlightWeight returns the in-flight scorer's weight, or its default when
 // unset.
-func (w ScorerWeights) InFlightWeight() float64 { return floatOr(w.InFlight, defaultInFlightWeight) }
+func (w ScorerWeights) InFlightWeight() float64 {
+	return floatOr(w.InFlight, scheduler.DefaultConfig().Weights.InFlight)
+}
 
-// applyDefaults fills unset thresholds and weights.
+// applyDefaults fills unset thresholds and weights with the scheduler's
+// defaults.
 func (s *Scheduler) applyDefaults() {
+	def := scheduler.DefaultConfig()
 	if s.Strategy == "" {
-		s.Strategy = defaultStrategy
+		s.Strategy = string(def.Strategy)
 	}
 	if s.QueueDepthThreshold == 0 {
-		s.QueueDepthThreshold = defaultQueueDepthThreshold
+		s.QueueDepthThreshold = def.QueueDepthThreshold
 	}
 	if s.KVCacheThreshold == 0 {
-		s.KVCacheThreshold = defaultKVCacheThreshold
+		s.KVCacheThreshold = def.KVCacheThreshold
 	}
 	if s.PrefixBlockTokens == 0 {
-		s.PrefixBlockTokens = defaultPrefixBlockTokens
+		s.PrefixBlockTokens = def.PrefixBlockTokens
 	}
 	if s.PrefixMaxBlocks == 0 {
-		s.PrefixMaxBlocks = defaultPrefixMaxBlocks
+		s.PrefixMaxBlocks = def.PrefixMaxBlocks
 	}
 	if s.PrefixLRUCapacity == 0 {
-		s.PrefixLRUCapacity = defaultPrefixLRUCapacity
+		s.PrefixLRUCapacity = def.PrefixLRUCapacity
 	}
 	w := &s.Weights
 	for _, f := range []struct {
 		p   **float64
 		def float64
 	}{
-		{&w.Queue, defaultQueueWeight},
-		{&w.KVCache, defaultKVCacheWeight},
-		{&w.Prefix, defaultPrefixWeight},
-		{&w.LoRA, defaultLoRAWeight},
-		{&w.InFlight, defaultInFlightWeight},
+		{&w.Queue, def.Weights.Queue},
+		{&w.KVCache, def.Weights.KVCache},
+		{&w.Prefix, def.Weights.Prefix},
+		{&w.LoRA, def.Weights.LoRA},
+		{&w.InFlight, def.Weights.InFlight},
 	} {
 		if *f.p == nil {
 			*f.p = new(f.def)
@@ -133,11 +129,8 @@ func (s *Scheduler) applyDefaults() {
 // validate checks thresholds and weights.
 func (s Scheduler) validate() []error {
 	var errs []error
-	switch s.Strategy {
-	case StrategyDefault, StrategyRoundRobin, StrategyRandom, StrategyLeastRequest:
-	default:
-		errs = append(errs, fieldErrorf("scheduler.strategy", "%q is not one of %q, %q, %q, %q",
-			s.Strategy, StrategyDefault, StrategyRoundRobin, StrategyRandom, StrategyLeastRequest))
+	if !scheduler.Strategy(s.Strategy).Valid() {
+		errs = append(errs, fieldErrorf("scheduler.strategy", "%q is not one of %s", s.Strategy, strategyList()))
 	}
 	for _, f := range []struct {
 		field string
@@ -187,4 +180,14 @@ func floatOr(p *float64, def float64) float64 {
 		return def
 	}
 	return *p
+}
+
+// strategyList quotes the scheduler's strategies for error messages, in the
+// scheduler's order.
+func strategyList() string {
+	names := make([]string, 0, len(scheduler.Strategies()))
+	for _, st := range scheduler.Strategies() {
+		names = append(names, fmt.Sprintf("%q", st))
+	}
+	return strings.Join(names, ", ")
 }

@@ -9,6 +9,7 @@ import (
 
 	v1 "github.com/infergate/infergate/api/v1"
 	"github.com/infergate/infergate/internal/config"
+	"github.com/infergate/infergate/internal/pool"
 )
 
 // EngineAnnotation names the model-server software of a pool's endpoints:
@@ -89,7 +90,7 @@ func engine(annotations map[string]string) (string, bool) {
 	switch {
 	case !set:
 		return "", true
-	case v == config.EngineVLLM, v == config.EngineSGLang, v == config.EngineTRTLLM:
+	case pool.Engine(v).Valid():
 		return v, true
 	default:
 		return "", false

@@ -142,7 +142,7 @@ func New(cfg *config.Config, o Options) (*Gateway, error) {
 	})
 	g.router = router.New(router.Options{
 		Admission: admission.New(),
-		Metrics:   metrics,
+		Observer:  metrics,
 		Logger:    log.With("component", "router"),
 		Decisions: g.live.decisions,
 	})

@@ -25,8 +25,9 @@
 //
 // # Errors
 //
-// [Error] is an OpenAI-shaped error with its HTTP status; [WriteError] sends
-// it. Constructors cover the gateway's error table (400, 404, 413, 429, 502,
+// [Error] is an OpenAI-shaped error with its HTTP status (the package's own
+// Status constants: it imports no HTTP library); [Error.AppendJSON] renders
+// its body and the transport sends it (internal/openaihttp for net/http). Constructors cover the gateway's error table (400, 404, 413, 429, 502,
 // 503, 504). Messages are stable sentences that never carry request content
 // or internal error text.
 //

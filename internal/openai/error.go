@@ -1,7 +1,6 @@
 package openai
 
 import (
-	"net/http"
 	"strconv"
 	"unicode/utf8"
 )
@@ -24,11 +23,17 @@ const (
 // error text or request content. Param and Code are null in the body when
 // empty.
 type Error struct {
-	Status  int
+	// Status is the HTTP status code, one of the Status constants for the
+	// errors this package builds.
+	Status int
+	// Message is the "message" member, shown to clients.
 	Message string
-	Type    string
-	Param   string
-	Code    string
+	// Type is the "type" member, one of the Type constants.
+	Type string
+	// Param is the "param" member, the offending request member or "".
+	Param string
+	// Code is the "code" member, one of the Code constants or "".
+	Code string
 }
 
 // NewError returns an Error with the given status, type, code, param and
@@ -47,7 +52,8 @@ func (e *Error) Error() string {
 }
 
 // AppendJSON appends the error's response body (without a trailing newline)
-// to dst, for transports that do not use an http.ResponseWriter.
+// to dst. Transports write it with [Error.Status]; internal/openaihttp does
+// so for net/http.
 func (e *Error) AppendJSON(dst []byte) []byte {
 	dst = append(dst, `{"error":{"message":`...)
 	dst = appendQuoted(dst, e.Message)
@@ -65,24 +71,6 @@ func appendQuotedOrNull(dst []byte, s string) []byte {
 		return append(dst, "null"...)
 	}
 	return appendQuoted(dst, s)
-}
-
-// WriteError writes e as the complete response: Content-Type
-// application/json, e.Status, and the OpenAI error body followed by a
-// newline. A nil e or a status outside 100–599 is written as a 500. Any
-// headers the caller set before (such as Retry-After) are kept.
-func WriteError(w http.ResponseWriter, e *Error) {
-	if e == nil || e.Status < 100 || e.Status > 599 {
-		e = ErrInternal()
-	}
-	body := e.AppendJSON(make([]byte, 0, 96+len(e.Message)+len(e.Type)+len(e.Param)+len(e.Code)))
-	body = append(body, '\n')
-	h := w.Header()
-	h.Set("Content-Type", "application/json")
-	h.Set("Content-Length", strconv.Itoa(len(body)))
-	h.Set("X-Content-Type-Options", "nosniff")
-	w.WriteHeader(e.Status)
-	_, _ = w.Write(body) // A failed write means the client is gone; nothing to do.
 }
 
 // Codes used by the constructors below, in the "code" member.
@@ -105,7 +93,7 @@ const (
 // ErrBadRequest returns a 400 invalid_request_error with no code. msg must
 // not contain request content; param names the offending member or is "".
 func ErrBadRequest(msg, param string) *Error {
-	return NewError(http.StatusBadRequest, TypeInvalidRequest, "", param, msg)
+	return NewError(StatusBadRequest, TypeInvalidRequest, "", param, msg)
 }
 
 // maxEchoedModel bounds how much of a client-supplied model name an error
@@ -122,14 +110,14 @@ func ErrModelNotFound(model string) *Error {
 		}
 		model = model[:cut] + "…"
 	}
-	return NewError(http.StatusNotFound, TypeInvalidRequest, CodeModelNotFound, "model",
+	return NewError(StatusNotFound, TypeInvalidRequest, CodeModelNotFound, "model",
 		"The model `"+model+"` does not exist or you do not have access to it.")
 }
 
 // ErrBodyTooLarge returns a 413 invalid_request_error with code
 // request_too_large for a body over limit bytes.
 func ErrBodyTooLarge(limit int64) *Error {
-	return NewError(http.StatusRequestEntityTooLarge, TypeInvalidRequest, CodeRequestTooLarge, "",
+	return NewError(StatusRequestEntityTooLarge, TypeInvalidRequest, CodeRequestTooLarge, "",
 		"The request body is too large; the limit is "+strconv.FormatInt(limit, 10)+" bytes.")
 }
 
@@ -137,40 +125,40 @@ func ErrBodyTooLarge(limit int64) *Error {
 // server_overloaded: the request was shed because the pool is saturated, not
 // because this client exceeded a quota. The caller adds Retry-After.
 func ErrShed() *Error {
-	return NewError(http.StatusTooManyRequests, TypeRateLimit, CodeServerOverloaded, "",
+	return NewError(StatusTooManyRequests, TypeRateLimit, CodeServerOverloaded, "",
 		"The model servers are overloaded; please retry after a short wait.")
 }
 
 // ErrNoEndpoint returns a 503 server_error with code no_endpoint_available:
 // no ready replica serves the model.
 func ErrNoEndpoint() *Error {
-	return NewError(http.StatusServiceUnavailable, TypeServer, CodeNoEndpoint, "",
+	return NewError(StatusServiceUnavailable, TypeServer, CodeNoEndpoint, "",
 		"No model server is available for this model right now; please retry later.")
 }
 
 // ErrUpstream returns a 502 server_error with code upstream_error: the
 // replica could not be reached or failed before answering.
 func ErrUpstream() *Error {
-	return NewError(http.StatusBadGateway, TypeServer, CodeUpstreamError, "",
+	return NewError(StatusBadGateway, TypeServer, CodeUpstreamError, "",
 		"The model server failed to answer the request.")
 }
 
 // ErrUpstreamTimeout returns a 504 server_error with code upstream_timeout.
 func ErrUpstreamTimeout() *Error {
-	return NewError(http.StatusGatewayTimeout, TypeServer, CodeUpstreamTimeout, "",
+	return NewError(StatusGatewayTimeout, TypeServer, CodeUpstreamTimeout, "",
 		"The model server did not answer in time.")
 }
 
 // ErrInternal returns a 500 server_error with code internal_error, for bugs.
 func ErrInternal() *Error {
-	return NewError(http.StatusInternalServerError, TypeServer, CodeInternal, "",
+	return NewError(StatusInternalServerError, TypeServer, CodeInternal, "",
 		"The gateway hit an internal error.")
 }
 
 // ErrTooLong returns the 400 for a client-supplied string (a body member or a
 // header, named by param) longer than limit bytes.
 func ErrTooLong(param string, limit, got int) *Error {
-	return NewError(http.StatusBadRequest, TypeInvalidRequest, CodeStringAboveMaxLength, param,
+	return NewError(StatusBadRequest, TypeInvalidRequest, CodeStringAboveMaxLength, param,
 		"Invalid '"+param+"': string too long. Expected a string with maximum length "+
 			strconv.Itoa(limit)+" bytes, but got a string with length "+strconv.Itoa(got)+" instead.")
 }

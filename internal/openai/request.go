@@ -3,7 +3,6 @@ package openai
 import (
 	"bytes"
 	"encoding/json"
-	"net/http"
 	"strconv"
 	"unicode/utf8"
 )
@@ -98,11 +97,11 @@ func ParseRequest(body []byte, kind Kind) (Request, error) {
 	s := scanner{b: body}
 	i := skipWS(body, 0)
 	if i >= len(body) {
-		return Request{}, NewError(http.StatusBadRequest, TypeInvalidRequest, CodeInvalidJSON, "",
+		return Request{}, NewError(StatusBadRequest, TypeInvalidRequest, CodeInvalidJSON, "",
 			"The request body is empty; expected a JSON object.")
 	}
 	if body[i] != '{' {
-		return Request{}, NewError(http.StatusBadRequest, TypeInvalidRequest, CodeInvalidJSON, "",
+		return Request{}, NewError(StatusBadRequest, TypeInvalidRequest, CodeInvalidJSON, "",
 			"The request body must be a JSON object.")
 	}
 	promptKey := kind.promptKey()
@@ -158,7 +157,7 @@ func ParseRequest(body []byte, kind Kind) (Request, error) {
 		}
 	}
 	if s.failed() {
-		return Request{}, NewError(http.StatusBadRequest, TypeInvalidRequest, CodeInvalidJSON, "",
+		return Request{}, NewError(StatusBadRequest, TypeInvalidRequest, CodeInvalidJSON, "",
 			"We could not parse the JSON body of your request: "+s.err.msg+
 				" at byte offset "+strconv.Itoa(s.err.off)+".")
 	}
@@ -223,11 +222,11 @@ const maxEscapedBytes = 6
 // [MaxModelNameBytes].
 func decodeModel(body []byte, start, end int) (string, *Error) {
 	if start == 0 || body[start] == 'n' {
-		return "", NewError(http.StatusBadRequest, TypeInvalidRequest, CodeMissingRequiredParameter, "model",
+		return "", NewError(StatusBadRequest, TypeInvalidRequest, CodeMissingRequiredParameter, "model",
 			"You must provide a model parameter.")
 	}
 	if body[start] != '"' {
-		return "", NewError(http.StatusBadRequest, TypeInvalidRequest, CodeInvalidType, "model",
+		return "", NewError(StatusBadRequest, TypeInvalidRequest, CodeInvalidType, "model",
 			"Invalid type for 'model': expected a string.")
 	}
 	raw := body[start+1 : end-1]
@@ -243,13 +242,13 @@ func decodeModel(body []byte, start, end int) (string, *Error) {
 		// does. The scanner validated the string, so this cannot fail.
 		var decoded string
 		if err := json.Unmarshal(body[start:end], &decoded); err != nil {
-			return "", NewError(http.StatusBadRequest, TypeInvalidRequest, CodeInvalidType, "model",
+			return "", NewError(StatusBadRequest, TypeInvalidRequest, CodeInvalidType, "model",
 				"Invalid type for 'model': expected a string.")
 		}
 		model = decoded
 	}
 	if model == "" {
-		return "", NewError(http.StatusBadRequest, TypeInvalidRequest, CodeInvalidValue, "model",
+		return "", NewError(StatusBadRequest, TypeInvalidRequest, CodeInvalidValue, "model",
 			"Invalid value for 'model': the model name must not be empty.")
 	}
 	if len(model) > MaxModelNameBytes {
@@ -265,18 +264,18 @@ func checkPrompt(kind Kind, p []byte) *Error {
 		return nil
 	}
 	if len(p) == 0 || p[0] == 'n' {
-		return NewError(http.StatusBadRequest, TypeInvalidRequest, CodeMissingRequiredParameter, key,
+		return NewError(StatusBadRequest, TypeInvalidRequest, CodeMissingRequiredParameter, key,
 			"Missing required parameter: '"+key+"'.")
 	}
 	if kind != KindChatCompletions {
 		return nil
 	}
 	if p[0] != '[' {
-		return NewError(http.StatusBadRequest, TypeInvalidRequest, CodeInvalidType, key,
+		return NewError(StatusBadRequest, TypeInvalidRequest, CodeInvalidType, key,
 			"Invalid type for 'messages': expected an array.")
 	}
 	if p[skipWS(p, 1)] == ']' {
-		return NewError(http.StatusBadRequest, TypeInvalidRequest, CodeEmptyArray, key,
+		return NewError(StatusBadRequest, TypeInvalidRequest, CodeEmptyArray, key,
 			"Invalid 'messages': empty array. Expected an array with minimum length 1.")
 	}
 	return nil

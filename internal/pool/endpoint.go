@@ -17,6 +17,11 @@ const (
 	EngineTRTLLM Engine = "trtllm"
 )
 
+// Engines lists the known engines, the default ([EngineVLLM]) first.
+func Engines() []Engine {
+	return []Engine{EngineVLLM, EngineSGLang, EngineTRTLLM}
+}
+
 // Valid reports whether e is one of the known engines.
 func (e Engine) Valid() bool {
 	switch e {

@@ -100,3 +100,14 @@ func TestSetReplace(t *testing.T) {
 		t.Fatalf("after Replace(nil), Stores() = %#v, want empty non-nil", got)
 	}
 }
+
+func TestEnginesAreValid(t *testing.T) {
+	for _, e := range Engines() {
+		if !e.Valid() {
+			t.Errorf("Engines() lists %q, which is not Valid", e)
+		}
+	}
+	if Engine("").Valid() || Engine("tgi").Valid() {
+		t.Error("an empty or unknown engine is Valid")
+	}
+}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/infergate/infergate/internal/admission"
 	"github.com/infergate/infergate/internal/openai"
+	"github.com/infergate/infergate/internal/openaihttp"
 	"github.com/infergate/infergate/internal/router"
 	"github.com/infergate/infergate/internal/scheduler"
 	"github.com/infergate/infergate/internal/telemetry"
@@ -423,7 +424,7 @@ func (h *Handler) rejectConn(w http.ResponseWriter) {
 }
 
 // writeError writes e as an OpenAI error body.
-func writeError(w http.ResponseWriter, e *openai.Error) { openai.WriteError(w, e) }
+func writeError(w http.ResponseWriter, e *openai.Error) { openaihttp.WriteError(w, e) }
 
 // serveModels answers GET /v1/models with the union of known models.
 func (h *Handler) serveModels(w http.ResponseWriter) {

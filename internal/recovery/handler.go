@@ -8,6 +8,7 @@ import (
 	"runtime/debug"
 
 	"github.com/infergate/infergate/internal/openai"
+	"github.com/infergate/infergate/internal/openaihttp"
 )
 
 // Counter counts recovered panics; the telemetry package implements it.
@@ -53,7 +54,7 @@ func Handler(next http.Handler, component string, c Counter, log *slog.Logger) h
 			if tw.started {
 				panic(http.ErrAbortHandler) // too late for a status: cut the connection
 			}
-			openai.WriteError(w, openai.ErrInternal())
+			openaihttp.WriteError(w, openai.ErrInternal())
 		}()
 		next.ServeHTTP(tw, r)
 	})

@@ -14,7 +14,6 @@ import (
 	"github.com/infergate/infergate/internal/admission"
 	"github.com/infergate/infergate/internal/pool"
 	"github.com/infergate/infergate/internal/scheduler"
-	"github.com/infergate/infergate/internal/telemetry"
 )
 
 // ErrModelNotFound means no configured model and no replica serves the
@@ -79,8 +78,9 @@ type Options struct {
 	Catalog
 	// Admission sheds sheddable requests under saturation; nil admits everything.
 	Admission *admission.Controller
-	// Metrics records scheduling metrics; nil records nothing.
-	Metrics *telemetry.Metrics
+	// Observer records every pick's outcome (see [ScheduleObserver]); nil
+	// records nothing.
+	Observer ScheduleObserver
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	// Rand draws traffic-split choices in [0,1); nil means math/rand/v2.
@@ -133,7 +133,7 @@ type Decision struct {
 type Router struct {
 	table     atomic.Pointer[table]
 	adm       *admission.Controller
-	metrics   *telemetry.Metrics
+	observer  ScheduleObserver
 	now       func() time.Time
 	rnd       func() float64
 	log       *slog.Logger
@@ -181,7 +181,7 @@ func newTable(c Catalog) *table {
 func New(o Options) *Router {
 	r := &Router{
 		adm:       o.Admission,
-		metrics:   o.Metrics,
+		observer:  o.Observer,
 		now:       o.Now,
 		rnd:       o.Rand,
 		log:       o.Logger,
@@ -271,20 +271,12 @@ func (r *Router) pick(d *Decision, snap *pool.Snapshot, now time.Time, retry boo
 	d.req.Prompt = nil // the caller owns the bytes; don't keep them
 	if err != nil {
 		d.Endpoint = nil
-		if r.metrics != nil {
-			r.metrics.ObserveSchedule(elapsed, false, d.TargetModel, "", "", "")
-		}
+		r.observe(d, elapsed, err)
 		return err
 	}
 	d.Result, d.Endpoint = res, res.Endpoint
 	d.sched.Commit(&d.req, res.Endpoint)
-	if r.metrics != nil {
-		r.metrics.ObserveSchedule(elapsed, true, d.TargetModel, res.Endpoint.Name(), "", portOf(res.Endpoint.Address()))
-		if res.PrefixTotalBlocks > 0 {
-			ratio := float64(res.PrefixMatchBlocks) / float64(res.PrefixTotalBlocks)
-			r.metrics.ObservePrefix(ratio, res.PrefixMatchBlocks*r.blockBytes(res.Endpoint))
-		}
-	}
+	r.observe(d, elapsed, nil)
 	r.record(d, now, retry)
 	return nil
 }

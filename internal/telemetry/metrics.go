@@ -6,6 +6,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/infergate/infergate/internal/router"
 	"github.com/infergate/infergate/internal/scheduler"
 )
 
@@ -230,7 +231,8 @@ func (m *Metrics) RunningAdd(model string, delta int) {
 // ObserveSchedule records one scheduling attempt: its duration and its
 // outcome. On failure, endpointName, endpointNamespace and port are normally
 // empty. endpointName becomes the pod_name label, endpointNamespace the
-// endpoint_namespace label.
+// endpoint_namespace label. With ObservePrefix it implements
+// [router.ScheduleObserver].
 func (m *Metrics) ObserveSchedule(d time.Duration, success bool, targetModel, endpointName, endpointNamespace, port string) {
 	if m == nil {
 		return
@@ -244,6 +246,8 @@ func (m *Metrics) ObserveSchedule(d time.Duration, success bool, targetModel, en
 }
 
 var _ scheduler.PluginObserver = (*Metrics)(nil)
+
+var _ router.ScheduleObserver = (*Metrics)(nil)
 
 // ObservePlugin records the time one scheduler plugin took in one pick, in
 // inference_extension_plugin_duration_seconds labelled with p's extension
