@@ -28,9 +28,9 @@ type kubeParts struct {
 	auth       *gateway.MetricsAuth
 }
 
-// newKubeParts builds what cfg asks for. publish receives the controller's
-// catalogs.
-func newKubeParts(cfg *config.Config, reg prometheus.Registerer, log *slog.Logger, publish func(config.Catalog)) (kubeParts, error) {
+// newKubeParts builds what cfg asks for. The gateway runs the controller and
+// hands it where to publish catalogs.
+func newKubeParts(cfg *config.Config, reg prometheus.Registerer, log *slog.Logger) (kubeParts, error) {
 	var parts kubeParts
 	needAuth := cfg.Metrics.Auth.On() && cfg.Metrics.Auth.Mode == config.AuthKubernetes
 	if !cfg.Kubernetes.Enabled && !needAuth {
@@ -76,7 +76,6 @@ func newKubeParts(cfg *config.Config, reg prometheus.Registerer, log *slog.Logge
 			LeaseDuration:  k.LeaderElection.LeaseDuration.Duration,
 			RenewDeadline:  k.LeaderElection.RenewDeadline.Duration,
 			RetryPeriod:    k.LeaderElection.RetryPeriod.Duration,
-			Publish:        publish,
 			Logger:         log.With("component", "controller"),
 		})
 		if err != nil {

@@ -77,13 +77,7 @@ SubjectAccessReview, as upstream's endpoint picker does).`,
 			}
 			ver, commit := buildInfo()
 			reg := telemetry.NewRegistry()
-			// The controller publishes only while gw.Serve runs, after gw is set.
-			var gw *gateway.Gateway
-			kube, err := newKubeParts(cfg, reg, log, func(c config.Catalog) {
-				if err := gw.SetCatalog(c); err != nil {
-					log.Error("applying the cluster's pools failed", "err", err)
-				}
-			})
+			kube, err := newKubeParts(cfg, reg, log)
 			if err != nil {
 				return err
 			}
@@ -91,7 +85,8 @@ SubjectAccessReview, as upstream's endpoint picker does).`,
 			if kube.controller != nil {
 				opts.Discovery = kube.controller
 			}
-			if gw, err = gateway.New(cfg, opts); err != nil {
+			gw, err := gateway.New(cfg, opts)
+			if err != nil {
 				return err
 			}
 			ctx, stop := signalContext()

@@ -130,7 +130,7 @@ func New(o Options) (*Controller, error) {
 		logger:   o.Logger,
 		logr:     lg,
 		mgr:      mgr,
-		pub:      newPublisher(o.Publish),
+		pub:      newPublisher(),
 		triggers: make(chan event.TypedGenericEvent[struct{}], 1),
 		status: &statusWriter{
 			client:       mgr.GetClient(),
@@ -242,7 +242,15 @@ const discoveryRetry = 2 * time.Second
 // discovery, publishing and the lease campaign resume when the API server
 // is back. Run returns an error only when the controller cannot start; it
 // may be called once.
-func (c *Controller) Run(ctx context.Context) error {
+//
+// Run hands every new catalog to publish, from one goroutine, never
+// concurrently; when catalogs change faster than publish returns, only the
+// latest is delivered, and the same catalog is never delivered twice in a
+// row. publish owns the catalog it receives.
+func (c *Controller) Run(ctx context.Context, publish func(config.Catalog)) error {
+	if publish == nil {
+		return errors.New("run controller: publish is required")
+	}
 	if !c.started.CompareAndSwap(false, true) {
 		return errors.New("run controller: already started")
 	}
@@ -258,7 +266,7 @@ func (c *Controller) Run(ctx context.Context) error {
 		return fmt.Errorf("run controller: %w", err)
 	}
 	var wg sync.WaitGroup
-	wg.Go(func() { c.pub.run(ctx) })
+	wg.Go(func() { c.pub.run(ctx, publish) })
 	if c.elector != nil {
 		wg.Go(func() { c.elector.run(ctx) })
 	} else {
@@ -274,7 +282,7 @@ func (c *Controller) Run(ctx context.Context) error {
 }
 
 // Synced returns a channel that is closed once the first catalog built from
-// synced caches has been published (Options.Publish returned).
+// synced caches has been published (Run's publish returned).
 func (c *Controller) Synced() <-chan struct{} { return c.pub.synced }
 
 // Leading reports whether this controller currently writes pool status:

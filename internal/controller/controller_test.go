@@ -24,12 +24,12 @@ func TestNewValidates(t *testing.T) {
 	}{
 		{
 			name:    "empty",
-			wantErr: []string{"config is required", "namespace is required", "publish is required", "pool names or a pool selector"},
+			wantErr: []string{"config is required", "namespace is required", "pool names or a pool selector"},
 		},
 		{
 			name: "bad selector",
 			opts: Options{
-				Config: testRESTConfig(), Namespace: "ns", Publish: func(config.Catalog) {},
+				Config: testRESTConfig(), Namespace: "ns",
 				PoolSelector: map[string]string{"bad key!": "x"},
 			},
 			wantErr: []string{"pool selector"},
@@ -37,7 +37,7 @@ func TestNewValidates(t *testing.T) {
 		{
 			name: "bad lease timings",
 			opts: Options{
-				Config: testRESTConfig(), Namespace: "ns", Publish: func(config.Catalog) {}, PoolNames: []string{"p"},
+				Config: testRESTConfig(), Namespace: "ns", PoolNames: []string{"p"},
 				LeaderElection: true, LeaseDuration: time.Second, RenewDeadline: 2 * time.Second,
 			},
 			wantErr: []string{"leaseDuration must be greater than renewDeadline"},
@@ -71,7 +71,7 @@ func TestOptionDefaults(t *testing.T) {
 	}{
 		{
 			name:         "by name",
-			opts:         Options{Config: testRESTConfig(), Namespace: "ns", Publish: func(config.Catalog) {}, PoolNames: []string{"chat", "code"}},
+			opts:         Options{Config: testRESTConfig(), Namespace: "ns", PoolNames: []string{"chat", "code"}},
 			wantLease:    "infergate-chat",
 			wantParent:   "infergate-chat",
 			wantFieldMgr: DefaultFieldManager,
@@ -80,7 +80,7 @@ func TestOptionDefaults(t *testing.T) {
 		{
 			name: "by selector, explicit names",
 			opts: Options{
-				Config: testRESTConfig(), Namespace: "ns", Publish: func(config.Catalog) {}, PoolSelector: map[string]string{"gw": "x"},
+				Config: testRESTConfig(), Namespace: "ns", PoolSelector: map[string]string{"gw": "x"},
 				ParentName: "gw", FieldManager: "fm", Identity: "me", RetryPeriod: time.Second,
 			},
 			wantLease:     "infergate-pools",
@@ -531,7 +531,7 @@ func cmpSummary(conds []metav1.Condition, want string) string {
 // can start while it is away.
 func TestNewWithoutAPIServer(t *testing.T) {
 	c, err := New(Options{
-		Config: testRESTConfig(), Namespace: "ns", Publish: func(config.Catalog) {}, PoolNames: []string{"p"},
+		Config: testRESTConfig(), Namespace: "ns", PoolNames: []string{"p"},
 		LeaderElection: true,
 	})
 	if err != nil {

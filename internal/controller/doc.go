@@ -25,7 +25,7 @@
 //
 // Every change to one of these objects or Pods causes a rebuild; bursts
 // coalesce, a catalog equal to the last one is not published again, and a
-// slow Publish only ever receives the latest catalog.
+// slow publish function only ever receives the latest catalog.
 //
 // # Status
 //

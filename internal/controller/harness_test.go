@@ -108,13 +108,13 @@ func testLogger() *slog.Logger {
 	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 }
 
-// start runs a Controller with o (Config, Publish and Logger filled in),
+// start runs a Controller with o (Config and Logger filled in), publishing
+// to a recorder,
 // waits for its first catalog, and stops it at the end of the test.
 func (e *env) start(t *testing.T, o Options) *running {
 	t.Helper()
 	rec := newRecorder()
 	o.Config = e.cp.AdminConfig()
-	o.Publish = rec.publish
 	o.Logger = testLogger().With("namespace", o.Namespace, "identity", o.Identity)
 	if o.LeaderElection {
 		o.LeaseDuration, o.RenewDeadline, o.RetryPeriod = testLeaseDuration, testRenewDeadline, testRetryPeriod
@@ -125,7 +125,7 @@ func (e *env) start(t *testing.T, o Options) *running {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	r := &running{c: c, rec: rec, cancel: cancel, done: make(chan error, 1)}
-	go func() { r.done <- c.Run(ctx) }()
+	go func() { r.done <- c.Run(ctx, rec.publish) }()
 	t.Cleanup(func() { r.stop(t) })
 	select {
 	case <-c.Synced():
@@ -158,7 +158,7 @@ func (r *running) stop(t *testing.T) {
 				t.Errorf("catalog %d published twice in a row: %+v", i, all[i])
 			}
 		}
-		if err := r.c.Run(context.Background()); err == nil {
+		if err := r.c.Run(context.Background(), r.rec.publish); err == nil {
 			t.Error("second Run succeeded")
 		}
 	})

@@ -11,8 +11,6 @@ import (
 
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/rest"
-
-	"github.com/infergate/infergate/internal/config"
 )
 
 // Default leader-election timings, the same as Kubernetes' own components.
@@ -77,11 +75,6 @@ type Options struct {
 	// [DefaultFieldManager].
 	FieldManager string
 
-	// Publish receives every new catalog. It is called from one goroutine,
-	// never concurrently; when catalogs change faster than Publish returns,
-	// only the latest is delivered, and the same catalog is never delivered
-	// twice in a row. Publish owns the catalog it receives. Required.
-	Publish func(config.Catalog)
 	// Logger receives the controller's logs and controller-runtime's; nil
 	// discards them.
 	Logger *slog.Logger
@@ -96,9 +89,6 @@ func (o Options) withDefaults() (Options, labels.Selector, error) {
 	}
 	if o.Namespace == "" {
 		errs = append(errs, errors.New("namespace is required"))
-	}
-	if o.Publish == nil {
-		errs = append(errs, errors.New("publish is required"))
 	}
 	if len(o.PoolNames) == 0 && len(o.PoolSelector) == 0 {
 		errs = append(errs, errors.New("pool names or a pool selector are required"))

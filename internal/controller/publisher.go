@@ -8,12 +8,10 @@ import (
 	"github.com/infergate/infergate/internal/config"
 )
 
-// publisher delivers catalogs to a Publish function from a single
+// publisher delivers catalogs to a publish function from a single
 // goroutine: offer never blocks, only the latest offered catalog is
 // delivered, and a catalog equal to the last delivered one is dropped.
 type publisher struct {
-	publish func(config.Catalog)
-
 	mu   sync.Mutex
 	next *config.Catalog // latest offered, not yet taken; guarded by mu
 
@@ -22,11 +20,10 @@ type publisher struct {
 	syncedOnce sync.Once
 }
 
-func newPublisher(publish func(config.Catalog)) *publisher {
+func newPublisher() *publisher {
 	return &publisher{
-		publish: publish,
-		wake:    make(chan struct{}, 1),
-		synced:  make(chan struct{}),
+		wake:   make(chan struct{}, 1),
+		synced: make(chan struct{}),
 	}
 }
 
@@ -42,8 +39,8 @@ func (p *publisher) offer(cat config.Catalog) {
 	}
 }
 
-// run delivers offered catalogs until ctx is done.
-func (p *publisher) run(ctx context.Context) {
+// run delivers offered catalogs to publish until ctx is done.
+func (p *publisher) run(ctx context.Context, publish func(config.Catalog)) {
 	var last *config.Catalog
 	for {
 		select {
@@ -60,7 +57,7 @@ func (p *publisher) run(ctx context.Context) {
 		}
 		// Publish gets a copy: it owns it and may change it, while last
 		// must stay as delivered.
-		p.publish(cloneCatalog(*cat))
+		publish(cloneCatalog(*cat))
 		last = cat
 		p.syncedOnce.Do(func() { close(p.synced) })
 	}

@@ -23,7 +23,7 @@ func TestPublisher(t *testing.T) {
 		var got []config.Catalog
 		release := make(chan struct{})
 		blocking := false
-		p := newPublisher(func(c config.Catalog) {
+		publish := func(c config.Catalog) {
 			got = append(got, c)
 			if blocking {
 				<-release
@@ -32,12 +32,13 @@ func TestPublisher(t *testing.T) {
 			if len(c.Pools) > 0 {
 				c.Pools[0].Endpoints[0].Address = "scribbled"
 			}
-		})
+		}
+		p := newPublisher()
 		ctx, cancel := context.WithCancel(t.Context())
 		done := make(chan struct{})
 		go func() {
 			defer close(done)
-			p.run(ctx)
+			p.run(ctx, publish)
 		}()
 
 		synctest.Wait()

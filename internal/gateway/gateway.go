@@ -39,8 +39,8 @@ type Options struct {
 	// of parts built outside the gateway (such as [Options.MetricsAuth]).
 	Registry *prometheus.Registry
 	// Discovery, when set, supplies the catalog (Kubernetes mode): Serve
-	// runs it next to the gateway and reports ready once it has synced. It
-	// publishes catalogs by calling [Gateway.SetCatalog].
+	// runs it next to the gateway, handing it the function that applies a
+	// catalog, and reports ready once it has synced.
 	Discovery Discovery
 	// MetricsAuth checks the metrics listener's callers when the config's
 	// metrics.auth.mode is "kubernetes"; it is ignored otherwise (static
@@ -51,8 +51,9 @@ type Options struct {
 // Discovery is a source of catalogs that runs as long as the gateway, such
 // as the Kubernetes controller.
 type Discovery interface {
-	// Run runs until ctx is done and then returns nil.
-	Run(ctx context.Context) error
+	// Run runs until ctx is done and then returns nil. It hands every new
+	// catalog to publish, from one goroutine at a time.
+	Run(ctx context.Context, publish func(config.Catalog)) error
 	// Synced is closed once the first catalog has been published.
 	Synced() <-chan struct{}
 }
@@ -299,6 +300,14 @@ func (g *Gateway) SetCatalog(c config.Catalog) error {
 	return nil
 }
 
+// publishCatalog applies a catalog from the discovery; a catalog that
+// cannot be applied is logged and the previous one stays in force.
+func (g *Gateway) publishCatalog(c config.Catalog) {
+	if err := g.SetCatalog(c); err != nil {
+		g.log.Error("applying the discovered catalog failed; the previous one stays", "err", err)
+	}
+}
+
 // schedulerConfig maps the config file's scheduler section.
 func schedulerConfig(cfg *config.Config) scheduler.Config {
 	sc := scheduler.DefaultConfig()
@@ -360,7 +369,7 @@ func (g *Gateway) Serve(ctx context.Context) error {
 	defer stopBG()
 	var loops errgroup.Group
 	if g.discovery != nil {
-		loops.Go(func() error { return g.discovery.Run(bg) })
+		loops.Go(func() error { return g.discovery.Run(bg, g.publishCatalog) })
 	}
 	loops.Go(func() error { return g.scraper.Run(bg, g.set) })
 	loops.Go(func() error { g.maintain(bg); return nil })
@@ -369,50 +378,38 @@ func (g *Gateway) Serve(ctx context.Context) error {
 	g.warmUp(ctx)
 	g.metrics.PinModels(g.pinnedModels()) // before the first request, not a second later
 
-	proxySrv := &http.Server{Handler: recovery.Handler(g.proxy, "proxy", g.metrics, g.log), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute, ErrorLog: slog.NewLogLogger(g.log.Handler(), slog.LevelDebug),
-		MaxHeaderBytes: g.cfg.Limits.MaxHeaderBytes, ConnState: g.connLimit.ConnState, ConnContext: g.connLimit.ConnContext}
-	adminSrv := &http.Server{Handler: recovery.Handler(g.admin, "admin", g.metrics, g.log), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute, ErrorLog: slog.NewLogLogger(g.log.Handler(), slog.LevelDebug),
-		MaxHeaderBytes: g.cfg.Limits.MaxHeaderBytes}
-	var servers errgroup.Group
-	servers.Go(func() error { return serve(proxySrv, tlsListener(g.ln, g.tls.proxy)) })
-	servers.Go(func() error { return serve(adminSrv, tlsListener(g.admLn, g.tls.metrics)) })
+	// Started in this order, stopped in reverse: the proxy drains while the
+	// metrics listener still answers scrapes.
+	run := &servers{log: g.log}
+	run.add("metrics", &http.Server{Handler: recovery.Handler(g.admin, "admin", g.metrics, g.log),
+		ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: g.cfg.Limits.MaxHeaderBytes,
+		ErrorLog: slog.NewLogLogger(g.log.Handler(), slog.LevelDebug)}, tlsListener(g.admLn, g.tls.metrics))
+	run.add("proxy", &http.Server{Handler: recovery.Handler(g.proxy, "proxy", g.metrics, g.log),
+		ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: g.cfg.Limits.MaxHeaderBytes,
+		ConnState: g.connLimit.ConnState, ConnContext: g.connLimit.ConnContext,
+		ErrorLog: slog.NewLogLogger(g.log.Handler(), slog.LevelDebug)}, tlsListener(g.ln, g.tls.proxy))
+	run.start()
 	g.ready.Store(true)
 	g.log.Info("gateway serving", "proxy", g.ln.Addr().String(), "metrics", g.admLn.Addr().String(), "pools", len(g.set.Stores()),
 		"proxy_tls", g.tls.proxy != nil, "metrics_tls", g.tls.metrics != nil, "upstream_tls", g.tls.upstream != nil)
 
-	serveErr := make(chan error, 1)
-	go func() { serveErr <- servers.Wait() }()
 	var err error
 	select {
 	case <-ctx.Done():
-	case err = <-serveErr:
+	case err = <-run.failed():
 	}
 
 	g.ready.Store(false)
 	g.log.Info("shutting down", "grace_period", g.cfg.Shutdown.GracePeriod.Duration)
 	graceCtx, cancel := context.WithTimeout(context.Background(), g.cfg.Shutdown.GracePeriod.Duration)
 	defer cancel()
-	if serr := proxySrv.Shutdown(graceCtx); serr != nil {
-		g.log.Warn("grace period over; closing remaining connections", "err", serr)
-		proxySrv.Close()
-	}
-	adminSrv.Close()
-	if err == nil {
-		err = <-serveErr
-	}
+	err = errors.Join(err, run.shutdown(graceCtx))
 	stopBG()
 	if lerr := loops.Wait(); lerr != nil && !errors.Is(lerr, context.Canceled) {
 		err = errors.Join(err, lerr)
 	}
 	g.log.Info("stopped")
 	return err
-}
-
-func serve(srv *http.Server, ln net.Listener) error {
-	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return err
-	}
-	return nil
 }
 
 // warmUp scrapes every endpoint (metrics and model list) before traffic is
