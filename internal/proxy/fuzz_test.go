@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/infergate/infergate/internal/exchange"
 )
 
 // FuzzRequestID checks the x-request-id the gateway propagates and logs: it
@@ -65,13 +67,13 @@ func FuzzProxyControlHeaders(f *testing.F) {
 			return
 		}
 		req := httptest.NewRequest(http.MethodPost, "/v1/completions", strings.NewReader(`{"model":"base","prompt":"x"}`))
-		req.Header.Set(HeaderRequestID, id)
-		req.Header.Set(HeaderObjective, objective)
-		req.Header.Set(HeaderModelRewrite, rewrite)
+		req.Header.Set(exchange.HeaderRequestID, id)
+		req.Header.Set(exchange.HeaderObjective, objective)
+		req.Header.Set(exchange.HeaderModelRewrite, rewrite)
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, req)
 
-		if got := rec.Header().Get(HeaderRequestID); got == "" || len(got) > maxRequestIDLen || !printable(got) {
+		if got := rec.Header().Get(exchange.HeaderRequestID); got == "" || len(got) > maxRequestIDLen || !printable(got) {
 			t.Fatalf("x-request-id %q", got)
 		}
 		switch rec.Code {
@@ -96,7 +98,7 @@ func FuzzProxyControlHeaders(f *testing.F) {
 			var e struct {
 				Error struct{ Param string } `json:"error"`
 			}
-			if err := json.Unmarshal(rec.Body.Bytes(), &e); err != nil || (e.Error.Param != HeaderObjective && e.Error.Param != HeaderModelRewrite) {
+			if err := json.Unmarshal(rec.Body.Bytes(), &e); err != nil || (e.Error.Param != exchange.HeaderObjective && e.Error.Param != exchange.HeaderModelRewrite) {
 				t.Fatalf("400 not naming a control header: %s", rec.Body)
 			}
 			if utf8.ValidString(objective) && utf8.ValidString(rewrite) && !hasControlChar(objective) && !hasControlChar(rewrite) &&
