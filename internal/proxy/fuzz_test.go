@@ -1,7 +1,6 @@
 package proxy
 
 import (
-	"encoding/hex"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -11,30 +10,6 @@ import (
 
 	"github.com/infergate/infergate/internal/exchange"
 )
-
-// FuzzRequestID checks the x-request-id the gateway propagates and logs: it
-// is always 1 to 128 printable ASCII bytes, the client's own value when
-// that is sane, a fresh 32-digit hex ID otherwise.
-func FuzzRequestID(f *testing.F) {
-	for _, seed := range []string{"", "abc-123", strings.Repeat("x", 128), strings.Repeat("x", 129), "a b", "a\nb", "é", "\x7f"} {
-		f.Add(seed)
-	}
-	f.Fuzz(func(t *testing.T, in string) {
-		out := requestID(in)
-		if len(out) == 0 || len(out) > maxRequestIDLen || !printable(out) {
-			t.Fatalf("requestID(%q) = %q: not 1..%d printable bytes", in, out, maxRequestIDLen)
-		}
-		sane := in != "" && len(in) <= maxRequestIDLen && printable(in)
-		if sane && out != in {
-			t.Fatalf("requestID(%q) = %q, want the client's value", in, out)
-		}
-		if !sane {
-			if _, err := hex.DecodeString(out); err != nil || len(out) != 32 {
-				t.Fatalf("requestID(%q) = %q, want a fresh 32-digit hex ID", in, out)
-			}
-		}
-	})
-}
 
 // headerSafe reports whether a real HTTP/1.1 server would accept v as a
 // header value (no control bytes but tab), so in-process requests stay
@@ -73,7 +48,7 @@ func FuzzProxyControlHeaders(f *testing.F) {
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, req)
 
-		if got := rec.Header().Get(exchange.HeaderRequestID); got == "" || len(got) > maxRequestIDLen || !printable(got) {
+		if got := rec.Header().Get(exchange.HeaderRequestID); got == "" || len(got) > exchange.MaxRequestIDLen || !exchange.Printable(got) {
 			t.Fatalf("x-request-id %q", got)
 		}
 		switch rec.Code {

@@ -178,7 +178,7 @@ func newTransport(connect time.Duration, tlsCfg *tls.Config) *http.Transport {
 
 // ServeHTTP implements http.Handler.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	id := requestID(r.Header.Get(exchange.HeaderRequestID))
+	id := exchange.RequestID(r.Header.Get(exchange.HeaderRequestID))
 	w.Header().Set(exchange.HeaderRequestID, id)
 	if h.overLim != nil && h.overLim(r) {
 		h.rejectConn(w)
