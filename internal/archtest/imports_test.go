@@ -21,14 +21,12 @@ var corePackages = []string{
 	"./internal/admission",
 	"./internal/router",
 	"./internal/openai",
-}
-
-// optionalCorePackages are core packages that may not exist yet: issue 11's
-// transport-free home of a request's life. They are checked once their
-// directory exists.
-var optionalCorePackages = []string{
 	"./internal/exchange",
 }
+
+// optionalCorePackages are core packages that may not exist yet; they are
+// checked once their directory exists.
+var optionalCorePackages = []string{}
 
 // forbiddenPrefixes are import paths (and the trees under them) a core
 // package must not depend on.

@@ -4,28 +4,8 @@ import (
 	"net/http"
 	"unicode/utf8"
 
+	"github.com/infergate/infergate/internal/exchange"
 	"github.com/infergate/infergate/internal/openai"
-)
-
-// Control headers clients (or a proxy in front) may send to steer routing.
-// Each value is read from llm-d's spelling first, then the older
-// x-gateway-* one.
-const (
-	// HeaderObjective names the InferenceObjective (priority) of a request.
-	HeaderObjective = "x-llm-d-inference-objective"
-	// HeaderObjectiveLegacy is the Gateway API Inference Extension spelling
-	// of [HeaderObjective].
-	HeaderObjectiveLegacy = "x-gateway-inference-objective"
-	// HeaderModelRewrite overrides the model name sent to the replica.
-	HeaderModelRewrite = "x-llm-d-model-name-rewrite"
-	// HeaderModelRewriteLegacy is the older spelling of [HeaderModelRewrite].
-	HeaderModelRewriteLegacy = "x-gateway-model-name-rewrite"
-	// HeaderFairnessID names the flow (tenant) of a request for fairness.
-	HeaderFairnessID = "x-llm-d-inference-fairness-id"
-	// HeaderFairnessIDLegacy is the older spelling of [HeaderFairnessID].
-	HeaderFairnessIDLegacy = "x-gateway-inference-fairness-id"
-	// HeaderRequestID is propagated, or generated when absent or unsafe.
-	HeaderRequestID = "x-request-id"
 )
 
 // maxControlValueBytes is the longest control header value accepted; longer
@@ -37,18 +17,18 @@ const maxControlValueBytes = openai.MaxModelNameBytes
 // control headers are not trusted they are all removed before routing, so
 // they neither steer the gateway nor reach the replica.
 var controlHeaders = canonical(
-	HeaderObjective, HeaderObjectiveLegacy,
-	HeaderModelRewrite, HeaderModelRewriteLegacy,
-	HeaderFairnessID, HeaderFairnessIDLegacy,
-	"x-llm-d-slo-ttft-ms", "x-llm-d-slo-tpot-ms", "x-slo-ttft-ms", "x-slo-tpot-ms",
-	"test-epp-endpoint-selection",
+	exchange.HeaderObjective, exchange.HeaderObjectiveLegacy,
+	exchange.HeaderModelRewrite, exchange.HeaderModelRewriteLegacy,
+	exchange.HeaderFairnessID, exchange.HeaderFairnessIDLegacy,
+	exchange.HeaderSLOTTFT, exchange.HeaderSLOTPOT, exchange.HeaderSLOTTFTLegacy, exchange.HeaderSLOTPOTLegacy,
+	exchange.HeaderEndpointSelection,
 )
 
 // Canonical keys of the headers read, for allocation-free lookups.
 var (
-	objectiveKeys = canonical(HeaderObjective, HeaderObjectiveLegacy)
-	rewriteKeys   = canonical(HeaderModelRewrite, HeaderModelRewriteLegacy)
-	fairnessKeys  = canonical(HeaderFairnessID, HeaderFairnessIDLegacy)
+	objectiveKeys = canonical(exchange.HeaderObjective, exchange.HeaderObjectiveLegacy)
+	rewriteKeys   = canonical(exchange.HeaderModelRewrite, exchange.HeaderModelRewriteLegacy)
+	fairnessKeys  = canonical(exchange.HeaderFairnessID, exchange.HeaderFairnessIDLegacy)
 )
 
 func canonical(names ...string) []string {
@@ -114,8 +94,8 @@ func controlValue(h http.Header, keys []string) (string, error) {
 // lowerHeaderName maps a canonical key back to the documented lower-case
 // spelling, for error messages.
 func lowerHeaderName(k string) string {
-	for _, n := range []string{HeaderObjective, HeaderObjectiveLegacy, HeaderModelRewrite,
-		HeaderModelRewriteLegacy, HeaderFairnessID, HeaderFairnessIDLegacy} {
+	for _, n := range []string{exchange.HeaderObjective, exchange.HeaderObjectiveLegacy, exchange.HeaderModelRewrite,
+		exchange.HeaderModelRewriteLegacy, exchange.HeaderFairnessID, exchange.HeaderFairnessIDLegacy} {
 		if http.CanonicalHeaderKey(n) == k {
 			return n
 		}

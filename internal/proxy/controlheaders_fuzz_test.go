@@ -6,6 +6,7 @@ import (
 	"testing"
 	"unicode/utf8"
 
+	"github.com/infergate/infergate/internal/exchange"
 	"github.com/infergate/infergate/internal/openai"
 )
 
@@ -19,10 +20,10 @@ func FuzzControlHeaders(f *testing.F) {
 	f.Add("crit\x01", "", "\u2028", "old")
 	f.Fuzz(func(t *testing.T, objective, rewrite, fairness, legacyRewrite string) {
 		h := http.Header{}
-		h[http.CanonicalHeaderKey(HeaderObjective)] = []string{objective}
-		h[http.CanonicalHeaderKey(HeaderModelRewrite)] = []string{rewrite}
-		h[http.CanonicalHeaderKey(HeaderModelRewriteLegacy)] = []string{legacyRewrite}
-		h[http.CanonicalHeaderKey(HeaderFairnessID)] = []string{fairness}
+		h[http.CanonicalHeaderKey(exchange.HeaderObjective)] = []string{objective}
+		h[http.CanonicalHeaderKey(exchange.HeaderModelRewrite)] = []string{rewrite}
+		h[http.CanonicalHeaderKey(exchange.HeaderModelRewriteLegacy)] = []string{legacyRewrite}
+		h[http.CanonicalHeaderKey(exchange.HeaderFairnessID)] = []string{fairness}
 		v, err := readControlHeaders(h.Clone(), true)
 		if err != nil {
 			var oe *openai.Error

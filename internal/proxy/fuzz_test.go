@@ -1,38 +1,15 @@
 package proxy
 
 import (
-	"encoding/hex"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 	"unicode/utf8"
-)
 
-// FuzzRequestID checks the x-request-id the gateway propagates and logs: it
-// is always 1 to 128 printable ASCII bytes, the client's own value when
-// that is sane, a fresh 32-digit hex ID otherwise.
-func FuzzRequestID(f *testing.F) {
-	for _, seed := range []string{"", "abc-123", strings.Repeat("x", 128), strings.Repeat("x", 129), "a b", "a\nb", "é", "\x7f"} {
-		f.Add(seed)
-	}
-	f.Fuzz(func(t *testing.T, in string) {
-		out := requestID(in)
-		if len(out) == 0 || len(out) > maxRequestIDLen || !printable(out) {
-			t.Fatalf("requestID(%q) = %q: not 1..%d printable bytes", in, out, maxRequestIDLen)
-		}
-		sane := in != "" && len(in) <= maxRequestIDLen && printable(in)
-		if sane && out != in {
-			t.Fatalf("requestID(%q) = %q, want the client's value", in, out)
-		}
-		if !sane {
-			if _, err := hex.DecodeString(out); err != nil || len(out) != 32 {
-				t.Fatalf("requestID(%q) = %q, want a fresh 32-digit hex ID", in, out)
-			}
-		}
-	})
-}
+	"github.com/infergate/infergate/internal/exchange"
+)
 
 // headerSafe reports whether a real HTTP/1.1 server would accept v as a
 // header value (no control bytes but tab), so in-process requests stay
@@ -65,13 +42,13 @@ func FuzzProxyControlHeaders(f *testing.F) {
 			return
 		}
 		req := httptest.NewRequest(http.MethodPost, "/v1/completions", strings.NewReader(`{"model":"base","prompt":"x"}`))
-		req.Header.Set(HeaderRequestID, id)
-		req.Header.Set(HeaderObjective, objective)
-		req.Header.Set(HeaderModelRewrite, rewrite)
+		req.Header.Set(exchange.HeaderRequestID, id)
+		req.Header.Set(exchange.HeaderObjective, objective)
+		req.Header.Set(exchange.HeaderModelRewrite, rewrite)
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, req)
 
-		if got := rec.Header().Get(HeaderRequestID); got == "" || len(got) > maxRequestIDLen || !printable(got) {
+		if got := rec.Header().Get(exchange.HeaderRequestID); got == "" || len(got) > exchange.MaxRequestIDLen || !exchange.Printable(got) {
 			t.Fatalf("x-request-id %q", got)
 		}
 		switch rec.Code {
@@ -96,7 +73,7 @@ func FuzzProxyControlHeaders(f *testing.F) {
 			var e struct {
 				Error struct{ Param string } `json:"error"`
 			}
-			if err := json.Unmarshal(rec.Body.Bytes(), &e); err != nil || (e.Error.Param != HeaderObjective && e.Error.Param != HeaderModelRewrite) {
+			if err := json.Unmarshal(rec.Body.Bytes(), &e); err != nil || (e.Error.Param != exchange.HeaderObjective && e.Error.Param != exchange.HeaderModelRewrite) {
 				t.Fatalf("400 not naming a control header: %s", rec.Body)
 			}
 			if utf8.ValidString(objective) && utf8.ValidString(rewrite) && !hasControlChar(objective) && !hasControlChar(rewrite) &&

@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/infergate/infergate/internal/exchange"
 )
 
 func TestBodyBudget(t *testing.T) {
@@ -19,8 +21,8 @@ func TestBodyBudget(t *testing.T) {
 	if rec.Code != http.StatusServiceUnavailable {
 		t.Fatalf("body past the budget: status %d, want 503: %s", rec.Code, rec.Body)
 	}
-	if got := rec.Header().Get(HeaderDroppedReason); got != DroppedSaturated {
-		t.Errorf("%s = %q", HeaderDroppedReason, got)
+	if got := rec.Header().Get(exchange.HeaderDroppedReason); got != exchange.DroppedSaturated {
+		t.Errorf("%s = %q", exchange.HeaderDroppedReason, got)
 	}
 	if rec.Header().Get("Retry-After") == "" {
 		t.Error("no Retry-After")

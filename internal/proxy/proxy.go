@@ -1,33 +1,30 @@
 package proxy
 
 import (
-	"bytes"
-	"context"
 	"crypto/tls"
+	"encoding/json"
 	"errors"
 	"io"
-	"log"
 	"log/slog"
 	"net"
 	"net/http"
-	"net/http/httputil"
 	"sync"
 	"time"
 
 	"github.com/infergate/infergate/internal/admission"
+	"github.com/infergate/infergate/internal/exchange"
 	"github.com/infergate/infergate/internal/openai"
 	"github.com/infergate/infergate/internal/openaihttp"
 	"github.com/infergate/infergate/internal/router"
-	"github.com/infergate/infergate/internal/scheduler"
-	"github.com/infergate/infergate/internal/telemetry"
 )
 
 // Options configure a Handler. Router is required.
 type Options struct {
 	// Router makes routing decisions.
 	Router *router.Router
-	// Metrics records request metrics; nil records nothing.
-	Metrics *telemetry.Metrics
+	// Metrics records request metrics (telemetry.Metrics implements it);
+	// nil records nothing.
+	Metrics exchange.Observer
 	// Logger receives access logs (Info) and errors; nil discards.
 	Logger *slog.Logger
 	// MaxBodyBytes limits request bodies (413 beyond); 0 means 16 MiB.
@@ -79,7 +76,7 @@ type Options struct {
 // /v1/chat/completions and /v1/embeddings, and GET /v1/models.
 type Handler struct {
 	router   *router.Router
-	metrics  *telemetry.Metrics
+	ex       *exchange.Tracker
 	log      *slog.Logger
 	maxBody  int64
 	retries  int
@@ -89,8 +86,7 @@ type Handler struct {
 	dropCtl  bool
 	scheme   string // upstream URL scheme: "http" or "https"
 	now      func() time.Time
-	rp       *httputil.ReverseProxy
-	started  int64
+	upstream http.RoundTripper
 	bufs     sync.Pool
 	budget   *admission.Budget
 	inflight *admission.InFlight
@@ -106,7 +102,6 @@ func New(o Options) *Handler {
 	}
 	h := &Handler{
 		router:   o.Router,
-		metrics:  o.Metrics,
 		log:      o.Logger,
 		maxBody:  o.MaxBodyBytes,
 		retries:  max(o.MaxRetries, 0),
@@ -154,19 +149,10 @@ func New(o Options) *Handler {
 		inflight = 10000
 	}
 	h.inflight = admission.NewInFlight(inflight)
-	h.started = h.now().Unix()
-	base := o.Transport
-	if base == nil {
-		base = newTransport(o.ConnectTimeout, o.TLS)
-	}
-	h.rp = &httputil.ReverseProxy{
-		Rewrite:        h.rewrite,
-		Transport:      &retryTransport{h: h, base: base},
-		FlushInterval:  -1,
-		ModifyResponse: h.modifyResponse,
-		ErrorHandler:   h.errorHandler,
-		ErrorLog:       log.New(slogWriter{h.log}, "", 0),
-		BufferPool:     copyBuffers{},
+	h.ex = exchange.New(exchange.Options{Observer: o.Metrics, Logger: h.log, Now: h.now})
+	h.upstream = o.Transport
+	if h.upstream == nil {
+		h.upstream = newTransport(o.ConnectTimeout, o.TLS)
 	}
 	return h
 }
@@ -192,8 +178,8 @@ func newTransport(connect time.Duration, tlsCfg *tls.Config) *http.Transport {
 
 // ServeHTTP implements http.Handler.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	id := requestID(r.Header.Get(HeaderRequestID))
-	w.Header().Set(HeaderRequestID, id)
+	id := exchange.RequestID(r.Header.Get(exchange.HeaderRequestID))
+	w.Header().Set(exchange.HeaderRequestID, id)
 	if h.overLim != nil && h.overLim(r) {
 		h.rejectConn(w)
 		return
@@ -215,91 +201,80 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// serveInference serves one inference request top-down: admit, read and
+// parse the body, route, then forward (forward.go). The exchange records
+// every step; finish closes it whatever happened, aborts included.
 func (h *Handler) serveInference(w http.ResponseWriter, r *http.Request, id string, kind openai.Kind) {
-	x := &exchange{id: id, start: h.now(), kind: kind, clientErr: r.Context().Err}
-	defer h.finish(x)
+	c := &call{h: h, in: r, x: h.ex.Start(id)}
+	defer h.finish(c)
 	if !h.inflight.TryAcquire() {
-		h.fail(w, x, errSaturated)
+		h.fail(w, c, exchange.ErrSaturated)
 		return
 	}
 	defer h.inflight.Release()
 
 	ctl, err := readControlHeaders(r.Header, !h.dropCtl)
 	if err != nil {
-		h.fail(w, x, err)
+		h.fail(w, c, err)
 		return
 	}
-	buf, err := h.readBodyBounded(w, r, x)
+	buf, err := h.readBodyBounded(w, r, c)
 	if buf != nil {
 		defer h.putBuf(buf)
 	}
 	if err != nil {
-		h.fail(w, x, err)
+		h.fail(w, c, err)
 		return
 	}
 	body := *buf
-	x.req, err = openai.ParseRequest(body, kind)
+	req, err := openai.ParseRequest(body, kind)
 	if err != nil {
-		h.fail(w, x, err)
+		h.fail(w, c, err)
 		return
 	}
-	x.prompt = x.req.Prompt
-	x.dec, err = h.router.Route(router.Input{
-		Model:        x.req.Model,
-		Prompt:       x.req.Prompt,
-		MaxTokens:    x.req.MaxTokens,
+	c.x.Parsed(req)
+	dec, err := h.router.Route(router.Input{
+		Model:        req.Model,
+		Prompt:       req.Prompt,
+		MaxTokens:    req.MaxTokens,
 		Objective:    ctl.objective,
 		ModelRewrite: ctl.rewrite,
 	})
 	if err != nil {
-		h.fail(w, x, err)
+		h.fail(w, c, err)
 		return
 	}
-	x.body = x.req.Rewrite(body, x.dec.TargetModel, x.req.Stream)
-	if len(x.body) > 0 && &x.body[0] != &body[0] && !h.reserve(x, cap(x.body)) {
-		x.body = nil
-		h.fail(w, x, errSaturated)
+	out := c.x.Begin(dec, body)
+	if len(out) > 0 && &out[0] != &body[0] && !h.reserve(c, cap(out)) {
+		h.fail(w, c, exchange.ErrSaturated)
 		return
 	}
-	if h.metrics != nil {
-		h.metrics.RunningAdd(x.req.Model, 1)
-		defer h.metrics.RunningAdd(x.req.Model, -1)
-	}
-	ctx, cancel := context.WithCancel(r.Context())
-	defer cancel()
-	x.cancel = cancel
-	x.acquire(x.dec.Endpoint)
-	h.rp.ServeHTTP(newStallWriter(w, h.stall, x), r.WithContext(withExchange(ctx, x)))
+	c.forward(w, dec, out)
 }
 
-// rewrite prepares the outbound request for the endpoint picked by the router.
-func (h *Handler) rewrite(pr *httputil.ProxyRequest) {
-	x := exchangeFrom(pr.In.Context())
-	pr.Out.URL.Scheme = h.scheme
-	pr.Out.URL.Host = x.dec.Endpoint.Address()
-	pr.Out.Host = x.dec.Endpoint.Address()
-	pr.SetXForwarded()
-	body := x.body
-	pr.Out.Body = io.NopCloser(bytes.NewReader(body))
-	pr.Out.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
-	pr.Out.ContentLength = int64(len(body))
-	pr.Out.Header.Del("Content-Length")
-	pr.Out.Header.Set(HeaderRequestID, x.id)
-	if h.stripAut {
-		pr.Out.Header.Del("Authorization")
-	}
+// finish runs once per inference request, after the response is done or
+// failed (a panic included): it returns the request's body budget and ends
+// the exchange with what the transport saw.
+func (h *Handler) finish(c *call) {
+	h.budget.Release(c.held)
+	c.held = 0
+	c.x.End(exchange.Outcome{
+		TimedOut:   c.timedOut.Load(),
+		Stalled:    c.stalled.Load(),
+		ClientGone: c.in.Context().Err() != nil,
+	})
 }
 
 // readBodyBounded reads the request body within the body read timeout: the
 // connection's read deadline is set for the read and cleared after it, so the
 // server's background read and long streams are unaffected.
-func (h *Handler) readBodyBounded(w http.ResponseWriter, r *http.Request, x *exchange) (*[]byte, error) {
+func (h *Handler) readBodyBounded(w http.ResponseWriter, r *http.Request, c *call) (*[]byte, error) {
 	rc := http.NewResponseController(w)
 	// Deadlines are wall-clock times of the connection, not the injected clock.
 	_ = rc.SetReadDeadline(time.Now().Add(h.bodyTO))
-	buf, err := h.readBody(r, x)
+	buf, err := h.readBody(r, c)
 	_ = rc.SetReadDeadline(time.Time{})
-	if errors.Is(err, errBodyTimeout) {
+	if errors.Is(err, exchange.ErrBodyTimeout) {
 		w.Header().Set("Connection", "close")
 	}
 	return buf, err
@@ -315,9 +290,9 @@ const initialBodyBuf = 64 << 10
 // length); every byte of capacity is reserved in the budget before it is
 // allocated, a replaced buffer's bytes are returned, and finish returns the
 // rest.
-func (h *Handler) readBody(r *http.Request, x *exchange) (*[]byte, error) {
+func (h *Handler) readBody(r *http.Request, c *call) (*[]byte, error) {
 	if r.ContentLength > h.maxBody {
-		return nil, errBodyTooLarge
+		return nil, exchange.ErrBodyTooLarge
 	}
 	// +1 so the final Read of a body of the declared length sees EOF
 	// without growing.
@@ -326,22 +301,22 @@ func (h *Handler) readBody(r *http.Request, x *exchange) (*[]byte, error) {
 		limit = r.ContentLength + 1
 	}
 	buf := h.getBuf(min(limit, initialBodyBuf))
-	if !h.reserve(x, cap(*buf)) {
+	if !h.reserve(c, cap(*buf)) {
 		h.putBuf(buf)
-		return nil, errSaturated
+		return nil, exchange.ErrSaturated
 	}
 	rd := http.MaxBytesReader(nil, r.Body, h.maxBody)
 	b := (*buf)[:0]
 	for {
 		if len(b) == cap(b) {
 			n := max(min(2*int64(cap(b)), limit), int64(cap(b))+1)
-			if !h.reserve(x, int(n)) {
+			if !h.reserve(c, int(n)) {
 				*buf = b
-				return buf, errSaturated
+				return buf, exchange.ErrSaturated
 			}
 			nb := make([]byte, len(b), n)
 			copy(nb, b)
-			h.unreserve(x, cap(b)) // the old buffer is garbage now
+			h.unreserve(c, cap(b)) // the old buffer is garbage now
 			b = nb
 		}
 		n, err := rd.Read(b[len(b):cap(b)])
@@ -352,32 +327,32 @@ func (h *Handler) readBody(r *http.Request, x *exchange) (*[]byte, error) {
 		if err != nil {
 			*buf = b
 			if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
-				return buf, errBodyTooLarge
+				return buf, exchange.ErrBodyTooLarge
 			}
 			if isTimeout(err) {
-				return buf, errBodyTimeout
+				return buf, exchange.ErrBodyTimeout
 			}
-			return buf, errReadBody
+			return buf, exchange.ErrReadBody
 		}
 	}
 	*buf = b
 	return buf, nil
 }
 
-// reserve takes n bytes of the body budget for x, reporting whether they
+// reserve takes n bytes of the body budget for c, reporting whether they
 // were available.
-func (h *Handler) reserve(x *exchange, n int) bool {
+func (h *Handler) reserve(c *call, n int) bool {
 	if !h.budget.TryReserve(int64(n)) {
 		return false
 	}
-	x.held += int64(n)
+	c.held += int64(n)
 	return true
 }
 
-// unreserve returns n bytes of x's share of the body budget.
-func (h *Handler) unreserve(x *exchange, n int) {
+// unreserve returns n bytes of c's share of the body budget.
+func (h *Handler) unreserve(c *call, n int) {
 	h.budget.Release(int64(n))
-	x.held -= int64(n)
+	c.held -= int64(n)
 }
 
 // maxPooledBuf is the largest body buffer kept for reuse.
@@ -403,14 +378,10 @@ func (h *Handler) putBuf(b *[]byte) {
 }
 
 // fail answers the client with the OpenAI error for err.
-func (h *Handler) fail(w http.ResponseWriter, x *exchange, err error) {
-	e, code := statusFor(err, x.req.Model)
-	x.status, x.errorCode = e.Status, code
-	switch {
-	case errors.Is(err, errSaturated), errors.Is(err, admission.ErrShed):
-		setDropped(w.Header(), DroppedSaturated, time.Second)
-	case errors.Is(err, scheduler.ErrNoEndpoint):
-		setDropped(w.Header(), DroppedNoEndpoints, time.Second)
+func (h *Handler) fail(w http.ResponseWriter, c *call, err error) {
+	e, dropped := c.x.Fail(err)
+	if dropped != "" {
+		setDropped(w.Header(), dropped, time.Second)
 	}
 	writeError(w, e)
 }
@@ -419,8 +390,8 @@ func (h *Handler) fail(w http.ResponseWriter, x *exchange, err error) {
 // 503, and the connection is closed after the answer.
 func (h *Handler) rejectConn(w http.ResponseWriter) {
 	w.Header().Set("Connection", "close")
-	setDropped(w.Header(), DroppedSaturated, time.Second)
-	writeError(w, errTooManyConns())
+	setDropped(w.Header(), exchange.DroppedSaturated, time.Second)
+	writeError(w, exchange.ErrTooManyConns())
 }
 
 // writeError writes e as an OpenAI error body.
@@ -428,26 +399,12 @@ func writeError(w http.ResponseWriter, e *openai.Error) { openaihttp.WriteError(
 
 // serveModels answers GET /v1/models with the union of known models.
 func (h *Handler) serveModels(w http.ResponseWriter) {
-	ids := h.router.Models()
-	list := openai.ModelList{Object: "list", Data: make([]openai.Model, 0, len(ids))}
-	for _, id := range ids {
-		list.Data = append(list.Data, openai.Model{ID: id, Object: "model", Created: h.started, OwnedBy: "infergate"})
-	}
-	writeJSON(w, http.StatusOK, list)
+	writeJSON(w, http.StatusOK, h.ex.Models(h.router.Models()))
 }
 
-// copyBuffers pools the 32 KiB buffers ReverseProxy copies responses with.
-type copyBuffers struct{}
-
-var copyBufPool = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
-
-func (copyBuffers) Get() []byte  { return *(copyBufPool.Get().(*[]byte)) }
-func (copyBuffers) Put(b []byte) { copyBufPool.Put(&b) }
-
-// slogWriter routes ReverseProxy's internal log lines to slog at debug level.
-type slogWriter struct{ log *slog.Logger }
-
-func (s slogWriter) Write(p []byte) (int, error) {
-	s.log.Debug("reverse proxy", slog.String("detail", string(bytes.TrimSpace(p))))
-	return len(p), nil
+// writeJSON writes v as a JSON response.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
 }

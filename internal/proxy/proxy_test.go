@@ -19,6 +19,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/infergate/infergate/internal/admission"
+	"github.com/infergate/infergate/internal/exchange"
 	"github.com/infergate/infergate/internal/pool"
 	"github.com/infergate/infergate/internal/router"
 	"github.com/infergate/infergate/internal/scheduler"
@@ -169,8 +170,8 @@ func TestRewritesModelAndForwardsHeaders(t *testing.T) {
 	be := newBackend(t, okJSON)
 	h := setup(t, Options{}, []string{be.addr()}, []int{0})
 	rec := do(t, h, "/v1/completions", `{"model":"alias","prompt":"hello"}`, map[string]string{
-		"Authorization": "Bearer client-key",
-		HeaderRequestID: "req-123",
+		"Authorization":          "Bearer client-key",
+		exchange.HeaderRequestID: "req-123",
 	})
 	if rec.Code != 200 {
 		t.Fatalf("status %d: %s", rec.Code, rec.Body)
@@ -185,8 +186,8 @@ func TestRewritesModelAndForwardsHeaders(t *testing.T) {
 	if got := be.hdr.Get("Authorization"); got != "Bearer client-key" {
 		t.Errorf("Authorization forwarded as %q", got)
 	}
-	if be.hdr.Get(HeaderRequestID) != "req-123" || rec.Header().Get(HeaderRequestID) != "req-123" {
-		t.Errorf("request id not propagated: upstream %q, response %q", be.hdr.Get(HeaderRequestID), rec.Header().Get(HeaderRequestID))
+	if be.hdr.Get(exchange.HeaderRequestID) != "req-123" || rec.Header().Get(exchange.HeaderRequestID) != "req-123" {
+		t.Errorf("request id not propagated: upstream %q, response %q", be.hdr.Get(exchange.HeaderRequestID), rec.Header().Get(exchange.HeaderRequestID))
 	}
 
 	strip := setup(t, Options{StripAuthorization: true}, []string{be.addr()}, []int{0})
@@ -194,8 +195,8 @@ func TestRewritesModelAndForwardsHeaders(t *testing.T) {
 	if got := be.hdr.Get("Authorization"); got != "" {
 		t.Errorf("StripAuthorization forwarded %q", got)
 	}
-	if len(be.hdr.Get(HeaderRequestID)) != 32 {
-		t.Errorf("generated request id = %q, want 32 hex chars", be.hdr.Get(HeaderRequestID))
+	if len(be.hdr.Get(exchange.HeaderRequestID)) != 32 {
+		t.Errorf("generated request id = %q, want 32 hex chars", be.hdr.Get(exchange.HeaderRequestID))
 	}
 }
 
@@ -351,10 +352,10 @@ func TestGatewayErrors(t *testing.T) {
 func TestShedsSheddableWhenSaturated(t *testing.T) {
 	be := newBackend(t, okJSON)
 	h := setup(t, Options{}, []string{be.addr()}, []int{50})
-	rec := do(t, h, "/v1/completions", `{"model":"base","prompt":"x"}`, map[string]string{HeaderObjective: "batch"})
-	if rec.Code != http.StatusTooManyRequests || rec.Header().Get("Retry-After") == "" || rec.Header().Get(HeaderDroppedReason) != DroppedSaturated {
+	rec := do(t, h, "/v1/completions", `{"model":"base","prompt":"x"}`, map[string]string{exchange.HeaderObjective: "batch"})
+	if rec.Code != http.StatusTooManyRequests || rec.Header().Get("Retry-After") == "" || rec.Header().Get(exchange.HeaderDroppedReason) != exchange.DroppedSaturated {
 		t.Fatalf("sheddable under saturation: %d (Retry-After %q, reason %q), want 429 with Retry-After and %s",
-			rec.Code, rec.Header().Get("Retry-After"), rec.Header().Get(HeaderDroppedReason), DroppedSaturated)
+			rec.Code, rec.Header().Get("Retry-After"), rec.Header().Get(exchange.HeaderDroppedReason), exchange.DroppedSaturated)
 	}
 	if rec := do(t, h, "/v1/completions", `{"model":"base","prompt":"x"}`, nil); rec.Code != 200 {
 		t.Fatalf("priority 0 under saturation: %d, want 200", rec.Code)
@@ -456,10 +457,10 @@ func TestControlHeaders(t *testing.T) {
 		hdr   map[string]string
 		param string
 	}{
-		"invalid UTF-8 rewrite":  {map[string]string{HeaderModelRewriteLegacy: "sql-lora\xff\xfe"}, HeaderModelRewriteLegacy},
-		"control char objective": {map[string]string{HeaderObjective: "batch\x01"}, HeaderObjective},
-		"long fairness ID":       {map[string]string{HeaderFairnessIDLegacy: strings.Repeat("f", maxControlValueBytes+1)}, HeaderFairnessIDLegacy},
-		"long rewrite":           {map[string]string{HeaderModelRewrite: strings.Repeat("m", 1<<20)}, HeaderModelRewrite},
+		"invalid UTF-8 rewrite":  {map[string]string{exchange.HeaderModelRewriteLegacy: "sql-lora\xff\xfe"}, exchange.HeaderModelRewriteLegacy},
+		"control char objective": {map[string]string{exchange.HeaderObjective: "batch\x01"}, exchange.HeaderObjective},
+		"long fairness ID":       {map[string]string{exchange.HeaderFairnessIDLegacy: strings.Repeat("f", maxControlValueBytes+1)}, exchange.HeaderFairnessIDLegacy},
+		"long rewrite":           {map[string]string{exchange.HeaderModelRewrite: strings.Repeat("m", 1<<20)}, exchange.HeaderModelRewrite},
 	} {
 		t.Run(name, func(t *testing.T) {
 			rec := do(t, trusted, "/v1/completions", body, tc.hdr)
@@ -474,7 +475,7 @@ func TestControlHeaders(t *testing.T) {
 	}
 
 	// llm-d's spelling wins over the older one.
-	if rec := do(t, trusted, "/v1/completions", body, map[string]string{HeaderModelRewrite: "new", HeaderModelRewriteLegacy: "old"}); rec.Code != 200 {
+	if rec := do(t, trusted, "/v1/completions", body, map[string]string{exchange.HeaderModelRewrite: "new", exchange.HeaderModelRewriteLegacy: "old"}); rec.Code != 200 {
 		t.Fatalf("rewrite: %d %s", rec.Code, rec.Body)
 	}
 	be.mu.Lock()
@@ -487,7 +488,7 @@ func TestControlHeaders(t *testing.T) {
 	// Untrusted: removed before routing and never forwarded.
 	untrusted := setup(t, Options{DropControlHeaders: true}, []string{be.addr()}, []int{0})
 	rec := do(t, untrusted, "/v1/completions", body, map[string]string{
-		HeaderModelRewrite: "sql-lora\xff", HeaderObjectiveLegacy: "critical", "x-slo-ttft-ms": "10"})
+		exchange.HeaderModelRewrite: "sql-lora\xff", exchange.HeaderObjectiveLegacy: "critical", "x-slo-ttft-ms": "10"})
 	if rec.Code != 200 {
 		t.Fatalf("untrusted control headers: %d %s, want 200 (ignored)", rec.Code, rec.Body)
 	}
@@ -497,7 +498,7 @@ func TestControlHeaders(t *testing.T) {
 	if !strings.Contains(sent, `"model":"base"`) {
 		t.Errorf("replica got %s, want the client's model unchanged", sent)
 	}
-	for _, k := range []string{HeaderModelRewrite, HeaderObjectiveLegacy, "x-slo-ttft-ms"} {
+	for _, k := range []string{exchange.HeaderModelRewrite, exchange.HeaderObjectiveLegacy, "x-slo-ttft-ms"} {
 		if hdr.Get(k) != "" {
 			t.Errorf("untrusted %s reached the replica", k)
 		}

@@ -5,25 +5,26 @@ import (
 	"time"
 )
 
-// stallWriter is the ResponseWriter the reverse proxy writes a response to.
+// stallWriter is the ResponseWriter a forwarded response is written to.
 // Before each write or flush it moves the connection's write deadline to
 // stall from now (refreshed at most every stall/16, so the deadline is
 // between 15/16 and 1 times stall after the last write); a write that times
 // out means the client took no bytes for that long, and cancels the upstream
-// request so the replica's slot is freed at once. The reverse proxy then
-// aborts the handler with [http.ErrAbortHandler], which the server closes the
+// request so the replica's slot is freed at once. The copy then aborts the
+// handler with [http.ErrAbortHandler], which the server closes the
 // connection on without logging; finish still runs (it is deferred) and
 // records the request as client-closed.
 type stallWriter struct {
 	http.ResponseWriter
 	rc      *http.ResponseController
 	stall   time.Duration
-	x       *exchange
+	c       *call
 	armedAt time.Time
 }
 
-func newStallWriter(w http.ResponseWriter, stall time.Duration, x *exchange) *stallWriter {
-	return &stallWriter{ResponseWriter: w, rc: http.NewResponseController(w), stall: stall, x: x}
+// init makes s the stall-watching writer of c's response to w.
+func (s *stallWriter) init(w http.ResponseWriter, stall time.Duration, c *call) {
+	*s = stallWriter{ResponseWriter: w, rc: http.NewResponseController(w), stall: stall, c: c}
 }
 
 // arm refreshes the write deadline when it has aged. Deadlines are
@@ -40,8 +41,8 @@ func (s *stallWriter) arm() {
 
 // check cancels the upstream request when err is the write deadline passing.
 func (s *stallWriter) check(err error) error {
-	if err != nil && isTimeout(err) && !s.x.stalled.Swap(true) {
-		s.x.cancel()
+	if err != nil && isTimeout(err) && !s.c.stalled.Swap(true) {
+		s.c.cancel()
 	}
 	return err
 }
@@ -60,7 +61,7 @@ func (s *stallWriter) Write(p []byte) (int, error) {
 }
 
 // FlushError flushes buffered bytes to the client (found by
-// http.ResponseController, which the reverse proxy flushes through).
+// http.ResponseController).
 func (s *stallWriter) FlushError() error {
 	s.arm()
 	return s.check(s.rc.Flush())

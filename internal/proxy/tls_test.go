@@ -51,10 +51,8 @@ func TestUpstreamTLS(t *testing.T) {
 		if tc.wantStatus != http.StatusOK {
 			errorCode(t, rec.Body.Bytes()) // An OpenAI-shaped error.
 		}
-		if tr, ok := h.rp.Transport.(*retryTransport); ok {
-			if ht, ok := tr.base.(*http.Transport); ok {
-				ht.CloseIdleConnections()
-			}
+		if ht, ok := h.upstream.(*http.Transport); ok {
+			ht.CloseIdleConnections()
 		}
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"sync"
 	"time"
 	"unicode/utf8"
+
+	"github.com/infergate/infergate/internal/exchange"
 )
 
 // Label values that stand in for client-derived names.
@@ -14,7 +16,7 @@ const (
 	// UnknownModelName is the model_name of requests whose model resolved to
 	// nothing the gateway serves (404s and requests rejected before
 	// routing), so a client cannot mint label values with names it makes up.
-	UnknownModelName = "unknown"
+	UnknownModelName = exchange.UnknownModelName
 )
 
 // Defaults of the label caps, used when the [Options] fields are not

@@ -1,6 +1,7 @@
 package telemetry
 
 import (
+	"github.com/infergate/infergate/internal/exchange"
 	"strconv"
 	"time"
 
@@ -52,32 +53,10 @@ type Options struct {
 	Now func() time.Time
 }
 
-// RequestObservation is everything known about one finished request. Zero
-// values mean "unknown" and are not observed, except where noted.
-type RequestObservation struct {
-	// Model is the model name the client asked for; TargetModel is the one
-	// the request was sent to (after any rewrite). Empty is allowed (the
-	// request failed before the model was known).
-	Model, TargetModel string
-	// Priority is the objective's priority; it becomes the priority label of
-	// request_total.
-	Priority int
-	// ErrorCode is "" for a successful request, otherwise one of the Error*
-	// constants.
-	ErrorCode string
-	// Duration is from receiving the request to sending the last byte.
-	Duration time.Duration
-	// RequestBytes and ResponseBytes are body sizes in bytes. ResponseBytes
-	// is observed even when 0 (an empty successful body).
-	RequestBytes, ResponseBytes int
-	// InputTokens, OutputTokens and CachedTokens come from the usage report;
-	// 0 is not observed.
-	InputTokens, OutputTokens, CachedTokens int
-	// TTFT is the time to the first token.
-	TTFT time.Duration
-	// TPOT is the mean time between output tokens after the first.
-	TPOT time.Duration
-}
+// RequestObservation is everything known about one finished request: the
+// exchange's [exchange.Record], which [Metrics.ObserveRequest] takes so that
+// Metrics implements [exchange.Observer].
+type RequestObservation = exchange.Record
 
 // Metrics records the gateway's request, scheduler and prefix-cache metrics.
 // All methods are safe for concurrent use. A nil *Metrics discards every

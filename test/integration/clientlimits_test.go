@@ -18,8 +18,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/infergate/infergate/internal/exchange"
 	"github.com/infergate/infergate/internal/proctest"
-	"github.com/infergate/infergate/internal/proxy"
 )
 
 // Black-box tests of the hostile-client limits (issue 9, items 4 to 6):
@@ -260,8 +260,8 @@ func TestConnectionLimitPerAddress(t *testing.T) {
 	if resp.StatusCode != http.StatusServiceUnavailable {
 		t.Fatalf("connection past the limit, all busy: status %d, want 503: %s", resp.StatusCode, body)
 	}
-	if got := resp.Header.Get(proxy.HeaderDroppedReason); got != proxy.DroppedSaturated {
-		t.Errorf("%s = %q, want %q", proxy.HeaderDroppedReason, got, proxy.DroppedSaturated)
+	if got := resp.Header.Get(exchange.HeaderDroppedReason); got != exchange.DroppedSaturated {
+		t.Errorf("%s = %q, want %q", exchange.HeaderDroppedReason, got, exchange.DroppedSaturated)
 	}
 	if resp.Header.Get("Retry-After") == "" {
 		t.Error("no Retry-After")
@@ -292,8 +292,8 @@ func TestInFlightCap(t *testing.T) {
 	if resp.StatusCode != http.StatusServiceUnavailable {
 		t.Fatalf("request past the in-flight cap: status %d, want 503: %s", resp.StatusCode, body)
 	}
-	if got := resp.Header.Get(proxy.HeaderDroppedReason); got != proxy.DroppedSaturated {
-		t.Errorf("%s = %q, want %q", proxy.HeaderDroppedReason, got, proxy.DroppedSaturated)
+	if got := resp.Header.Get(exchange.HeaderDroppedReason); got != exchange.DroppedSaturated {
+		t.Errorf("%s = %q, want %q", exchange.HeaderDroppedReason, got, exchange.DroppedSaturated)
 	}
 	if resp.Header.Get("Retry-After") == "" {
 		t.Error("no Retry-After")
