@@ -120,7 +120,7 @@ fuzz fuzz-long:
 
 ## bench: the micro-benchmarks quoted in the README.
 bench:
-	$(GO) test -run '^$$' -bench 'BenchmarkPick|BenchmarkParseRequest|BenchmarkParseModelServerMetrics' -benchmem ./internal/...
+	$(GO) test -run '^$$' -bench 'BenchmarkPick|BenchmarkParseRequest|BenchmarkParseModelServerMetrics|BenchmarkProxy' -benchmem ./internal/...
 
 clean:
 	rm -rf bin
