@@ -546,3 +546,12 @@ func TestNewWithoutAPIServer(t *testing.T) {
 	default:
 	}
 }
+
+// TestRunNeedsPublish: the catalog sink is handed to Run (the gateway gives
+// its own at run time), and is required.
+func TestRunNeedsPublish(t *testing.T) {
+	err := (&Controller{}).Run(t.Context(), nil)
+	if err == nil || !strings.Contains(err.Error(), "publish is required") {
+		t.Errorf("Run with a nil publish = %v, want an error saying publish is required", err)
+	}
+}
