@@ -50,24 +50,30 @@ func recordSequence(m *Metrics) {
 	m.SetPrefixIndexSize(42)
 }
 
+// exposition renders every family of g in the text format.
+func exposition(t *testing.T, g prometheus.Gatherer) *bytes.Buffer {
+	t.Helper()
+	mfs, err := g.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	enc := expfmt.NewEncoder(&buf, expfmt.NewFormat(expfmt.TypeTextPlain))
+	for _, mf := range mfs {
+		if err := enc.Encode(mf); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return &buf
+}
+
 // compareGolden compares the exposition of reg with testdata/name, or
 // rewrites the file under -update.
 func compareGolden(t *testing.T, reg prometheus.Gatherer, name string) {
 	t.Helper()
 	path := filepath.Join("testdata", name)
 	if *update {
-		mfs, err := reg.Gather()
-		if err != nil {
-			t.Fatal(err)
-		}
-		var buf bytes.Buffer
-		enc := expfmt.NewEncoder(&buf, expfmt.NewFormat(expfmt.TypeTextPlain))
-		for _, mf := range mfs {
-			if err := enc.Encode(mf); err != nil {
-				t.Fatal(err)
-			}
-		}
-		if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		if err := os.WriteFile(path, exposition(t, reg).Bytes(), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/common/expfmt"
 )
 
 // worstCaseExpositionBytes is the bound the README states for the request
@@ -80,21 +79,4 @@ func TestWorstCaseExpositionSize(t *testing.T) {
 	if buf.Len() > worstCaseExpositionBytes {
 		t.Errorf("worst-case exposition is %d bytes, more than the documented %d", buf.Len(), worstCaseExpositionBytes)
 	}
-}
-
-// exposition renders every family of g in the text format.
-func exposition(t *testing.T, g prometheus.Gatherer) *bytes.Buffer {
-	t.Helper()
-	mfs, err := g.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var buf bytes.Buffer
-	enc := expfmt.NewEncoder(&buf, expfmt.NewFormat(expfmt.TypeTextPlain))
-	for _, mf := range mfs {
-		if err := enc.Encode(mf); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return &buf
 }
