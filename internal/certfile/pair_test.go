@@ -1,7 +1,6 @@
 package certfile_test
 
 import (
-	"bytes"
 	"crypto/tls"
 	"crypto/x509"
 	"log/slog"
@@ -9,33 +8,14 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/infergate/infergate/internal/certfile"
 	"github.com/infergate/infergate/internal/testca"
 	"github.com/infergate/infergate/internal/testclock"
+	"github.com/infergate/infergate/internal/testlog"
 )
-
-// logBuffer collects log lines.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-// count returns how many lines contain s.
-func (b *logBuffer) count(s string) int {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return strings.Count(b.buf.String(), s)
-}
 
 // fixture is a Pair loaded from files in a temp dir, with its clock and log.
 type fixture struct {
@@ -43,13 +23,13 @@ type fixture struct {
 	dir               string
 	certFile, keyFile string
 	clock             *testclock.Clock
-	log               *logBuffer
+	log               *testlog.Buffer
 	pair              *certfile.Pair
 }
 
 func newFixture(t *testing.T) (*fixture, *testca.Leaf) {
 	t.Helper()
-	f := &fixture{ca: testca.New(t, "test-ca"), dir: t.TempDir(), clock: testclock.New(time.Unix(1_700_000_000, 0)), log: &logBuffer{}}
+	f := &fixture{ca: testca.New(t, "test-ca"), dir: t.TempDir(), clock: testclock.New(time.Unix(1_700_000_000, 0)), log: &testlog.Buffer{}}
 	first := f.ca.Server(t, "first")
 	f.certFile, f.keyFile = first.Write(t, f.dir, "tls")
 	p, err := certfile.Load(f.certFile, f.keyFile, certfile.Options{
@@ -126,8 +106,8 @@ func TestRotationServedOnNextHandshakeAfterCheckInterval(t *testing.T) {
 	if got := f.servedSerial(t); got != serial(second) {
 		t.Fatalf("after rotation and CheckInterval: served %s, want the new certificate's %s", got, serial(second))
 	}
-	if n := f.log.count("TLS key pair reloaded"); n != 1 {
-		t.Errorf("reload logged %d times, want 1:\n%s", n, f.log.buf.String())
+	if n := f.log.Count("TLS key pair reloaded"); n != 1 {
+		t.Errorf("reload logged %d times, want 1:\n%s", n, f.log.String())
 	}
 }
 
@@ -151,11 +131,11 @@ func TestBadFilesKeepPreviousPairAndWarnOncePerChange(t *testing.T) {
 				t.Fatalf("%s: served %s, want the previous certificate's %s", b.name, got, serial(first))
 			}
 		}
-		if n := f.log.count("level=WARN"); n != i+1 {
-			t.Fatalf("%s: %d warnings so far, want %d:\n%s", b.name, n, i+1, f.log.buf.String())
+		if n := f.log.Count("level=WARN"); n != i+1 {
+			t.Fatalf("%s: %d warnings so far, want %d:\n%s", b.name, n, i+1, f.log.String())
 		}
-		if n := f.log.count(b.wantInWarning); n != 1 {
-			t.Errorf("%s: warning should say %q once:\n%s", b.name, b.wantInWarning, f.log.buf.String())
+		if n := f.log.Count(b.wantInWarning); n != 1 {
+			t.Errorf("%s: warning should say %q once:\n%s", b.name, b.wantInWarning, f.log.String())
 		}
 	}
 
@@ -167,8 +147,8 @@ func TestBadFilesKeepPreviousPairAndWarnOncePerChange(t *testing.T) {
 	if got := f.servedSerial(t); got != serial(first) {
 		t.Fatalf("key file removed: served %s, want %s", got, serial(first))
 	}
-	if n := f.log.count("level=WARN"); n != len(bad)+1 {
-		t.Fatalf("key file removed: %d warnings, want %d:\n%s", n, len(bad)+1, f.log.buf.String())
+	if n := f.log.Count("level=WARN"); n != len(bad)+1 {
+		t.Fatalf("key file removed: %d warnings, want %d:\n%s", n, len(bad)+1, f.log.String())
 	}
 
 	// A good pair after the bad ones is served.

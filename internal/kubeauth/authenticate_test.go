@@ -16,6 +16,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 
 	"github.com/infergate/infergate/internal/auth"
+	"github.com/infergate/infergate/internal/testlog"
 )
 
 const (
@@ -422,7 +423,7 @@ func TestTokensNeverLogged(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			var logs syncBuffer
+			var logs testlog.Buffer
 			d, _ := newTestDelegate(t, &fakeTokens{respond: tc.respond}, &fakeAccess{respond: allowPaths(aliceName, "/metrics")},
 				Options{Logger: debugLogger(&logs)})
 			u, err := d.Authenticate(context.Background(), secret)

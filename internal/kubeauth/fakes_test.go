@@ -1,7 +1,6 @@
 package kubeauth
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"sync"
@@ -15,6 +14,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/infergate/infergate/internal/testclock"
+	"github.com/infergate/infergate/internal/testlog"
 )
 
 // fakeTokens is a TokenReviewer answering with respond and recording the
@@ -105,26 +105,8 @@ func newFakeClock() *testclock.Clock {
 	return testclock.New(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
 }
 
-// syncBuffer is a bytes.Buffer safe for concurrent writers, for logs.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // debugLogger returns a logger writing debug records to buf.
-func debugLogger(buf *syncBuffer) *slog.Logger {
+func debugLogger(buf *testlog.Buffer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
 }
 

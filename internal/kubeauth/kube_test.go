@@ -26,6 +26,7 @@ import (
 	"github.com/infergate/infergate/internal/auth"
 	"github.com/infergate/infergate/internal/kubetest"
 	"github.com/infergate/infergate/internal/testclock"
+	"github.com/infergate/infergate/internal/testlog"
 )
 
 const (
@@ -191,7 +192,7 @@ func TestKubernetes(t *testing.T) {
 			ResourceAttributes: &authzv1.ResourceAttributes{Group: "authorization.k8s.io", Resource: "subjectaccessreviews", Verb: "create"}})
 	}
 
-	var logs syncBuffer
+	var logs testlog.Buffer
 	logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	// newGuarded starts a loopback server with the middleware and a
 	// Delegate authenticated as the ServiceAccount owning gwToken in front

@@ -1,7 +1,6 @@
 package modelmetrics
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"log/slog"
@@ -19,6 +18,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/infergate/infergate/internal/pool"
+	"github.com/infergate/infergate/internal/testlog"
 )
 
 func TestMain(m *testing.M) {
@@ -506,42 +506,24 @@ func TestRunFollowsPoolsJoiningAndLeaving(t *testing.T) {
 	eventually(t, "pool a's loop stopped after it left", func() bool { return testutil.ToFloat64(s.self.loops) == 1 })
 }
 
-// syncBuffer is a bytes.Buffer safe for the concurrent writes of a slog handler.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) count(s string) int {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return strings.Count(b.buf.String(), s)
-}
-
 func TestRunLogsStateChangesOnly(t *testing.T) {
 	t.Parallel()
 	srv := newFakeServer(t, pool.EngineVLLM, vllmCore)
 	srv.status.Store(http.StatusServiceUnavailable)
 	store := pool.NewStore("pool")
 	ep := store.Sync([]pool.Spec{srv.spec("a")}).Endpoints()[0]
-	var logs syncBuffer
+	var logs testlog.Buffer
 	logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	s := NewScraper(Options{Interval: 20 * time.Millisecond, ModelsInterval: time.Hour, Logger: logger})
 	startRun(t, s, store)
 
 	eventually(t, "five failures", func() bool { return ep.ScrapeFailures() >= 5 })
-	if got := logs.count("model server scrape failing"); got != 1 {
+	if got := logs.Count("model server scrape failing"); got != 1 {
 		t.Errorf("failing logged %d times over %d failures, want once", got, ep.ScrapeFailures())
 	}
 	srv.status.Store(0)
 	eventually(t, "recovery", func() bool { return ep.Metrics() != nil })
-	eventually(t, "recovery log", func() bool { return logs.count("model server scrape recovered") >= 1 })
+	eventually(t, "recovery log", func() bool { return logs.Count("model server scrape recovered") >= 1 })
 	// Recovery refetches the model list although ModelsInterval is an hour.
 	eventually(t, "model list refetched", func() bool { return srv.modelsHits.Load() >= 2 })
 }
@@ -558,7 +540,7 @@ func TestRunRecoversPanics(t *testing.T) {
 	t.Parallel()
 	store := pool.NewStore("pool")
 	ep := store.Sync([]pool.Spec{{Name: "a", Address: "127.0.0.1:1"}}).Endpoints()[0]
-	var logs syncBuffer
+	var logs testlog.Buffer
 	tr := &panicTransport{}
 	s := NewScraper(Options{
 		Interval: 20 * time.Millisecond,
@@ -567,7 +549,7 @@ func TestRunRecoversPanics(t *testing.T) {
 	})
 	startRun(t, s, store)
 	eventually(t, "loop survives panics", func() bool { return tr.calls.Load() >= 3 && ep.ScrapeFailures() >= 3 })
-	if logs.count("transport exploded") == 0 {
+	if logs.Count("transport exploded") == 0 {
 		t.Error("panic not logged")
 	}
 }

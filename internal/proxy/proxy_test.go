@@ -23,6 +23,7 @@ import (
 	"github.com/infergate/infergate/internal/pool"
 	"github.com/infergate/infergate/internal/router"
 	"github.com/infergate/infergate/internal/scheduler"
+	"github.com/infergate/infergate/internal/testlog"
 )
 
 func TestMain(m *testing.M) {
@@ -386,24 +387,6 @@ func TestModelsUnion(t *testing.T) {
 	}
 }
 
-// syncBuffer is a goroutine-safe log sink.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 func TestStreamCompleteWhenClientLeavesAfterDone(t *testing.T) {
 	release := make(chan struct{})
 	t.Cleanup(func() { close(release) })
@@ -417,7 +400,7 @@ func TestStreamCompleteWhenClientLeavesAfterDone(t *testing.T) {
 		case <-r.Context().Done():
 		}
 	})
-	logs := &syncBuffer{}
+	logs := &testlog.Buffer{}
 	h := setup(t, Options{Logger: slog.New(slog.NewTextHandler(logs, nil))}, []string{be.addr()}, []int{0})
 	srv := httptest.NewServer(h)
 	defer srv.Close()
