@@ -273,6 +273,24 @@ func TestForbidden(t *testing.T) {
 	}
 }
 
+// TestThrottled: a metrics listener that throttles this address's failed
+// attempts answers 429, and doctor says why and what to do.
+func TestThrottled(t *testing.T) {
+	t.Parallel()
+	tokens := auth.NewStaticTokens(map[string]string{"the-right-scraper-token": "scraper"})
+	failures := auth.NewFailures(auth.FailuresOptions{Listener: "metrics",
+		Limiter: auth.NewFailureLimiter(auth.FailureLimitOptions{Burst: 1, PerSecond: 1e-6})})
+	srv := httptest.NewServer(auth.Middleware(tokens, auth.AllowAll{}, auth.MiddlewareOptions{Failures: failures})(http.NotFoundHandler()))
+	defer srv.Close()
+	wrong := FileToken(writeFile(t, "a-wrong-token-of-some-length"))
+	run(t, Options{URL: srv.URL + "/metrics", Token: wrong}) // spends the budget of one
+	r := run(t, Options{URL: srv.URL + "/metrics", Token: wrong})
+	c, _ := r.Find(CheckAuth)
+	if c.Verdict != Fail || !strings.Contains(c.Detail, "429") || !strings.Contains(c.Detail, "throttled") || !strings.Contains(c.Fix, "failureLimit") {
+		t.Errorf("auth check = %+v, want the 429 explained", c)
+	}
+}
+
 // exposition is a minimal gateway exposition with ready pods per pool.
 func exposition(ready map[string]int) string {
 	var b strings.Builder

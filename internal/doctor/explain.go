@@ -46,6 +46,13 @@ func explainStatus(s *scrape, target, source string) (Verdict, string, string) {
 		return Fail, "401 Unauthorized: the token from " + source + " is " + what,
 			"put a line of the gateway's metrics.auth.tokenFile in " + strings.TrimPrefix(source, "file ") +
 				" (in a cluster: the collector reads secret " + ReaderSecret + "; recreate it if its ServiceAccount was recreated)"
+	case http.StatusTooManyRequests:
+		wait := ""
+		if ra := s.header.Get("Retry-After"); ra != "" {
+			wait = " (retry after " + oneLine(ra) + " s)"
+		}
+		return Fail, "429 Too Many Requests: this address failed authentication too often and is throttled" + wait,
+			"fix the token first (every wrong one counts against this address's budget, metrics.auth.failureLimit), then wait; a valid token is never throttled"
 	case http.StatusForbidden:
 		return Fail, "403 Forbidden: the token is valid but may not GET " + path + said,
 			"grant it: ClusterRole " + ReaderClusterRole + " with nonResourceURLs [\"/metrics\"] verbs [\"get\"], bound by a ClusterRoleBinding to ServiceAccount " + ReaderServiceAccount
