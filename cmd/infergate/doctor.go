@@ -1,6 +1,7 @@
 package main
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net/http"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/infergate/infergate/internal/certfile"
 	"github.com/infergate/infergate/internal/doctor"
 )
 
@@ -16,6 +18,7 @@ func newDoctorCmd() *cobra.Command {
 	var (
 		url           string
 		tokenFile     string
+		caFile        string
 		tokenSecret   string
 		timeout       time.Duration
 		interval      time.Duration
@@ -92,6 +95,13 @@ failed.`,
 				o.Cluster = &c
 			}
 			client := &http.Client{Timeout: timeout}
+			if caFile != "" {
+				roots, err := certfile.LoadPool(caFile)
+				if err != nil {
+					return err
+				}
+				client.Transport = &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}}
+			}
 			defer client.CloseIdleConnections()
 			o.Client = client
 			ctx, stop := signalContext()
@@ -109,6 +119,7 @@ failed.`,
 	fs := cmd.Flags()
 	fs.StringVar(&url, "url", doctor.DefaultURL, "the gateway's metrics endpoint")
 	fs.StringVar(&tokenFile, "token-file", "", "file holding the bearer token")
+	fs.StringVar(&caFile, "ca-file", "", "PEM file of the CA that signed an https:// metrics listener's certificate (tls.metrics; default: the system roots)")
 	fs.StringVar(&tokenSecret, "token-secret", "", "Kubernetes secret holding the bearer token, NAME or NAMESPACE/NAME (e.g. "+doctor.ReaderSecret+")")
 	fs.DurationVar(&timeout, "timeout", doctor.DefaultTimeout, "timeout of each request")
 	fs.DurationVar(&interval, "interval", doctor.DefaultInterval, "wait between the two scrapes that show whether values are live")

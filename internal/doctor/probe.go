@@ -79,10 +79,10 @@ func explainTransport(target string, err error) (detail, fix string) {
 			"a firewall or NetworkPolicy may drop traffic to the port, or the gateway is overloaded; check that the port is open from here"
 	case strings.Contains(msg, "server gave HTTP response to HTTPS client"):
 		return "the endpoint speaks plain HTTP, not HTTPS",
-			"use an http:// URL (the metrics listener serves plain HTTP, like upstream's endpoint picker)"
+			"use an http:// URL (the metrics listener serves plain HTTP unless the gateway's tls.metrics is set)"
 	case errors.As(err, &certErr), errors.As(err, &unknown), errors.As(err, &hostErr):
 		return "the TLS certificate is not trusted: " + oneLine(msg),
-			"use the right CA, or the host name the certificate was issued for"
+			"pass the CA that signed the gateway's tls.metrics certificate with --ca-file, or use the host name the certificate was issued for"
 	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
 		return "the connection was closed without an answer: " + oneLine(msg),
 			"is this an HTTPS port asked with http://, or another protocol (gRPC :9002)? use the metrics listener's http:// URL"
