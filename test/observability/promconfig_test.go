@@ -2,6 +2,7 @@ package observability
 
 import (
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
