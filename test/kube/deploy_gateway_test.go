@@ -1,6 +1,7 @@
 package kube
 
 import (
+	"path"
 	"slices"
 	"strconv"
 	"strings"
@@ -33,6 +34,9 @@ type deployedGateway struct {
 	pools       []string
 	authEnabled bool
 	authMode    string
+	// proxyTLS and metricsTLS name the kubernetes.io/tls Secret of the
+	// proxy and metrics listeners; empty: plain HTTP.
+	proxyTLS, metricsTLS string
 }
 
 // checkDeployedGateway checks the gateway's Deployment, Service, ServiceAccount and
@@ -70,8 +74,12 @@ func checkDeployedGateway(t *testing.T, m objectList, want deployedGateway) *con
 			t.Errorf("container port %q = %+v; want TCP %d", name, p, number)
 		}
 	}
-	checkDeployedProbe(t, "liveness", c.LivenessProbe, "/healthz")
-	checkDeployedProbe(t, "readiness", c.ReadinessProbe, "/readyz")
+	probeScheme := corev1.URISchemeHTTP
+	if want.metricsTLS != "" {
+		probeScheme = corev1.URISchemeHTTPS
+	}
+	checkDeployedProbe(t, "liveness", c.LivenessProbe, "/healthz", probeScheme)
+	checkDeployedProbe(t, "readiness", c.ReadinessProbe, "/readyz", probeScheme)
 	checkDeployedSecurity(t, pod.Spec.SecurityContext, c.SecurityContext)
 	for _, r := range []corev1.ResourceName{corev1.ResourceCPU, corev1.ResourceMemory} {
 		if q, ok := c.Resources.Requests[r]; !ok || q.IsZero() {
@@ -89,6 +97,23 @@ func checkDeployedGateway(t *testing.T, m objectList, want deployedGateway) *con
 	}
 	if diff := cmp.Diff(want.pools, cfg.Kubernetes.Pools); diff != "" {
 		t.Errorf("config kubernetes.pools (-want +got):\n%s", diff)
+	}
+	for _, l := range []struct {
+		name   string
+		pair   config.KeyPair
+		secret string
+	}{
+		{"tls.proxy", cfg.TLS.Proxy, want.proxyTLS},
+		{"tls.metrics", cfg.TLS.Metrics, want.metricsTLS},
+	} {
+		if l.pair.IsSet() != (l.secret != "") {
+			t.Errorf("config %s = %+v; want it set iff the listener has a Secret (%q)", l.name, l.pair, l.secret)
+			continue
+		}
+		if l.secret != "" {
+			checkSecretFile(t, pod.Spec, c, l.name+".certFile", l.pair.CertFile, l.secret, corev1.TLSCertKey)
+			checkSecretFile(t, pod.Spec, c, l.name+".keyFile", l.pair.KeyFile, l.secret, corev1.TLSPrivateKeyKey)
+		}
 	}
 	if !cfg.Kubernetes.LeaderElection.On() {
 		t.Error("config: leader election is off")
@@ -136,8 +161,9 @@ func checkDeployedGateway(t *testing.T, m objectList, want deployedGateway) *con
 }
 
 // checkDeployedProbe checks an HTTP probe of path on the container port named
-// metrics (where /healthz and /readyz need no token).
-func checkDeployedProbe(t *testing.T, kind string, p *corev1.Probe, path string) {
+// metrics (where /healthz and /readyz need no token) with scheme (an unset
+// scheme is HTTP).
+func checkDeployedProbe(t *testing.T, kind string, p *corev1.Probe, path string, scheme corev1.URIScheme) {
 	t.Helper()
 	if p == nil || p.HTTPGet == nil {
 		t.Errorf("%s probe %+v; want HTTP GET %s on port metrics", kind, p, path)
@@ -145,6 +171,46 @@ func checkDeployedProbe(t *testing.T, kind string, p *corev1.Probe, path string)
 	}
 	if p.HTTPGet.Path != path || p.HTTPGet.Port != intstr.FromString("metrics") {
 		t.Errorf("%s probe GET %s port %s; want %s port metrics", kind, p.HTTPGet.Path, p.HTTPGet.Port.String(), path)
+	}
+	got := p.HTTPGet.Scheme
+	if got == "" {
+		got = corev1.URISchemeHTTP
+	}
+	if got != scheme {
+		t.Errorf("%s probe scheme %s; want %s", kind, got, scheme)
+	}
+}
+
+// checkSecretFile checks that the file the config field names is key of
+// Secret secret, mounted read-only as a whole directory: with subPath the
+// kubelet's update of a renewed Secret would never reach the container.
+func checkSecretFile(t *testing.T, pod corev1.PodSpec, c corev1.Container, field, file, secret, key string) {
+	t.Helper()
+	dir, base := path.Split(file)
+	dir = strings.TrimSuffix(dir, "/")
+	mi := slices.IndexFunc(c.VolumeMounts, func(v corev1.VolumeMount) bool { return v.MountPath == dir })
+	if mi < 0 {
+		t.Errorf("config %s %q: nothing mounted at %s", field, file, dir)
+		return
+	}
+	m := c.VolumeMounts[mi]
+	if !m.ReadOnly || m.SubPath != "" || m.SubPathExpr != "" {
+		t.Errorf("mount %q at %s: readOnly=%v subPath=%q subPathExpr=%q; want a read-only directory mount", m.Name, dir, m.ReadOnly, m.SubPath, m.SubPathExpr)
+	}
+	vi := slices.IndexFunc(pod.Volumes, func(v corev1.Volume) bool { return v.Name == m.Name })
+	if vi < 0 || pod.Volumes[vi].Secret == nil || pod.Volumes[vi].Secret.SecretName != secret {
+		t.Errorf("config %s %q: volume %q mounted at %s is not Secret %s", field, file, m.Name, dir, secret)
+		return
+	}
+	items := pod.Volumes[vi].Secret.Items
+	if len(items) == 0 {
+		if base != key {
+			t.Errorf("config %s %q: Secret %s has no key %s", field, file, secret, base)
+		}
+		return
+	}
+	if !slices.ContainsFunc(items, func(i corev1.KeyToPath) bool { return i.Key == key && i.Path == base }) {
+		t.Errorf("config %s %q: Secret volume %q projects %+v; want key %s at %s", field, file, m.Name, items, key, base)
 	}
 }
 

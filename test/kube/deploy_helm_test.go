@@ -19,6 +19,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/infergate/infergate/internal/config"
 	"github.com/infergate/infergate/internal/kubetest"
 )
 
@@ -120,14 +121,14 @@ func TestHelmRender(t *testing.T) {
 		same objectList
 		// monitoring lists the monitoring objects' kinds.
 		monitoring []string
-		check      func(t *testing.T, m objectList)
+		check      func(t *testing.T, m objectList, cfg *config.Config)
 	}{
 		{
 			name:    "defaults",
 			ns:      "default",
 			gateway: helmGateway("default"),
 			same:    append(slices.Clone(readerObjects), crds...),
-			check: func(t *testing.T, m objectList) {
+			check: func(t *testing.T, m objectList, _ *config.Config) {
 				if m.find("ClusterRoleBinding", "", gmpBinding) != nil {
 					t.Errorf("collector binding without a GKE provider")
 				}
@@ -143,7 +144,7 @@ func TestHelmRender(t *testing.T) {
 			gateway:    helmGateway("inference"),
 			same:       slices.Concat(readerObjects, gmpBindingObject, cpm),
 			monitoring: []string{"ClusterPodMonitoring"},
-			check: func(t *testing.T, m objectList) {
+			check: func(t *testing.T, m objectList, _ *config.Config) {
 				checkExample(t, m, "inference", gatewayImage, []string{examplePool})
 			},
 		},
@@ -154,7 +155,7 @@ func TestHelmRender(t *testing.T) {
 			gateway:    helmGateway("inference"),
 			same:       slices.Concat(readerObjects, cpm),
 			monitoring: []string{"ClusterPodMonitoring"},
-			check: func(t *testing.T, m objectList) {
+			check: func(t *testing.T, m objectList, _ *config.Config) {
 				b := m.get(t, "ClusterRoleBinding", "", autopilotBinding)
 				subjects, _, _ := unstructured.NestedSlice(b.Object, "subjects")
 				want := []any{map[string]any{"kind": "ServiceAccount", "name": "collector", "namespace": "gke-gmp-system"}}
@@ -173,7 +174,7 @@ func TestHelmRender(t *testing.T) {
 			gateway:    helmGateway("monitoring-test"),
 			same:       readerObjects,
 			monitoring: []string{"ServiceMonitor"},
-			check: func(t *testing.T, m objectList) {
+			check: func(t *testing.T, m objectList, _ *config.Config) {
 				sm := m.get(t, "ServiceMonitor", "monitoring-test", "inference-optimized-gateway-monitoring")
 				checks := []struct {
 					path []string
@@ -198,6 +199,71 @@ func TestHelmRender(t *testing.T) {
 				if name, _, _ := unstructured.NestedString(ep, "authorization", "credentials", "name"); name != readerSecret {
 					t.Errorf("ServiceMonitor token Secret %q; want %q", name, readerSecret)
 				}
+				if scheme, _, _ := unstructured.NestedString(ep, "scheme"); scheme != "http" {
+					t.Errorf("ServiceMonitor scheme %q; want http (metrics TLS is off)", scheme)
+				}
+				if _, ok := ep["tlsConfig"]; ok {
+					t.Errorf("ServiceMonitor tlsConfig %v without metrics TLS", ep["tlsConfig"])
+				}
+			},
+		},
+		{
+			name:       "tls",
+			ns:         "secure",
+			set:        tlsValues,
+			gateway:    tlsGateway("secure"),
+			same:       readerObjects,
+			monitoring: []string{"ServiceMonitor"},
+			check: func(t *testing.T, m objectList, cfg *config.Config) {
+				checkUpstreamTLS(t, m, "secure", cfg)
+				sm := m.get(t, "ServiceMonitor", "secure", "inference-optimized-gateway-monitoring")
+				eps, _, _ := unstructured.NestedSlice(sm.Object, "spec", "endpoints")
+				if len(eps) != 1 {
+					t.Fatalf("ServiceMonitor endpoints %v; want one", eps)
+				}
+				ep := eps[0].(map[string]any)
+				want := map[string]any{
+					"ca":         map[string]any{"secret": map[string]any{"name": "gateway-tls", "key": "ca.crt"}},
+					"serverName": "infergate.secure.svc",
+				}
+				if diff := cmp.Diff("https", ep["scheme"]); diff != "" {
+					t.Errorf("ServiceMonitor scheme (-want +got):\n%s", diff)
+				}
+				if diff := cmp.Diff(want, ep["tlsConfig"]); diff != "" {
+					t.Errorf("ServiceMonitor tlsConfig (-want +got):\n%s", diff)
+				}
+			},
+		},
+		{
+			name: "tls, own ServiceMonitor tlsConfig",
+			ns:   "default",
+			set: []string{
+				"tls.metrics.secretName=metrics-tls", "monitoring.provider=prometheus-operator",
+				"monitoring.serviceMonitor.tlsConfig.ca.configMap.name=trust",
+				"monitoring.serviceMonitor.tlsConfig.ca.configMap.key=ca.pem",
+				"monitoring.serviceMonitor.tlsConfig.serverName=gw.example.com",
+			},
+			gateway: func() deployedGateway {
+				g := helmGateway("default")
+				g.metricsTLS = "metrics-tls"
+				return g
+			}(),
+			same:       readerObjects,
+			monitoring: []string{"ServiceMonitor"},
+			check: func(t *testing.T, m objectList, cfg *config.Config) {
+				if cfg.Upstream.TLS.Enabled {
+					t.Error("upstream TLS on by default")
+				}
+				sm := m.get(t, "ServiceMonitor", "default", "inference-optimized-gateway-monitoring")
+				eps, _, _ := unstructured.NestedSlice(sm.Object, "spec", "endpoints")
+				ep := eps[0].(map[string]any)
+				want := map[string]any{
+					"ca":         map[string]any{"configMap": map[string]any{"name": "trust", "key": "ca.pem"}},
+					"serverName": "gw.example.com",
+				}
+				if diff := cmp.Diff(want, ep["tlsConfig"]); diff != "" {
+					t.Errorf("ServiceMonitor tlsConfig (-want +got):\n%s", diff)
+				}
 			},
 		},
 		{
@@ -210,7 +276,7 @@ func TestHelmRender(t *testing.T) {
 				return g
 			}(),
 			same: readerObjects,
-			check: func(t *testing.T, m objectList) {
+			check: func(t *testing.T, m objectList, _ *config.Config) {
 				dep := asTyped[appsv1.Deployment](t, m.get(t, "Deployment", "default", "infergate"))
 				i := slices.IndexFunc(dep.Spec.Template.Spec.Volumes, func(v corev1.Volume) bool {
 					return v.Secret != nil && v.Secret.SecretName == "gateway-tokens"
@@ -232,7 +298,7 @@ func TestHelmRender(t *testing.T) {
 				g.authEnabled = false
 				return g
 			}(),
-			check: func(t *testing.T, m objectList) {
+			check: func(t *testing.T, m objectList, _ *config.Config) {
 				for _, o := range metricsReader {
 					if m.find(o.GetKind(), "", o.GetName()) != nil || m.find(o.GetKind(), "default", o.GetName()) != nil {
 						t.Errorf("%s rendered with monitoring.metricsReader.create=false", renderedID(o))
@@ -263,7 +329,7 @@ func TestHelmRender(t *testing.T) {
 					t.Errorf("%s is outside the release namespace %s", renderedID(o), tc.ns)
 				}
 			}
-			tc.check(t, m)
+			tc.check(t, m, cfg)
 		})
 	}
 
@@ -288,6 +354,12 @@ func TestHelmRender(t *testing.T) {
 			{name: "no pools", set: []string{"pools=null"}, wantErr: "set pools or poolSelector"},
 			{name: "example pool not served", set: []string{"example.enabled=true", "pools={other}"}, wantErr: "is not in pools"},
 			{name: "zero drain", set: []string{"shutdown.gracePeriodSeconds=0"}, wantErr: "/shutdown/gracePeriodSeconds"},
+			{name: "bad TLS Secret name", set: []string{"tls.proxy.secretName=Not_A_Name"}, wantErr: "/tls/proxy/secretName"},
+			{name: "unknown TLS key", set: []string{"tls.metrics.certFile=/tmp/x"}, wantErr: "/tls/metrics"},
+			{name: "upstream CA without TLS", set: []string{"upstream.tls.caSecretName=model-ca"}, wantErr: "need upstream.tls.enabled=true"},
+			{name: "upstream server name without TLS", set: []string{"upstream.tls.serverName=vllm"}, wantErr: "need upstream.tls.enabled=true"},
+			{name: "upstream TLS with the example", set: []string{"upstream.tls.enabled=true", "example.enabled=true"}, wantErr: "simulators serve plain HTTP"},
+			{name: "metrics TLS with GKE", set: []string{"tls.metrics.secretName=gateway-tls", "monitoring.provider=gke"}, wantErr: "not supported with monitoring.provider gke"},
 		}
 		for _, tc := range tests {
 			t.Run(tc.name, func(t *testing.T) {
@@ -387,6 +459,19 @@ func TestHelmApply(t *testing.T) {
 		})
 	})
 
+	t.Run("tls release", func(t *testing.T) {
+		newNamespace(ctx, t, admin, "secure")
+		stored := applyObjects(ctx, t, cfg, r.helmTemplate(t, "infergate", "secure", append(slices.Clone(tlsValues), "monitoring.metricsReader.create=false")...))
+		// The stored objects, defaults filled in by the API server, still
+		// hold the TLS settings.
+		checkDeployedGateway(t, stored, tlsGateway("secure"))
+		sm := stored.get(t, "ServiceMonitor", "secure", "inference-optimized-gateway-monitoring")
+		eps, _, _ := unstructured.NestedSlice(sm.Object, "spec", "endpoints")
+		if len(eps) != 1 || eps[0].(map[string]any)["scheme"] != "https" {
+			t.Errorf("stored ServiceMonitor endpoints %v; want one with scheme https", eps)
+		}
+	})
+
 	t.Run("second release", func(t *testing.T) {
 		newNamespace(ctx, t, admin, "edge")
 		stored := applyObjects(ctx, t, cfg, r.helmTemplate(t, "edge", "edge",
@@ -394,6 +479,41 @@ func TestHelmApply(t *testing.T) {
 		stored.get(t, "ServiceMonitor", "edge", "inference-optimized-gateway-monitoring")
 		checkSAAccess(ctx, t, admin, "edge", "edge-infergate", deployedGatewayAccess("edge", "inference"))
 	})
+}
+
+// tlsValues turn on every TLS setting of the chart, with a ServiceMonitor.
+var tlsValues = []string{
+	"tls.proxy.secretName=gateway-tls",
+	"tls.metrics.secretName=gateway-tls",
+	"upstream.tls.enabled=true",
+	"upstream.tls.caSecretName=model-ca",
+	"upstream.tls.clientSecretName=gateway-client",
+	"upstream.tls.serverName=vllm.secure.svc",
+	"monitoring.provider=prometheus-operator",
+}
+
+// tlsGateway is the gateway of release "infergate" in namespace ns
+// rendered with tlsValues.
+func tlsGateway(ns string) deployedGateway {
+	g := helmGateway(ns)
+	g.proxyTLS, g.metricsTLS = "gateway-tls", "gateway-tls"
+	return g
+}
+
+// checkUpstreamTLS checks the upstream TLS settings of the tlsValues
+// rendering in m: HTTPS to the model servers, the CA and the client
+// certificate read from their Secrets' directory mounts, the server name.
+func checkUpstreamTLS(t *testing.T, m objectList, ns string, cfg *config.Config) {
+	t.Helper()
+	u := cfg.Upstream.TLS
+	if !u.Enabled || u.InsecureSkipVerify || u.ServerName != "vllm.secure.svc" {
+		t.Errorf("config upstream.tls %+v; want enabled, verifying vllm.secure.svc", u)
+	}
+	pod := asTyped[appsv1.Deployment](t, m.get(t, "Deployment", ns, "infergate")).Spec.Template.Spec
+	c := pod.Containers[0]
+	checkSecretFile(t, pod, c, "upstream.tls.caFile", u.CAFile, "model-ca", "ca.crt")
+	checkSecretFile(t, pod, c, "upstream.tls.certFile", u.CertFile, "gateway-client", corev1.TLSCertKey)
+	checkSecretFile(t, pod, c, "upstream.tls.keyFile", u.KeyFile, "gateway-client", corev1.TLSPrivateKeyKey)
 }
 
 // waitForTokenIn waits for the token controller to fill the

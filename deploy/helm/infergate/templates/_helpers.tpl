@@ -67,7 +67,43 @@ gke-gmp-system
   "metrics" (dict "auth" $auth)
   "shutdown" (dict "gracePeriod" (printf "%ds" (int .Values.shutdown.gracePeriodSeconds)))
 -}}
+{{- $tls := dict -}}
+{{- range $listener := list "proxy" "metrics" -}}
+{{- if (get $.Values.tls $listener).secretName -}}
+{{- $dir := include "infergate.tlsDir" $listener -}}
+{{- $_ := set $tls $listener (dict "certFile" (printf "%s/tls.crt" $dir) "keyFile" (printf "%s/tls.key" $dir)) -}}
+{{- end -}}
+{{- end -}}
+{{- if $tls -}}
+{{- $_ := set $cfg "tls" $tls -}}
+{{- end -}}
+{{- with .Values.upstream.tls -}}
+{{- if .enabled -}}
+{{- $up := dict "enabled" true -}}
+{{- if .caSecretName -}}
+{{- $_ := set $up "caFile" "/etc/infergate/upstream/ca/ca.crt" -}}
+{{- end -}}
+{{- if .clientSecretName -}}
+{{- $_ := set $up "certFile" "/etc/infergate/upstream/client/tls.crt" -}}
+{{- $_ := set $up "keyFile" "/etc/infergate/upstream/client/tls.key" -}}
+{{- end -}}
+{{- if .serverName -}}
+{{- $_ := set $up "serverName" .serverName -}}
+{{- end -}}
+{{- $_ := set $cfg "upstream" (dict "tls" $up) -}}
+{{- end -}}
+{{- end -}}
 {{- toYaml (mustMergeOverwrite $cfg (deepCopy .Values.extraConfig)) -}}
+{{- end -}}
+
+{{/* Where the key pair Secret of listener proxy or metrics is mounted. */}}
+{{- define "infergate.tlsDir" -}}
+{{- printf "/etc/infergate/tls/%s" . -}}
+{{- end -}}
+
+{{/* The probes' scheme: HTTPS when the metrics listener serves TLS. */}}
+{{- define "infergate.metricsProbeScheme" -}}
+{{- if .Values.tls.metrics.secretName }}HTTPS{{ else }}HTTP{{ end -}}
 {{- end -}}
 
 {{/* Fails rendering on values that would make a broken release. */}}
@@ -77,6 +113,16 @@ gke-gmp-system
 {{- end -}}
 {{- if and .Values.auth.enabled (eq .Values.auth.mode "static") (not .Values.auth.static.secretName) -}}
 {{- fail "auth.mode static needs auth.static.secretName (a Secret with the accepted tokens)" -}}
+{{- end -}}
+{{- $up := .Values.upstream.tls -}}
+{{- if and (not $up.enabled) (or $up.caSecretName $up.clientSecretName $up.serverName) -}}
+{{- fail "upstream.tls.caSecretName, clientSecretName and serverName need upstream.tls.enabled=true (traffic to the model servers would stay plain HTTP)" -}}
+{{- end -}}
+{{- if and $up.enabled .Values.example.enabled -}}
+{{- fail "upstream.tls.enabled does not work with example.enabled: the example's simulators serve plain HTTP" -}}
+{{- end -}}
+{{- if and .Values.tls.metrics.secretName (eq .Values.monitoring.provider "gke" "gke-autopilot") -}}
+{{- fail "tls.metrics.secretName is not supported with monitoring.provider gke or gke-autopilot: Google's ClusterPodMonitoring scrapes plain HTTP (use prometheus-operator or none)" -}}
 {{- end -}}
 {{- if and .Values.example.enabled (not .Values.poolSelector) (not (has .Values.example.poolName .Values.pools)) -}}
 {{- fail (printf "example.poolName %q is not in pools: the gateway would not serve the example's pool" .Values.example.poolName) -}}
