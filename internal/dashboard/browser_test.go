@@ -214,7 +214,7 @@ func TestDashboardInBrowser(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), browserTimeout)
 	defer cancel()
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(ctx,
+	opts := []chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(browser),
 		chromedp.NoSandbox, // CI runs as root
 		chromedp.Headless,
@@ -229,15 +229,29 @@ func TestDashboardInBrowser(t *testing.T) {
 		chromedp.Flag("disable-extensions", true),
 		chromedp.Flag("hide-scrollbars", true),
 		chromedp.Flag("mute-audio", true),
-		chromedp.UserDataDir(t.TempDir()),
 		chromedp.WindowSize(1440, 1000),
+	}
+	// Chromium now and then dies while starting on a loaded machine (before
+	// it prints its DevTools address); that is the environment, not the
+	// page, so starting is tried up to three times.
+	var (
+		bctx context.Context
+		resp *network.Response
+		err  error
 	)
-	defer cancelAlloc()
-	bctx, cancelBrowser := chromedp.NewContext(allocCtx, chromedp.WithErrorf(func(string, ...any) {}), chromedp.WithLogf(func(string, ...any) {}))
-	defer cancelBrowser()
-
-	// The login page, as a browser sees it.
-	resp, err := chromedp.Run(bctx, chromedp.NavigateResponse(base+"/dashboard"))
+	for attempt := 1; ; attempt++ {
+		allocCtx, cancelAlloc := chromedp.NewExecAllocator(ctx, append(opts, chromedp.UserDataDir(t.TempDir()))...)
+		defer cancelAlloc()
+		var cancelBrowser context.CancelFunc
+		bctx, cancelBrowser = chromedp.NewContext(allocCtx, chromedp.WithErrorf(func(string, ...any) {}), chromedp.WithLogf(func(string, ...any) {}))
+		defer cancelBrowser()
+		// The login page, as a browser sees it.
+		resp, err = chromedp.Run(bctx, chromedp.NavigateResponse(base+"/dashboard"))
+		if err == nil || attempt == 3 || !strings.Contains(err.Error(), "failed to start") {
+			break
+		}
+		t.Logf("chromium did not start (attempt %d), trying again: %v", attempt, err)
+	}
 	if err != nil {
 		t.Fatalf("open dashboard: %v", err)
 	}
