@@ -31,19 +31,19 @@ func FuzzControlHeaders(f *testing.F) {
 				t.Fatalf("error %v, want a 400 naming the header", err)
 			}
 		} else {
-			for _, s := range []string{v.objective, v.rewrite, v.fairnessID} {
-				if len(s) > maxControlValueBytes || !utf8.ValidString(s) || hasControlChar(s) {
+			for _, s := range []string{v.Objective, v.Rewrite, v.FairnessID} {
+				if len(s) > exchange.MaxControlValueBytes || !utf8.ValidString(s) || exchange.HasControlChar(s) {
 					t.Fatalf("unsafe control value %q accepted", s)
 				}
 			}
-			if rewrite == "" && v.rewrite != legacyRewrite {
-				t.Fatalf("rewrite %q, want the legacy spelling's %q", v.rewrite, legacyRewrite)
+			if rewrite == "" && v.Rewrite != legacyRewrite {
+				t.Fatalf("rewrite %q, want the legacy spelling's %q", v.Rewrite, legacyRewrite)
 			}
 		}
 		if _, err := readControlHeaders(h, false); err != nil {
 			t.Fatalf("untrusted: %v", err)
 		}
-		for _, k := range controlHeaders {
+		for _, k := range canonicalControl {
 			if _, ok := h[k]; ok {
 				t.Fatalf("untrusted %s left in place", k)
 			}

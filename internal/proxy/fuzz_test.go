@@ -76,8 +76,8 @@ func FuzzProxyControlHeaders(f *testing.F) {
 			if err := json.Unmarshal(rec.Body.Bytes(), &e); err != nil || (e.Error.Param != exchange.HeaderObjective && e.Error.Param != exchange.HeaderModelRewrite) {
 				t.Fatalf("400 not naming a control header: %s", rec.Body)
 			}
-			if utf8.ValidString(objective) && utf8.ValidString(rewrite) && !hasControlChar(objective) && !hasControlChar(rewrite) &&
-				len(objective) <= maxControlValueBytes && len(rewrite) <= maxControlValueBytes {
+			if utf8.ValidString(objective) && utf8.ValidString(rewrite) && !exchange.HasControlChar(objective) && !exchange.HasControlChar(rewrite) &&
+				len(objective) <= exchange.MaxControlValueBytes && len(rewrite) <= exchange.MaxControlValueBytes {
 				t.Fatalf("valid control headers refused: %s", rec.Body)
 			}
 		case http.StatusNotFound, http.StatusServiceUnavailable:

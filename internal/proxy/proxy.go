@@ -237,8 +237,8 @@ func (h *Handler) serveInference(w http.ResponseWriter, r *http.Request, id stri
 		Model:        req.Model,
 		Prompt:       req.Prompt,
 		MaxTokens:    req.MaxTokens,
-		Objective:    ctl.objective,
-		ModelRewrite: ctl.rewrite,
+		Objective:    ctl.Objective,
+		ModelRewrite: ctl.Rewrite,
 	})
 	if err != nil {
 		h.fail(w, c, err)

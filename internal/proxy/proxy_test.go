@@ -442,7 +442,7 @@ func TestControlHeaders(t *testing.T) {
 	}{
 		"invalid UTF-8 rewrite":  {map[string]string{exchange.HeaderModelRewriteLegacy: "sql-lora\xff\xfe"}, exchange.HeaderModelRewriteLegacy},
 		"control char objective": {map[string]string{exchange.HeaderObjective: "batch\x01"}, exchange.HeaderObjective},
-		"long fairness ID":       {map[string]string{exchange.HeaderFairnessIDLegacy: strings.Repeat("f", maxControlValueBytes+1)}, exchange.HeaderFairnessIDLegacy},
+		"long fairness ID":       {map[string]string{exchange.HeaderFairnessIDLegacy: strings.Repeat("f", exchange.MaxControlValueBytes+1)}, exchange.HeaderFairnessIDLegacy},
 		"long rewrite":           {map[string]string{exchange.HeaderModelRewrite: strings.Repeat("m", 1<<20)}, exchange.HeaderModelRewrite},
 	} {
 		t.Run(name, func(t *testing.T) {
