@@ -131,5 +131,6 @@ Suites: a built-in name (--list) or a YAML file (--print-suite shows the format)
 	fs.BoolVar(&list, "list", false, "list the built-in suites and exit")
 	fs.BoolVar(&printSuite, "print-suite", false, "print the suite's YAML and exit")
 	logs.bind(fs, "warn")
+	cmd.AddCommand(newBenchReplicasCmd())
 	return cmd
 }
