@@ -59,6 +59,7 @@ type exchange struct {
 	respPumpErr chan error
 
 	// Shared with the pumps.
+	sending        atomic.Int32                 // Sends in progress (flow control is not idleness)
 	lastActivity   atomic.Int64                    // time.Now().UnixNano() of the last message sent or received
 	reqEndAt       atomic.Int64                    // cfg.Now().UnixNano() when the last request message was sent
 	reqChunks      atomic.Int64                    // request body messages sent
@@ -198,7 +199,9 @@ func (e *exchange) loop() {
 			e.reset(DetailsDownstreamReset, e.ctx.Err())
 			return
 		case <-timerC:
-			if !e.awaitingPicker() {
+			if !e.awaitingPicker() || e.sending.Load() > 0 {
+				// Not waiting, or the picker is flow-controlling a send:
+				// the timer measures from the last message sent.
 				timer.Reset(timeout)
 				continue
 			}
@@ -223,10 +226,12 @@ func (e *exchange) touch() { e.lastActivity.Store(time.Now().UnixNano()) }
 // send writes one message on the stream. A failure surfaces as the
 // receiver's error, as gRPC reports the stream's status there.
 func (e *exchange) send(m *extprocv3.ProcessingRequest) {
+	e.sending.Add(1)
 	e.sendMu.Lock()
 	err := e.stream.Send(m)
 	e.sendMu.Unlock()
 	e.touch()
+	e.sending.Add(-1)
 	if err != nil && !errors.Is(err, io.EOF) {
 		e.log.Debug("envoy stand-in: send to picker failed", "err", err)
 	}
