@@ -59,13 +59,15 @@ type exchange struct {
 	respPumpErr chan error
 
 	// Shared with the pumps.
-	sending        atomic.Int32                 // Sends in progress (flow control is not idleness)
+	sending        atomic.Int32                    // Sends in progress (flow control is not idleness)
 	lastActivity   atomic.Int64                    // time.Now().UnixNano() of the last message sent or received
 	reqEndAt       atomic.Int64                    // cfg.Now().UnixNano() when the last request message was sent
 	reqChunks      atomic.Int64                    // request body messages sent
 	reqPumpRunning atomic.Bool                     // the request pump may be blocked reading the client
 	reqTrailers    atomic.Pointer[headerList]      // request trailers, once sent to the picker
 	respTrailers   atomic.Pointer[headerList]      // response trailers, once sent to the picker
+	respUnanswered atomic.Bool                     // a response chunk was sent after the picker's last body answer
+	respEndSent    atomic.Bool                     // the response's end (end_of_stream or trailers) was sent
 	respLat        chunkLatency                    // response chunk send times
 	reqMeta        *corev3.Metadata                // subset hint; read-only once set
 	respMeta       atomic.Pointer[corev3.Metadata] // served endpoint; set before the response pump starts
@@ -84,6 +86,7 @@ type exchange struct {
 	decided            bool
 	pipeW              *io.PipeWriter
 	upTrailer          http.Header
+	declaredTrailers   []string // trailer names the client declared, read before the body
 	served             string
 	upstreamStart      time.Time
 	respHeaders        headerList
@@ -129,6 +132,9 @@ func (e *exchange) run() {
 		skip = func(k string) bool { return k == "expect" || k == SubsetHeader }
 	}
 	e.reqHeaders = requestHeaders(e.r, skip)
+	for k := range e.r.Trailer {
+		e.declaredTrailers = append(e.declaredTrailers, k)
+	}
 	e.bodiless = e.r.Body == nil || e.r.Body == http.NoBody
 
 	stream, err := e.s.client.Process(e.ctx)
@@ -215,9 +221,15 @@ func (e *exchange) loop() {
 	}
 }
 
-// awaitingPicker reports whether the exchange waits for a picker message.
+// awaitingPicker reports whether the exchange waits for a picker answer to
+// something it sent: the request's answers once the whole request was sent
+// (the picker may legitimately wait for the rest of a slow upload), the
+// response headers' answer, and body answers for response chunks sent since
+// the picker's last body answer (a slow upstream is not the picker's fault).
 func (e *exchange) awaitingPicker() bool {
-	return e.awaitReqHeaders || e.reqBodyOpen || e.awaitRespHeaders || e.respBodyOpen
+	reqEnded := e.reqEndAt.Load() != 0
+	return (e.awaitReqHeaders && reqEnded) || (e.reqBodyOpen && reqEnded) || e.awaitRespHeaders ||
+		(e.respBodyOpen && (e.respUnanswered.Load() || e.respEndSent.Load()))
 }
 
 // touch records picker activity for the message timeout.
@@ -308,6 +320,7 @@ func (e *exchange) handle(m *extprocv3.ProcessingResponse) bool {
 		if !e.respBodyOpen || sr == nil {
 			return e.spurious("response_body response not awaited or not a streamed_response")
 		}
+		e.respUnanswered.Store(false)
 		e.writeClientBody(sr.GetBody(), sr.GetEndOfStream())
 		return true
 	case *extprocv3.ProcessingResponse_ResponseTrailers:

@@ -74,7 +74,7 @@ func (e *exchange) upstreamRequest(addr string) (*http.Request, error) {
 		req.Body = pr
 		req.ContentLength = -1
 		e.upTrailer = http.Header{}
-		for k := range e.r.Trailer {
+		for _, k := range e.declaredTrailers {
 			e.upTrailer[http.CanonicalHeaderKey(k)] = nil
 		}
 		req.Trailer = e.upTrailer

@@ -54,13 +54,16 @@ func (e *exchange) endChunkedRequest() {
 	if len(tr) == 0 {
 		e.sendRequestBody(nil, true)
 	} else {
-		e.reqTrailers.Store(&tr)
-		e.send(&extprocv3.ProcessingRequest{
+		msg := &extprocv3.ProcessingRequest{
 			Request: &extprocv3.ProcessingRequest_RequestTrailers{RequestTrailers: &extprocv3.HttpTrailers{
 				Trailers: tr.proto(),
 			}},
 			MetadataContext: e.reqMeta,
-		})
+		}
+		// Published before sending (the answer may follow at once) and not
+		// touched here afterwards: the run goroutine mutates it.
+		e.reqTrailers.Store(&tr)
+		e.send(msg)
 	}
 	e.reqEndAt.Store(e.cfg.Now().UnixNano())
 }

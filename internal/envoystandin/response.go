@@ -63,6 +63,10 @@ func (e *exchange) pumpResponse(body io.Reader, contentLength int64, resp *http.
 			total += int64(n)
 			eos := contentLength >= 0 && total >= contentLength
 			e.respLat.sent(n, e.cfg.Now())
+			e.respUnanswered.Store(true)
+			if eos {
+				e.respEndSent.Store(true)
+			}
 			e.send(&extprocv3.ProcessingRequest{
 				Request: &extprocv3.ProcessingRequest_ResponseBody{ResponseBody: &extprocv3.HttpBody{
 					Body: buf[:n], EndOfStream: eos,
@@ -77,15 +81,18 @@ func (e *exchange) pumpResponse(body io.Reader, contentLength int64, resp *http.
 			if resp != nil && len(resp.Trailer) > 0 {
 				tr := make(headerList, 0, len(resp.Trailer))
 				tr.appendHTTPHeader(resp.Trailer, nil)
-				e.respTrailers.Store(&tr)
-				e.send(&extprocv3.ProcessingRequest{
+				msg := &extprocv3.ProcessingRequest{
 					Request: &extprocv3.ProcessingRequest_ResponseTrailers{ResponseTrailers: &extprocv3.HttpTrailers{
 						Trailers: tr.proto(),
 					}},
 					MetadataContext: meta,
-				})
+				}
+				e.respTrailers.Store(&tr)
+				e.respEndSent.Store(true)
+				e.send(msg)
 				return
 			}
+			e.respEndSent.Store(true)
 			e.send(&extprocv3.ProcessingRequest{
 				Request: &extprocv3.ProcessingRequest_ResponseBody{ResponseBody: &extprocv3.HttpBody{
 					EndOfStream: true,

@@ -66,7 +66,7 @@ func TestHeaderMutationAndOriginalDstForwarding(t *testing.T) {
 			m.SetHeaders = append(m.SetHeaders,
 				setHeader("x-picked", "yes"),
 				appendHeader("x-multi", "two"),
-				setHeader(":authority", "evil.example"), // routing header: ignored by Envoy's rules
+				setHeader(":authority", "evil.example"),  // routing header: ignored by Envoy's rules
 				setHeader("x-envoy-internal-thing", "1"), // x-envoy-*: ignored
 				setHeader("content-length", "1"),         // streamed body: ignored
 			)
