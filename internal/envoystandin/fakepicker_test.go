@@ -294,6 +294,7 @@ func setHeader(k, v string) *corev3.HeaderValueOption {
 // appendHeader is an appending set_headers entry.
 func appendHeader(k, v string) *corev3.HeaderValueOption {
 	o := setHeader(k, v)
+	//lint:ignore SA1019 Envoy's ext_proc filter reads the deprecated append field.
 	o.Append = wrapperspb.Bool(true)
 	return o
 }

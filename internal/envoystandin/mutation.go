@@ -1,7 +1,6 @@
 package envoystandin
 
 import (
-	"errors"
 	"strings"
 
 	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/service/ext_proc/v3"
@@ -21,6 +20,20 @@ const (
 	immediateRules
 )
 
+// mutationError is an invalid mutation, worded as Envoy words it (the text
+// becomes the response details).
+type mutationError string
+
+// Error implements error.
+func (e mutationError) Error() string { return string(e) }
+
+// Envoy's invalid-mutation messages.
+const (
+	errInvalidRemove    mutationError = "Invalid character in remove_headers mutation."
+	errInvalidSet       mutationError = "Invalid character in set_headers mutation."
+	errValueAndRawValue mutationError = "Only one of value or raw_value in the HeaderValue message should be set."
+)
+
 // applyHeaderMutation applies m to h as Envoy's ext_proc filter does:
 // removals first, then set_headers in order (append when append is true,
 // otherwise replace). The value is read from raw_value only (Envoy's
@@ -35,7 +48,7 @@ func applyHeaderMutation(h *headerList, m *extprocv3.HeaderMutation, rules mutat
 	}
 	for _, name := range m.GetRemoveHeaders() {
 		if !validHeaderName(name) {
-			return ignored, errors.New("Invalid character in remove_headers mutation.")
+			return ignored, errInvalidRemove
 		}
 		key := strings.ToLower(name)
 		if !mutationAllowed(rules, key, true) {
@@ -54,16 +67,17 @@ func applyHeaderMutation(h *headerList, m *extprocv3.HeaderMutation, rules mutat
 			continue
 		}
 		if hv.GetValue() != "" && len(hv.GetRawValue()) != 0 {
-			return ignored, errors.New("Only one of value or raw_value in the HeaderValue message should be set.")
+			return ignored, errValueAndRawValue
 		}
 		value := string(hv.GetRawValue())
 		if !validHeaderName(hv.GetKey()) || !validHeaderValue(value) {
-			return ignored, errors.New("Invalid character in set_headers mutation.")
+			return ignored, errInvalidSet
 		}
 		if !mutationAllowed(rules, key, false) {
 			ignored++
 			continue
 		}
+		//lint:ignore SA1019 Envoy's ext_proc filter reads the deprecated append field, not append_action.
 		if opt.GetAppend().GetValue() {
 			h.add(key, value)
 		} else {

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -546,8 +547,8 @@ func TestSSEStreamedChunkByChunk(t *testing.T) {
 		t.Errorf("tail %q", rest)
 	}
 	res := nextResult(t, results)
-	if res.ResponseChunks < events {
-		t.Errorf("response chunks = %d, want ≥ %d", res.ResponseChunks, events)
+	if res.ResponseChunks < events || res.ResponseChunkDelay <= 0 || res.ResponseChunkDelayMax > res.ResponseChunkDelay {
+		t.Errorf("response chunks = %d (delay %v, max %v), want ≥ %d measured", res.ResponseChunks, res.ResponseChunkDelay, res.ResponseChunkDelayMax, events)
 	}
 	rec := picker.nextStream(t)
 	last := rec.msgs[len(rec.msgs)-1].GetResponseBody()
@@ -709,5 +710,95 @@ func TestShutdownWaitsForInFlight(t *testing.T) {
 	}
 	if err := <-done; err != nil {
 		t.Errorf("shutdown: %v", err)
+	}
+}
+
+func TestMessageTimeoutSparesSlowClientsAndUpstreams(t *testing.T) {
+	const timeout = 50 * time.Millisecond
+	proceed := make(chan struct{})
+	up := startUpstream(t, func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.WriteString(w, "data: 1\n\n")
+		w.(http.Flusher).Flush()
+		select {
+		case <-proceed:
+		case <-r.Context().Done():
+			return
+		}
+		_, _ = io.WriteString(w, "data: 2\n\n")
+	})
+	_, addr := startPicker(t, echoPicker(echoOpts{dest: toUpstream(up)}), nil)
+	s, results := newStandIn(t, addr, func(c *Config) { c.MessageTimeout = timeout })
+
+	// The client pauses its upload for three timeouts: the picker is
+	// waiting for the body, not late.
+	pr, pw := io.Pipe()
+	go func() {
+		_, _ = io.WriteString(pw, `{"model":`)
+		<-time.After(3 * timeout)
+		_, _ = io.WriteString(pw, `"m"}`)
+		_ = pw.Close()
+	}()
+	req, _ := http.NewRequest(http.MethodPost, s.URL()+"/v1/completions", pr)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	br := bufio.NewReader(resp.Body)
+	if line, err := br.ReadString('\n'); err != nil || line != "data: 1\n" {
+		t.Fatalf("first event %q %v (status %d)", line, err, resp.StatusCode)
+	}
+	// The upstream pauses between tokens for three timeouts: the picker
+	// has answered everything it was sent.
+	<-time.After(3 * timeout)
+	close(proceed)
+	rest, err := io.ReadAll(br)
+	if err != nil || string(rest) != "\ndata: 2\n\n" {
+		t.Fatalf("rest %q %v", rest, err)
+	}
+	if res := nextResult(t, results); res.Details != DetailsViaUpstream || res.Status != 200 {
+		t.Errorf("result = %+v", res)
+	}
+}
+
+// BenchmarkStandIn measures a small request through the stand-in, the fake
+// picker and a loopback upstream (all in this process).
+func BenchmarkStandIn(b *testing.B) {
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		_, _ = io.WriteString(w, `{"choices":[{"text":"hi"}]}`)
+	}))
+	defer up.Close()
+	dest := strings.TrimPrefix(up.URL, "http://")
+	ln, picker := benchPicker(b, dest)
+	defer picker.Stop()
+	s, err := New(Config{ExtProcAddr: ln, Plaintext: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	body := bytes.Repeat([]byte("x"), 1024)
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			resp, err := client.Post(s.URL()+"/v1/completions", "application/json", bytes.NewReader(body))
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			_, _ = io.Copy(io.Discard, resp.Body)
+			_ = resp.Body.Close()
+			if resp.StatusCode != 200 {
+				b.Errorf("status %d", resp.StatusCode)
+				return
+			}
+		}
+	})
+	b.StopTimer()
+	st := s.Stats()
+	if st.Decisions > 0 {
+		b.ReportMetric(float64(st.DecisionLatencyTotal.Microseconds())/float64(st.Decisions), "decision-µs")
 	}
 }
