@@ -464,6 +464,10 @@ func (e *exchange) finish() {
 	if e.pipeW != nil {
 		_ = e.pipeW.CloseWithError(errStreamReset)
 	}
+	// A request pump still reading the client's body (the answer came
+	// before the upload ended) is unblocked by a read deadline; net/http
+	// then closes the connection, as Envoy closes it after a local reply
+	// to an unfinished request.
 	if e.reqPumpRunning.Load() {
 		_ = e.rc.SetReadDeadline(time.Now())
 	}

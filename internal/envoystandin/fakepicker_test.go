@@ -80,7 +80,12 @@ func (f *fakePicker) Process(srv extprocv3.ExternalProcessor_ProcessServer) erro
 // scriptError makes Process return err as the stream's status.
 type scriptError struct{ err error }
 
-func (e scriptError) Error() string { return e.err.Error() }
+func (e scriptError) Error() string {
+	if e.err == nil {
+		return "picker ends the stream cleanly"
+	}
+	return e.err.Error()
+}
 
 // startPicker serves script on a loopback gRPC listener, with TLS when cert
 // is non-nil, and returns the picker and its address.

@@ -626,6 +626,20 @@ func TestPickerErrors(t *testing.T) {
 			m.SetHeaders = append(m.SetHeaders, setHeader("x-bad", "a\nb"))
 		}}),
 		status: 500, details: "Invalid_character_in_set_headers_mutation.",
+	}, {
+		name: "clean close while the header answer is awaited",
+		script: func(p *pickerStream) error {
+			for {
+				m, err := p.recv()
+				if err != nil {
+					return err
+				}
+				if m.GetRequestBody().GetEndOfStream() {
+					return scriptError{}
+				}
+			}
+		},
+		status: 500, details: DetailsClosedEarly,
 	}}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -800,5 +814,78 @@ func BenchmarkStandIn(b *testing.B) {
 	st := s.Stats()
 	if st.Decisions > 0 {
 		b.ReportMetric(float64(st.DecisionLatencyTotal.Microseconds())/float64(st.Decisions), "decision-µs")
+	}
+}
+
+func TestPickerClosingCleanlyLeavesResponseUnprocessed(t *testing.T) {
+	up := startUpstream(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", "5")
+		_, _ = io.WriteString(w, "hello")
+	})
+	picker, addr := startPicker(t, func(p *pickerStream) error {
+		for {
+			m, err := p.recv()
+			if err != nil {
+				return err
+			}
+			if m.GetRequestBody().GetEndOfStream() {
+				break
+			}
+		}
+		if err := p.srv.Send(&extprocv3.ProcessingResponse{Response: &extprocv3.ProcessingResponse_RequestHeaders{RequestHeaders: &extprocv3.HeadersResponse{
+			Response: &extprocv3.CommonResponse{HeaderMutation: &extprocv3.HeaderMutation{SetHeaders: []*corev3.HeaderValueOption{setHeader(DestinationHeader, up.addr())}}},
+		}}}); err != nil {
+			return err
+		}
+		if err := p.srv.Send(streamedBody(true, []byte(`{}`), true)); err != nil {
+			return err
+		}
+		return scriptError{} // Envoy's onGrpcClose: the picker is ignored from now on
+	}, nil)
+	s, results := newStandIn(t, addr, nil)
+	code, hdr, body := post(t, s, "/v1/completions", []byte(`{}`), nil)
+	if code != 200 || string(body) != "hello" || hdr.Get("Content-Length") != "5" {
+		t.Fatalf("client got %d %v %q, want the upstream's response untouched", code, hdr, body)
+	}
+	if res := nextResult(t, results); res.Served != up.addr() || res.Details != DetailsViaUpstream {
+		t.Errorf("result = %+v", res)
+	}
+	for _, m := range picker.nextStream(t).msgs {
+		if m.GetResponseHeaders() != nil {
+			t.Error("response sent to a picker that closed its stream")
+		}
+	}
+}
+
+func TestImmediateResponseDuringUpload(t *testing.T) {
+	_, addr := startPicker(t, func(p *pickerStream) error {
+		if _, err := p.recv(); err != nil {
+			return err
+		}
+		return p.srv.Send(&extprocv3.ProcessingResponse{Response: &extprocv3.ProcessingResponse_ImmediateResponse{
+			ImmediateResponse: immediateResponse(413, "too large"),
+		}})
+	}, nil)
+	s, results := newStandIn(t, addr, nil)
+	// The client declares 1 MiB, sends 64 KiB and waits: the answer must
+	// reach it although the stand-in stops reading the upload.
+	pr, pw := io.Pipe()
+	go func() {
+		_, _ = pw.Write(bytes.Repeat([]byte("x"), 64<<10))
+	}()
+	req, _ := http.NewRequest(http.MethodPost, s.URL()+"/v1/completions", pr)
+	req.ContentLength = 1 << 20
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	_ = resp.Body.Close()
+	_ = pw.CloseWithError(errors.New("test over"))
+	if resp.StatusCode != 413 || string(b) != "too large" {
+		t.Fatalf("got %d %q", resp.StatusCode, b)
+	}
+	if res := nextResult(t, results); !res.ImmediateResponse {
+		t.Errorf("result = %+v", res)
 	}
 }
