@@ -441,7 +441,7 @@ func (e *exchange) messageTimeout() {
 // streamEnded handles the end of the picker's stream.
 func (e *exchange) streamEnded(err error) bool {
 	if errors.Is(err, io.EOF) {
-		if e.awaitingPicker() {
+		if e.awaitReqHeaders || e.reqBodyOpen || e.awaitRespHeaders || e.respBodyOpen {
 			e.reset(DetailsClosedEarly, errors.New("picker closed the stream while an answer was awaited"))
 			return false
 		}

@@ -889,3 +889,32 @@ func TestImmediateResponseDuringUpload(t *testing.T) {
 		t.Errorf("result = %+v", res)
 	}
 }
+
+func TestPickerClosingDuringUpload(t *testing.T) {
+	_, addr := startPicker(t, func(p *pickerStream) error {
+		if _, err := p.recv(); err != nil {
+			return err
+		}
+		return scriptError{} // closes cleanly before the body is over
+	}, nil)
+	s, results := newStandIn(t, addr, nil)
+	pr, pw := io.Pipe()
+	defer pw.Close()
+	go func() { _, _ = io.WriteString(pw, `{"model":`) }() // and nothing more
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	// net/http's client waits for its body writer when cancelled.
+	context.AfterFunc(ctx, func() { _ = pw.CloseWithError(ctx.Err()) })
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, s.URL()+"/v1/completions", pr)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("no answer: %v", err)
+	}
+	_ = resp.Body.Close()
+	if resp.StatusCode != 500 {
+		t.Errorf("status %d", resp.StatusCode)
+	}
+	if res := nextResult(t, results); res.Details != DetailsClosedEarly {
+		t.Errorf("result = %+v", res)
+	}
+}
