@@ -92,6 +92,7 @@ type exchange struct {
 	respHeaders        headerList
 	respBody           io.ReadCloser
 	abort              bool // reset the client's stream when run returns
+	start              time.Time
 	res                Result
 }
 
@@ -106,6 +107,7 @@ func newExchange(s *StandIn, w http.ResponseWriter, r *http.Request) *exchange {
 		reqPumpErr:  make(chan error, 1),
 		respPumpErr: make(chan error, 1),
 		res:         Result{DynamicMetadata: map[string]*structpb.Struct{}},
+		start:       s.cfg.Now(),
 	}
 }
 
@@ -485,6 +487,7 @@ func (e *exchange) finish() {
 	e.res.RequestChunks = int(e.reqChunks.Load())
 	e.res.RequestTrailers = e.reqTrailers.Load() != nil
 	e.res.ResponseChunks = e.respLat.count()
+	e.res.Duration = e.cfg.Now().Sub(e.start)
 	e.s.stats.record(&e.res, e.decided)
 	if e.cfg.OnResult != nil {
 		e.cfg.OnResult(e.res)

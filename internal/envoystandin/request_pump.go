@@ -17,7 +17,9 @@ func (e *exchange) pumpRequest() {
 	defer e.wg.Done()
 	defer e.reqPumpRunning.Store(false)
 	cl := e.r.ContentLength
-	buf := make([]byte, e.cfg.ChunkSize)
+	bp := e.s.bufs.Get().(*[]byte)
+	defer e.s.bufs.Put(bp)
+	buf := *bp
 	var total int64
 	for {
 		want := len(buf)

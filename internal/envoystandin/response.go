@@ -55,7 +55,9 @@ func (e *exchange) startResponse(status int, hdr http.Header, body io.ReadCloser
 func (e *exchange) pumpResponse(body io.Reader, contentLength int64, resp *http.Response) {
 	defer e.wg.Done()
 	meta := e.respMeta.Load()
-	buf := make([]byte, e.cfg.ChunkSize)
+	bp := e.s.bufs.Get().(*[]byte)
+	defer e.s.bufs.Put(bp)
+	buf := *bp
 	var total int64
 	for {
 		n, err := body.Read(buf)

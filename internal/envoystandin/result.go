@@ -63,6 +63,9 @@ type Result struct {
 	// sending a chunk to the picker to receiving the picker's bytes that
 	// cover it; ResponseChunkDelayMax is the largest.
 	ResponseChunkDelay, ResponseChunkDelayMax time.Duration
+	// Duration is the time from the request's arrival to the end of its
+	// response (or of the exchange, when it ended early).
+	Duration time.Duration
 	// Err is the error that ended the request early, if any.
 	Err error
 }
@@ -76,6 +79,10 @@ type Stats struct {
 	// got a header response; Decisions counts them.
 	DecisionLatencyTotal time.Duration
 	Decisions            int64
+	// ResponseChunkDelayTotal sums Result.ResponseChunkDelay; ResponseChunks
+	// sums Result.ResponseChunks.
+	ResponseChunkDelayTotal time.Duration
+	ResponseChunks          int64
 }
 
 // counters are the atomic counterparts of Stats.
@@ -84,6 +91,7 @@ type counters struct {
 	noHealthy, connectFailures, metadataMismatches atomic.Int64
 	streamErrors, spurious, clientResets           atomic.Int64
 	decisionNanos, decisions                       atomic.Int64
+	chunkDelayNanos, chunks                        atomic.Int64
 }
 
 // record adds a finished request to the counters.
@@ -95,6 +103,8 @@ func (c *counters) record(r *Result, decided bool) {
 	if r.ImmediateResponse {
 		c.immediate.Add(1)
 	}
+	c.chunks.Add(int64(r.ResponseChunks))
+	c.chunkDelayNanos.Add(int64(r.ResponseChunkDelay))
 	if decided {
 		c.decisions.Add(1)
 		c.decisionNanos.Add(int64(r.DecisionLatency))
@@ -128,5 +138,6 @@ func (c *counters) snapshot() Stats {
 		MetadataMismatches: c.metadataMismatches.Load(), StreamErrors: c.streamErrors.Load(),
 		SpuriousMessages: c.spurious.Load(), ClientResets: c.clientResets.Load(),
 		DecisionLatencyTotal: time.Duration(c.decisionNanos.Load()), Decisions: c.decisions.Load(),
+		ResponseChunkDelayTotal: time.Duration(c.chunkDelayNanos.Load()), ResponseChunks: c.chunks.Load(),
 	}
 }

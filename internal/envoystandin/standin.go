@@ -27,6 +27,7 @@ type StandIn struct {
 	client   extprocv3.ExternalProcessorClient
 	upstream *http.Transport
 	stats    counters
+	bufs     sync.Pool // *[]byte of cfg.ChunkSize, for the body pumps
 
 	// ctx is cancelled by Close; every exchange stops with it.
 	ctx    context.Context
@@ -74,6 +75,10 @@ func New(cfg Config) (*StandIn, error) {
 		ctx:       ctx,
 		cancel:    cancel,
 		serveDone: make(chan struct{}),
+	}
+	s.bufs.New = func() any {
+		b := make([]byte, cfg.ChunkSize)
+		return &b
 	}
 	s.srv = &http.Server{
 		Handler:           s,

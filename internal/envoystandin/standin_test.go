@@ -122,6 +122,12 @@ func TestHeaderMutationAndOriginalDstForwarding(t *testing.T) {
 	if !res.ClearRouteCache || res.IgnoredMutations != 3 || res.RequestChunks != 1 || res.ResponseChunks != 1 {
 		t.Errorf("result = %+v", res)
 	}
+	if res.Duration < res.DecisionLatency || res.Duration <= 0 {
+		t.Errorf("duration %v, decision %v", res.Duration, res.DecisionLatency)
+	}
+	if st := s.Stats(); st.Requests != 1 || st.Forwarded != 1 || st.Decisions != 1 || st.ResponseChunks != 1 {
+		t.Errorf("stats = %+v", st)
+	}
 	if d, ok := metadataDestination(res.DynamicMetadata); !ok || d != up.addr() {
 		t.Errorf("dynamic metadata = %v", res.DynamicMetadata)
 	}
