@@ -924,3 +924,59 @@ func TestPickerClosingDuringUpload(t *testing.T) {
 		t.Errorf("result = %+v", res)
 	}
 }
+
+func TestResponseTrailersThroughPicker(t *testing.T) {
+	up := startUpstream(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Trailer", "X-Usage")
+		_, _ = io.WriteString(w, "body")
+		w.(http.Flusher).Flush()
+		w.Header().Set("X-Usage", "42")
+	})
+	picker, addr := startPicker(t, echoPicker(echoOpts{dest: toUpstream(up)}), nil)
+	s, _ := newStandIn(t, addr, nil)
+	resp, err := http.Post(s.URL()+"/v1/completions", "application/json", strings.NewReader(`{}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	_ = resp.Body.Close()
+	if string(b) != "body" || resp.Trailer.Get("X-Usage") != "42" {
+		t.Errorf("client got %q, trailers %v", b, resp.Trailer)
+	}
+	var sawTrailers bool
+	for _, m := range picker.nextStream(t).msgs {
+		if rb := m.GetResponseBody(); rb != nil && rb.GetEndOfStream() {
+			t.Error("a response body chunk carried end_of_stream although the response ends with trailers")
+		}
+		if tr := m.GetResponseTrailers(); tr != nil {
+			sawTrailers = headerValues(tr.GetTrailers())["x-usage"] == "42"
+		}
+	}
+	if !sawTrailers {
+		t.Error("picker did not get the response trailers")
+	}
+}
+
+func TestUpstreamConnectFailure(t *testing.T) {
+	up := startUpstream(t, nil)
+	dead := up.addr()
+	up.srv.Close() // nothing listens there any more
+	picker, addr := startPicker(t, echoPicker(echoOpts{dest: func(map[string]string) string { return dead }}), nil)
+	s, results := newStandIn(t, addr, nil)
+	code, _, body := post(t, s, "/v1/completions", bytes.Repeat([]byte("x"), 100<<10), nil)
+	if code != http.StatusServiceUnavailable || !strings.HasPrefix(string(body), "upstream connect error or disconnect/reset before headers") {
+		t.Fatalf("client got %d %q", code, body)
+	}
+	if res := nextResult(t, results); res.Details != DetailsConnectFailure || res.Served != "" {
+		t.Errorf("result = %+v", res)
+	}
+	var st string
+	for _, m := range picker.nextStream(t).msgs {
+		if rh := m.GetResponseHeaders(); rh != nil {
+			st = headerValues(rh.GetHeaders())[":status"]
+		}
+	}
+	if st != "503" {
+		t.Errorf("picker saw response status %q, want the local reply's 503", st)
+	}
+}
