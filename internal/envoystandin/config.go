@@ -60,6 +60,11 @@ type Config struct {
 	// one; nil means "read SubsetHeader". An empty, present hint is sent as
 	// an empty list.
 	SubsetHint func(*http.Request) (endpoints []string, ok bool)
+	// EndWithTrailers, when set and true for a request with a body, ends
+	// that request with a RequestTrailers message (empty unless the client
+	// sent trailers) instead of an end_of_stream body chunk, as Envoy
+	// versions that add empty trailers under request_trailer_mode SEND do.
+	EndWithTrailers func(*http.Request) bool
 	// OnResult, when set, is called once per finished request, from the
 	// request's goroutine; it must be safe for concurrent use and quick.
 	OnResult func(Result)

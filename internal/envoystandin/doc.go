@@ -21,7 +21,9 @@
 //     Config.ChunkSize bytes (16 KiB by default, the size of Envoy's read
 //     buffers). With a Content-Length the last chunk carries end_of_stream; a
 //     chunked body ends with an empty end_of_stream chunk, as Envoy's HTTP/1
-//     codec does, or, when the client sent trailers, with RequestTrailers.
+//     codec does, or, when the client sent trailers, with RequestTrailers
+//     (Config.EndWithTrailers forces that ending, with empty trailers, as
+//     older Envoy versions do under request_trailer_mode SEND).
 //   - Every request-path message carries metadata_context with the subset
 //     hint (namespace envoy.lb.subset_hint, key
 //     x-gateway-destination-endpoint-subset, a list of ip:port) when one is

@@ -87,6 +87,7 @@ type exchange struct {
 	pipeW              *io.PipeWriter
 	upTrailer          http.Header
 	declaredTrailers   []string // trailer names the client declared, read before the body
+	forceTrailers      bool     // Config.EndWithTrailers said so; read-only once the pump runs
 	served             string
 	upstreamStart      time.Time
 	respHeaders        headerList
@@ -162,6 +163,7 @@ func (e *exchange) run() {
 	if e.bodiless {
 		e.reqEndAt.Store(e.cfg.Now().UnixNano())
 	} else {
+		e.forceTrailers = e.cfg.EndWithTrailers != nil && e.cfg.EndWithTrailers(e.r)
 		_ = e.rc.EnableFullDuplex()
 		e.reqPumpRunning.Store(true)
 		e.wg.Add(1)

@@ -34,26 +34,28 @@ func (e *exchange) pumpRequest() {
 			return
 		}
 		last := cl >= 0 && total == cl
-		if n > 0 || last {
-			e.sendRequestBody(buf[:n], last)
+		if n > 0 || (last && !e.forceTrailers) {
+			e.sendRequestBody(buf[:n], last && !e.forceTrailers)
 		}
-		if last {
+		if last && !e.forceTrailers {
 			e.reqEndAt.Store(e.cfg.Now().UnixNano())
 			return
 		}
-		if atEOF {
-			e.endChunkedRequest()
+		if last || atEOF {
+			e.endWithTrailersOrEmptyChunk()
 			return
 		}
 	}
 }
 
-// endChunkedRequest ends a body of unknown length, with the client's
-// trailers when it sent any.
-func (e *exchange) endChunkedRequest() {
+// endWithTrailersOrEmptyChunk ends a body whose last chunk went without
+// end_of_stream: with RequestTrailers when the client sent trailers (or
+// Config.EndWithTrailers asks for them, possibly empty), else with an empty
+// end_of_stream chunk.
+func (e *exchange) endWithTrailersOrEmptyChunk() {
 	tr := make(headerList, 0, len(e.r.Trailer))
 	tr.appendHTTPHeader(e.r.Trailer, nil)
-	if len(tr) == 0 {
+	if len(tr) == 0 && !e.forceTrailers {
 		e.sendRequestBody(nil, true)
 	} else {
 		msg := &extprocv3.ProcessingRequest{

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -978,5 +979,36 @@ func TestUpstreamConnectFailure(t *testing.T) {
 	}
 	if st != "503" {
 		t.Errorf("picker saw response status %q, want the local reply's 503", st)
+	}
+}
+
+func TestEndWithTrailersHook(t *testing.T) {
+	up := startUpstream(t, nil)
+	picker, addr := startPicker(t, echoPicker(echoOpts{dest: toUpstream(up)}), nil)
+	s, results := newStandIn(t, addr, func(c *Config) {
+		c.EndWithTrailers = func(*http.Request) bool { return true }
+	})
+	body := bytes.Repeat([]byte("y"), DefaultChunkSize+10)
+	if code, _, _ := post(t, s, "/v1/completions", body, nil); code != 200 {
+		t.Fatalf("status %d", code)
+	}
+	if r := up.requests(); len(r) != 1 || !bytes.Equal(r[0].body, body) {
+		t.Fatal("upstream body differs")
+	}
+	rec := picker.nextStream(t)
+	var kinds []string
+	for _, m := range rec.msgs {
+		switch {
+		case m.GetRequestBody() != nil:
+			kinds = append(kinds, "body:"+strconv.FormatBool(m.GetRequestBody().GetEndOfStream()))
+		case m.GetRequestTrailers() != nil:
+			kinds = append(kinds, "trailers:"+strconv.Itoa(len(m.GetRequestTrailers().GetTrailers().GetHeaders())))
+		}
+	}
+	if got := strings.Join(kinds, " "); got != "body:false body:false trailers:0" {
+		t.Errorf("request messages %s", got)
+	}
+	if res := nextResult(t, results); !res.RequestTrailers {
+		t.Errorf("result = %+v", res)
 	}
 }
