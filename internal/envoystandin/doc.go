@@ -66,12 +66,15 @@
 //
 // # Where it differs from Envoy, on purpose
 //
-//   - Message timeout. Envoy (since FULL_DUPLEX_STREAMED exists) starts no
-//     per-message timer in that body mode at all, so a picker that never
+//   - Message timeout. Envoy's ext_proc filter starts no per-message timer
+//     in FULL_DUPLEX_STREAMED body mode at all (processor_state.cc), so a picker that never
 //     answers holds the request until the route or stream timeout. The
 //     stand-in enforces Config.MessageTimeout (default 200 ms, Envoy's
-//     message_timeout default) whenever it awaits an answer from the picker,
-//     measured from the last message sent or received; on expiry it answers
+//     message_timeout default) whenever the picker owes it an answer — the
+//     whole request was sent and not fully answered, the response headers
+//     are unanswered, or response chunks were sent since the picker's last
+//     body answer (a slow upload or a slow upstream is not the picker's
+//     fault) — measured from the last message sent or received; on expiry it answers
 //     as Envoy does for a message timeout with failure_mode_allow false: 504
 //     with an empty body, response details
 //     ext_proc_error_per-message_timeout_exceeded (Envoy older than the
@@ -84,6 +87,9 @@
 //     body mutation) makes Envoy ignore the picker and continue with the body
 //     already drained; the stand-in answers 500 with details
 //     envoy_standin_spurious_message instead, so a picker bug is loud.
+//   - A picker that ends its stream cleanly while it owes an answer gets a
+//     500 (details envoy_standin_stream_closed_early); Envoy would continue
+//     without it, the body it already drained lost.
 //   - When the picker's envoy.lb dynamic metadata names a destination that
 //     differs from the x-gateway-destination-endpoint header, the stand-in
 //     answers 503 (details envoy_standin_destination_metadata_mismatch)

@@ -13,10 +13,11 @@ const (
 	noHealthyUpstreamBody = "no healthy upstream"
 	connectFailureBody    = "upstream connect error or disconnect/reset before headers. reset reason: remote connection failure"
 	connTerminationBody   = "upstream connect error or disconnect/reset before headers. reset reason: connection termination"
-	// DetailsConnTermination is Envoy's details for an upstream that closed
-	// the connection before answering.
-	DetailsConnTermination = "upstream_reset_before_response_started{connection_termination}"
 )
+
+// DetailsConnTermination is Envoy's details for an upstream that closed the
+// connection before answering (503).
+const DetailsConnTermination = "upstream_reset_before_response_started{connection_termination}"
 
 // route is the router with the ORIGINAL_DST cluster: it picks the
 // destination from the header and starts the upstream request.

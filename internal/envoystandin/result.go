@@ -9,16 +9,31 @@ import (
 
 // Response details (Envoy's %RESPONSE_CODE_DETAILS%) the stand-in reports.
 const (
-	DetailsViaUpstream      = "via_upstream"
-	DetailsMessageTimeout   = "ext_proc_error_per-message_timeout_exceeded"
-	DetailsNoHealthy        = "no_healthy_upstream"
-	DetailsConnectFailure   = "upstream_reset_before_response_started{remote_connection_failure}"
-	DetailsUpstreamReset    = "upstream_reset_after_response_started"
-	DetailsDownstreamReset  = "downstream_remote_disconnect"
-	DetailsSpurious         = "envoy_standin_spurious_message"
+	// DetailsViaUpstream: the upstream's response, through the picker.
+	DetailsViaUpstream = "via_upstream"
+	// DetailsMessageTimeout: the picker did not answer in time (504).
+	DetailsMessageTimeout = "ext_proc_error_per-message_timeout_exceeded"
+	// DetailsNoHealthy: ORIGINAL_DST found no host in the destination
+	// header (503 "no healthy upstream").
+	DetailsNoHealthy = "no_healthy_upstream"
+	// DetailsConnectFailure: the upstream connection failed (503).
+	DetailsConnectFailure = "upstream_reset_before_response_started{remote_connection_failure}"
+	// DetailsUpstreamReset: the upstream failed mid-response; the client's
+	// stream is reset.
+	DetailsUpstreamReset = "upstream_reset_after_response_started"
+	// DetailsDownstreamReset: the client went away.
+	DetailsDownstreamReset = "downstream_remote_disconnect"
+	// DetailsSpurious: the picker sent a message Envoy does not expect
+	// (500; see the package doc).
+	DetailsSpurious = "envoy_standin_spurious_message"
+	// DetailsMetadataMismatch: header and envoy.lb metadata name different
+	// destinations (503; a stand-in check).
 	DetailsMetadataMismatch = "envoy_standin_destination_metadata_mismatch"
-	DetailsBadSubsetHint    = "envoy_standin_bad_subset_hint"
-	DetailsInvalidPath      = "envoy_standin_invalid_path"
+	// DetailsBadSubsetHint: SubsetHeader is too large (400).
+	DetailsBadSubsetHint = "envoy_standin_bad_subset_hint"
+	// DetailsInvalidPath: the :path after mutations is not a request URI
+	// (500).
+	DetailsInvalidPath = "envoy_standin_invalid_path"
 	// detailsGRPCErrorPrefix is followed by the gRPC status code number.
 	detailsGRPCErrorPrefix = "ext_proc_error_gRPC_error_"
 )
@@ -72,9 +87,15 @@ type Result struct {
 
 // Stats are running totals over all requests.
 type Stats struct {
-	Requests, Forwarded, ImmediateResponses, MessageTimeouts int64
-	NoHealthyUpstream, ConnectFailures, MetadataMismatches   int64
-	StreamErrors, SpuriousMessages, ClientResets             int64
+	// Requests counts finished requests; Forwarded those sent upstream.
+	Requests, Forwarded int64
+	// ImmediateResponses counts the picker's ImmediateResponses.
+	ImmediateResponses int64
+	// MessageTimeouts, NoHealthyUpstream, ConnectFailures,
+	// MetadataMismatches, StreamErrors (gRPC errors), SpuriousMessages and
+	// ClientResets count requests that ended with the matching details.
+	MessageTimeouts, NoHealthyUpstream, ConnectFailures, MetadataMismatches int64
+	StreamErrors, SpuriousMessages, ClientResets                            int64
 	// DecisionLatencyTotal sums Result.DecisionLatency over requests that
 	// got a header response; Decisions counts them.
 	DecisionLatencyTotal time.Duration
