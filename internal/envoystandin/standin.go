@@ -17,6 +17,9 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 )
 
+// maxPickerMessage bounds one message from the picker.
+const maxPickerMessage = 64 << 20
+
 // StandIn is a running Envoy stand-in: an HTTP listener whose requests go
 // through an ext_proc picker and on to the endpoint it picks.
 type StandIn struct {
@@ -56,7 +59,10 @@ func New(cfg Config) (*StandIn, error) {
 	if tlsCfg != nil {
 		creds = credentials.NewTLS(tlsCfg)
 	}
-	conn, err := grpc.NewClient(cfg.ExtProcAddr, grpc.WithTransportCredentials(creds))
+	// Envoy's gRPC client sets no 4 MiB message cap; a picker may stream a
+	// large body back in one message.
+	conn, err := grpc.NewClient(cfg.ExtProcAddr, grpc.WithTransportCredentials(creds),
+		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(maxPickerMessage)))
 	if err != nil {
 		return nil, fmt.Errorf("envoy stand-in picker connection: %w", err)
 	}

@@ -136,7 +136,8 @@ func TestHeaderMutationAndOriginalDstForwarding(t *testing.T) {
 	rec := picker.nextStream(t)
 	first := rec.msgs[0]
 	hm := headerValues(first.GetRequestHeaders().GetHeaders())
-	for k, want := range map[string]string{":method": "POST", ":path": "/v1/completions?x=1", ":authority": s.Addr(), ":scheme": "http", "content-type": "application/json", "x-remove-me": "1"} {
+	for k, want := range map[string]string{":method": "POST", ":path": "/v1/completions?x=1", ":authority": s.Addr(), ":scheme": "http",
+		"content-type": "application/json", "x-remove-me": "1", "content-length": strconv.Itoa(len(body)), "x-forwarded-proto": "http"} {
 		if hm[k] != want {
 			t.Errorf("picker saw %s = %q, want %q", k, hm[k], want)
 		}
@@ -487,6 +488,17 @@ func TestSubsetHintMetadata(t *testing.T) {
 		req.Header[http.CanonicalHeaderKey(SubsetHeader)] = []string{""}
 		if code, _, body := do(t, req); code != 503 {
 			t.Errorf("got %d %q", code, body)
+		}
+	})
+	t.Run("too many entries", func(t *testing.T) {
+		_, addr := startPicker(t, echoPicker(echoOpts{}), nil)
+		s, results := newStandIn(t, addr, nil)
+		hint := strings.Repeat("10.0.0.1:80,", maxSubsetEntries+1)
+		if code, _, _ := post(t, s, "/v1/completions", []byte(`{}`), map[string]string{SubsetHeader: hint}); code != 400 {
+			t.Errorf("status %d", code)
+		}
+		if res := nextResult(t, results); res.Details != DetailsBadSubsetHint {
+			t.Errorf("result = %+v", res)
 		}
 	})
 	t.Run("hook", func(t *testing.T) {
