@@ -60,9 +60,7 @@
 //   - Client cancellation cancels the upstream request and closes and resets
 //     the ext_proc stream, as Envoy does when the downstream stream is reset.
 //   - Errors: a gRPC error on the stream gets Envoy's 500 (details
-//     ext_proc_error_gRPC_error_<code>); a picker that ends the stream
-//     cleanly is ignored for the rest of the request (Envoy's onGrpcClose),
-//     so a response not yet started passes through unprocessed.
+//     ext_proc_error_gRPC_error_<code>).
 //
 // # Where it differs from Envoy, on purpose
 //
@@ -87,9 +85,11 @@
 //     body mutation) makes Envoy ignore the picker and continue with the body
 //     already drained; the stand-in answers 500 with details
 //     envoy_standin_spurious_message instead, so a picker bug is loud.
-//   - A picker that ends its stream cleanly while it owes an answer gets a
-//     500 (details envoy_standin_stream_closed_early); Envoy would continue
-//     without it, the body it already drained lost.
+//   - A picker that ends its stream cleanly before the exchange is over
+//     gets a 500 (details envoy_standin_stream_closed_early; a reset once the
+//     response has started), whatever the timing. Envoy (onGrpcClose) would
+//     continue without the picker: unmodified headers, body chunks the
+//     picker had already been given lost, the rest unprocessed.
 //   - When the picker's envoy.lb dynamic metadata names a destination that
 //     differs from the x-gateway-destination-endpoint header, the stand-in
 //     answers 503 (details envoy_standin_destination_metadata_mismatch)

@@ -20,6 +20,10 @@ import (
 // errStreamReset ends the upstream request body when the exchange is reset.
 var errStreamReset = errors.New("envoy stand-in: stream reset")
 
+// errClosedEarly is the error of an exchange whose picker ended its stream
+// cleanly before the exchange was over.
+var errClosedEarly = errors.New("picker closed its stream before the exchange was over")
+
 // recvItem is one thing read from the picker's stream: a message, or the
 // error that ended it (io.EOF for a clean close). One channel keeps them in
 // order.
@@ -73,28 +77,28 @@ type exchange struct {
 	respMeta       atomic.Pointer[corev3.Metadata] // served endpoint; set before the response pump starts
 
 	// Owned by run.
-	reqHeaders         headerList
-	bodiless           bool
-	awaitReqHeaders    bool
-	reqBodyOpen        bool
-	upstreamPending    bool
-	awaitRespHeaders   bool
-	respBodyOpen       bool
-	respDone           bool
-	respStarted        bool
-	processingComplete bool
-	decided            bool
-	pipeW              *io.PipeWriter
-	upTrailer          http.Header
-	declaredTrailers   []string // trailer names the client declared, read before the body
-	forceTrailers      bool     // Config.EndWithTrailers said so; read-only once the pump runs
-	served             string
-	upstreamStart      time.Time
-	respHeaders        headerList
-	respBody           io.ReadCloser
-	abort              bool // reset the client's stream when run returns
-	start              time.Time
-	res                Result
+	reqHeaders       headerList
+	bodiless         bool
+	awaitReqHeaders  bool
+	reqBodyOpen      bool
+	upstreamPending  bool
+	awaitRespHeaders bool
+	respBodyOpen     bool
+	respDone         bool
+	respStarted      bool
+	pickerClosed     bool // the picker ended its stream cleanly with nothing owed
+	decided          bool
+	pipeW            *io.PipeWriter
+	upTrailer        http.Header
+	declaredTrailers []string // trailer names the client declared, read before the body
+	forceTrailers    bool     // Config.EndWithTrailers said so; read-only once the pump runs
+	served           string
+	upstreamStart    time.Time
+	respHeaders      headerList
+	respBody         io.ReadCloser
+	abort            bool // reset the client's stream when run returns
+	start            time.Time
+	res              Result
 }
 
 // newExchange prepares the exchange for r.
@@ -446,11 +450,11 @@ func (e *exchange) messageTimeout() {
 func (e *exchange) streamEnded(err error) bool {
 	if errors.Is(err, io.EOF) {
 		if e.awaitReqHeaders || e.reqBodyOpen || e.awaitRespHeaders || e.respBodyOpen {
-			e.reset(DetailsClosedEarly, errors.New("picker closed the stream while an answer was awaited"))
+			e.reset(DetailsClosedEarly, errClosedEarly)
 			return false
 		}
-		// Envoy's onGrpcClose: the picker is ignored from now on.
-		e.processingComplete = true
+		// Nothing owed yet: the response will find the picker gone.
+		e.pickerClosed = true
 		return true
 	}
 	e.streamFailed(err)

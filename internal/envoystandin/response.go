@@ -5,7 +5,6 @@ import (
 	"io"
 	"net/http"
 	"strconv"
-	"strings"
 
 	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/service/ext_proc/v3"
 )
@@ -14,8 +13,12 @@ import (
 // the picker's response path: ResponseHeaders now, the body from a pump.
 // resp supplies trailers and is nil for local replies.
 func (e *exchange) startResponse(status int, hdr http.Header, body io.ReadCloser, contentLength int64, resp *http.Response, upstream bool) bool {
-	if e.processingComplete {
-		return e.passThrough(status, hdr, body)
+	if e.pickerClosed {
+		if body != nil {
+			_ = body.Close()
+		}
+		e.reset(DetailsClosedEarly, errClosedEarly)
+		return false
 	}
 	h := make(headerList, 0, len(hdr)+2)
 	h = append(h, header{":status", strconv.Itoa(status)})
@@ -113,39 +116,4 @@ func (e *exchange) pumpResponse(body io.Reader, contentLength int64, resp *http.
 			return
 		}
 	}
-}
-
-// passThrough copies a response to the client unprocessed, as Envoy does
-// once the picker has closed its stream (processing complete).
-func (e *exchange) passThrough(status int, hdr http.Header, body io.ReadCloser) bool {
-	h := e.w.Header()
-	for k, v := range hdr {
-		if hopByHop[strings.ToLower(k)] {
-			continue
-		}
-		h[k] = v
-	}
-	e.w.WriteHeader(status)
-	e.respStarted = true
-	e.res.Status = status
-	if body != nil {
-		e.respBody = body
-		buf := make([]byte, e.cfg.ChunkSize)
-		for {
-			n, err := body.Read(buf)
-			if n > 0 {
-				_, _ = e.w.Write(buf[:n])
-				_ = e.rc.Flush()
-			}
-			if err != nil {
-				if !errors.Is(err, io.EOF) {
-					e.reset(DetailsUpstreamReset, err)
-					return false
-				}
-				break
-			}
-		}
-	}
-	e.respDone = true
-	return true
 }

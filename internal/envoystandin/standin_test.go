@@ -836,7 +836,7 @@ func BenchmarkStandIn(b *testing.B) {
 	}
 }
 
-func TestPickerClosingCleanlyLeavesResponseUnprocessed(t *testing.T) {
+func TestPickerClosingCleanlyBeforeTheResponse(t *testing.T) {
 	up := startUpstream(t, func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Length", "5")
 		_, _ = io.WriteString(w, "hello")
@@ -859,20 +859,20 @@ func TestPickerClosingCleanlyLeavesResponseUnprocessed(t *testing.T) {
 		if err := p.srv.Send(streamedBody(true, []byte(`{}`), true)); err != nil {
 			return err
 		}
-		return scriptError{} // Envoy's onGrpcClose: the picker is ignored from now on
+		return scriptError{} // the picker owes nothing yet, but the response will need it
 	}, nil)
 	s, results := newStandIn(t, addr, nil)
-	code, hdr, body := post(t, s, "/v1/completions", []byte(`{}`), nil)
-	if code != 200 || string(body) != "hello" || hdr.Get("Content-Length") != "5" {
-		t.Fatalf("client got %d %v %q, want the upstream's response untouched", code, hdr, body)
-	}
-	if res := nextResult(t, results); res.Served != up.addr() || res.Details != DetailsViaUpstream {
-		t.Errorf("result = %+v", res)
-	}
-	for _, m := range picker.nextStream(t).msgs {
-		if m.GetResponseHeaders() != nil {
-			t.Error("response sent to a picker that closed its stream")
+	// Whichever comes first, the stream's end or the upstream's answer, the
+	// outcome is the same.
+	for range 5 {
+		code, _, _ := post(t, s, "/v1/completions", []byte(`{}`), nil)
+		if code != 500 {
+			t.Fatalf("client got %d", code)
 		}
+		if res := nextResult(t, results); res.Details != DetailsClosedEarly {
+			t.Errorf("result = %+v", res)
+		}
+		picker.nextStream(t)
 	}
 }
 
