@@ -494,6 +494,9 @@ func (e *exchange) finish() {
 	e.res.RequestTrailers = e.reqTrailers.Load() != nil
 	e.res.ResponseChunks = e.respLat.count()
 	e.res.Duration = e.cfg.Now().Sub(e.start)
+	if e.res.Err != nil {
+		e.log.Debug("envoy stand-in: request ended early", "status", e.res.Status, "details", e.res.Details, "err", e.res.Err)
+	}
 	e.s.stats.record(&e.res, e.decided)
 	if e.cfg.OnResult != nil {
 		e.cfg.OnResult(e.res)
