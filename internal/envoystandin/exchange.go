@@ -278,23 +278,24 @@ func (e *exchange) handle(m *extprocv3.ProcessingResponse) bool {
 	if m.GetOverrideMessageTimeout() != nil {
 		return true // ignored, as Envoy does without max_message_timeout
 	}
+	// Envoy keeps the dynamic metadata of every answer (request and response
+	// paths share the stream info); a spurious message's is kept too, which
+	// does not matter as the exchange ends.
+	mergeDynamicMetadata(e.res.DynamicMetadata, m.GetDynamicMetadata())
 	switch v := m.GetResponse().(type) {
 	case *extprocv3.ProcessingResponse_ImmediateResponse:
-		mergeDynamicMetadata(e.res.DynamicMetadata, m.GetDynamicMetadata())
 		e.immediate(v.ImmediateResponse)
 		return false
 	case *extprocv3.ProcessingResponse_RequestHeaders:
 		if !e.awaitReqHeaders {
 			return e.spurious("request_headers response not awaited")
 		}
-		mergeDynamicMetadata(e.res.DynamicMetadata, m.GetDynamicMetadata())
 		return e.onRequestHeaders(v.RequestHeaders.GetResponse())
 	case *extprocv3.ProcessingResponse_RequestBody:
 		sr := v.RequestBody.GetResponse().GetBodyMutation().GetStreamedResponse()
 		if !e.reqBodyOpen || sr == nil {
 			return e.spurious("request_body response not awaited or not a streamed_response")
 		}
-		mergeDynamicMetadata(e.res.DynamicMetadata, m.GetDynamicMetadata())
 		e.writeUpstreamBody(sr.GetBody())
 		if sr.GetEndOfStream() {
 			e.endUpstreamBody()
@@ -305,7 +306,6 @@ func (e *exchange) handle(m *extprocv3.ProcessingResponse) bool {
 		if !e.reqBodyOpen || tr == nil {
 			return e.spurious("request_trailers response not awaited")
 		}
-		mergeDynamicMetadata(e.res.DynamicMetadata, m.GetDynamicMetadata())
 		ign, err := applyHeaderMutation(tr, v.RequestTrailers.GetHeaderMutation(), filterRules, false)
 		e.res.IgnoredMutations += ign
 		if err != nil {

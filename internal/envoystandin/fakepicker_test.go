@@ -146,6 +146,9 @@ type echoOpts struct {
 	immediate *extprocv3.ImmediateResponse
 	// afterDecision runs after the header response is sent.
 	afterDecision func()
+	// usage, when set, is dynamic metadata on the last response body answer
+	// (as upstream's request-attribute-reporter sends a request cost).
+	usage *structpb.Struct
 }
 
 // echoPicker answers like upstream's picker: it reads the whole request,
@@ -229,13 +232,13 @@ func echoPicker(o echoOpts) pickerScript {
 				}
 			}
 		}
-		return passResponse(p, o.respMutation)
+		return passResponse(p, o.respMutation, o.usage)
 	}
 }
 
 // passResponse answers the response path: headers (with mutation), then each
 // body chunk echoed back at once, then trailers.
-func passResponse(p *pickerStream, mutation func(*extprocv3.HeaderMutation)) error {
+func passResponse(p *pickerStream, mutation func(*extprocv3.HeaderMutation), usage *structpb.Struct) error {
 	m, err := p.recv()
 	if err != nil {
 		return err
@@ -263,7 +266,11 @@ func passResponse(p *pickerStream, mutation func(*extprocv3.HeaderMutation)) err
 		}
 		switch r := m.GetRequest().(type) {
 		case *extprocv3.ProcessingRequest_ResponseBody:
-			if err := p.srv.Send(streamedBody(false, r.ResponseBody.GetBody(), r.ResponseBody.GetEndOfStream())); err != nil {
+			answer := streamedBody(false, r.ResponseBody.GetBody(), r.ResponseBody.GetEndOfStream())
+			if r.ResponseBody.GetEndOfStream() {
+				answer.DynamicMetadata = usage
+			}
+			if err := p.srv.Send(answer); err != nil {
 				return err
 			}
 			if r.ResponseBody.GetEndOfStream() {

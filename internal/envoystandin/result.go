@@ -57,8 +57,8 @@ type Result struct {
 	// ClearRouteCache is true when the header response asked for it along
 	// with a header mutation (Envoy ignores it otherwise).
 	ClearRouteCache bool
-	// DynamicMetadata is the picker's dynamic metadata over the request
-	// path, by namespace.
+	// DynamicMetadata is the picker's dynamic metadata over the whole
+	// exchange (request and response paths), by namespace.
 	DynamicMetadata map[string]*structpb.Struct
 	// IgnoredMutations counts header mutations Envoy's rules disallowed.
 	IgnoredMutations int

@@ -20,6 +20,7 @@ import (
 	"go.uber.org/goleak"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/structpb"
 
 	"github.com/infergate/infergate/internal/testca"
 )
@@ -168,9 +169,19 @@ func TestServedEndpointMetadataOnResponsePath(t *testing.T) {
 		w.Header().Set("X-Upstream", "1")
 		_, _ = io.WriteString(w, "abc")
 	})
-	picker, addr := startPicker(t, echoPicker(echoOpts{dest: toUpstream(up)}), nil)
-	s, _ := newStandIn(t, addr, nil)
+	usage := &structpb.Struct{Fields: map[string]*structpb.Value{
+		LBNamespace: structpb.NewStructValue(&structpb.Struct{Fields: map[string]*structpb.Value{
+			"x-gateway-inference-request-cost": structpb.NewNumberValue(7),
+		}}),
+	}}
+	picker, addr := startPicker(t, echoPicker(echoOpts{dest: toUpstream(up), metadataDest: "=", usage: usage}), nil)
+	s, results := newStandIn(t, addr, nil)
 	post(t, s, "/v1/completions", []byte(`{}`), nil)
+	res := nextResult(t, results)
+	lb := res.DynamicMetadata[LBNamespace].GetFields()
+	if lb["x-gateway-inference-request-cost"].GetNumberValue() != 7 || lb[DestinationHeader].GetStringValue() != up.addr() {
+		t.Errorf("dynamic metadata over the exchange = %v", res.DynamicMetadata)
+	}
 
 	rec := picker.nextStream(t)
 	var sawHeaders, sawBody bool
