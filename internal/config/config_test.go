@@ -50,7 +50,7 @@ func TestDefault(t *testing.T) {
 		},
 		TrustControlHeaders: new(true),
 		Metrics: Metrics{
-			LegacyNames:    new(true),
+			NameSets:       []string{NameSetLLMD, NameSetGIE, NameSetLegacy},
 			ModelNameLimit: 1000,
 			ModelPairLimit: 1000,
 			Auth: MetricsAuth{Enabled: new(true), Mode: AuthStatic, Kubernetes: KubernetesAuth{
@@ -135,6 +135,7 @@ func TestApplyDefaults(t *testing.T) {
 				c.Upstream.MaxRetries = new(0)
 				c.Upstream.ForwardAuthorization = new(false)
 				c.Metrics.LegacyNames = new(false)
+				c.Metrics.NameSets = []string{NameSetLLMD, NameSetGIE}
 				c.Metrics.Auth.Enabled = new(false)
 				return c
 			},

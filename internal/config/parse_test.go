@@ -98,6 +98,7 @@ metrics:
 				c.Upstream.MaxRetries = new(0)
 				c.Upstream.ForwardAuthorization = new(false)
 				c.Metrics.LegacyNames = new(false)
+				c.Metrics.NameSets = []string{NameSetLLMD, NameSetGIE}
 				c.Metrics.Auth.Enabled = new(false)
 				return c
 			},
@@ -553,6 +554,7 @@ func TestValidateZeroConfig(t *testing.T) {
 		`limits.maxInFlight: must be > 0, got 0`,
 		`limits.maxConnsPerAddress: must be > 0, got 0`,
 		`limits.maxHeaderBytes: must be >= 4096, got 0`,
+		`metrics.nameSets: must list at least one of "llm-d", "gie", "legacy"`,
 		`metrics.modelNameLimit: must be >= 1, got 0`,
 		`metrics.modelPairLimit: must be >= 1, got 0`,
 		`metrics.auth.failureLimit.burst: must be >= 1, got 0`,

@@ -29,7 +29,7 @@ func ptr(v float64) *float64 { return &v }
 func TestSamplerSeries(t *testing.T) {
 	t.Parallel()
 	reg := prometheus.NewRegistry()
-	m := telemetry.NewMetrics(reg, telemetry.Options{LegacyNames: true})
+	m := telemetry.NewMetrics(reg, telemetry.Options{})
 	clk := &clock{t: time.Unix(1000, 0)}
 	s := NewSampler(SamplerOptions{Gatherer: reg, Interval: time.Second, History: 4, LatencyWindow: 2, Now: clk.now})
 

@@ -27,11 +27,11 @@ type recorder struct {
 }
 
 func (r *recorder) ObserveRequest(rec Record) { r.records = append(r.records, rec) }
-func (r *recorder) RunningAdd(model string, delta int) {
+func (r *recorder) RunningAdd(run Running, delta int) {
 	if r.running == nil {
 		r.running = map[string]int{}
 	}
-	r.running[model] += delta
+	r.running[run.Model] += delta
 }
 
 // fixture is a tracker over a real router with endpoints ep-0 and ep-1
@@ -194,7 +194,7 @@ func TestStreamObservation(t *testing.T) {
 	want := Record{
 		Model: "base", TargetModel: "base", RequestBytes: len(body), ResponseBytes: len(client),
 		InputTokens: 5, OutputTokens: 3,
-		Duration: 130 * time.Millisecond, TTFT: 100 * time.Millisecond, TPOT: 10 * time.Millisecond,
+		Duration: 130 * time.Millisecond, TTFT: 100 * time.Millisecond, TPOT: 10 * time.Millisecond, Streaming: true,
 	}
 	if diff := cmp.Diff([]Record{want}, f.obs.records); diff != "" {
 		t.Errorf("record (-want +got):\n%s", diff)

@@ -30,14 +30,17 @@ func (x *Exchange) ResponseStarted(status int, stream bool) (reframe bool) {
 // appended to dst, times of token events recorded and the unrequested usage
 // chunk removed; otherwise p itself, its tail kept to find usage.
 func (x *Exchange) Chunk(dst, p []byte) []byte {
+	began := x.t.now()
 	if x.stream == nil {
 		x.respBytes += len(p)
 		_, _ = x.tail.Write(p)
+		x.respProc += x.t.now().Sub(began)
 		return p
 	}
 	out, events := x.stream.Process(dst, p)
+	now := x.t.now()
+	x.respProc += now.Sub(began)
 	if events > 0 {
-		now := x.t.now()
 		if x.firstToken.IsZero() {
 			x.firstToken = now
 		}

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/infergate/infergate/internal/exchange"
 )
 
 // worstCaseExpositionBytes is the bound the README states for the request
@@ -27,7 +29,7 @@ func TestWorstCaseExpositionSize(t *testing.T) {
 		t.Skip("builds a worst-case exposition of several hundred megabytes")
 	}
 	reg := prometheus.NewRegistry()
-	m := NewMetrics(reg, Options{LegacyNames: true, Now: func() time.Time { return time.Unix(0, 0) }})
+	m := NewMetrics(reg, Options{Now: func() time.Time { return time.Unix(0, 0) }})
 	var pins []PinnedModel
 	for i := range 10 {
 		pins = append(pins, PinnedModel{Name: fmt.Sprintf("model-%d", i), Targets: []string{fmt.Sprintf("lora-%d", i)}})
@@ -72,7 +74,7 @@ func TestWorstCaseExpositionSize(t *testing.T) {
 			o.ErrorCode = c
 			m.ObserveRequest(o)
 		}
-		m.RunningAdd(o.Model, 1)
+		m.RunningAdd(exchange.Running{Model: o.Model, TargetModel: o.TargetModel, FairnessID: o.FairnessID, Priority: o.Priority}, 1)
 	}
 	buf := exposition(t, reg)
 	t.Logf("worst-case exposition: %d bytes (%.0f MiB) in %d lines", buf.Len(), float64(buf.Len())/(1<<20), bytes.Count(buf.Bytes(), []byte("\n")))
