@@ -52,7 +52,7 @@ func TestDefault(t *testing.T) {
 		Metrics: Metrics{
 			NameSets:       []string{NameSetLLMD, NameSetGIE, NameSetLegacy},
 			ModelNameLimit: 1000,
-			ModelPairLimit: 1000,
+			ModelPairLimit: 666,
 			Auth: MetricsAuth{Enabled: new(true), Mode: AuthStatic, Kubernetes: KubernetesAuth{
 				TokenReviewTTL: Duration{time.Minute},
 				AllowTTL:       Duration{5 * time.Minute},
@@ -136,6 +136,7 @@ func TestApplyDefaults(t *testing.T) {
 				c.Upstream.ForwardAuthorization = new(false)
 				c.Metrics.LegacyNames = new(false)
 				c.Metrics.NameSets = []string{NameSetLLMD, NameSetGIE}
+				c.Metrics.ModelPairLimit = 1000 // the budget of 2000 over two sets
 				c.Metrics.Auth.Enabled = new(false)
 				return c
 			},

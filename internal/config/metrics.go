@@ -10,7 +10,9 @@ import (
 // v0.10), and a cap on (model, target model) pairs.
 const (
 	defaultModelNameLimit = 1000
-	defaultModelPairLimit = 1000
+	// modelComboBudget is shared by the enabled name sets: the default
+	// modelPairLimit is modelComboBudget / len(nameSets).
+	modelComboBudget = 2000
 )
 
 // Metric name sets; see [Metrics.NameSets].
@@ -42,11 +44,14 @@ type Metrics struct {
 	// replicas list are pinned outside the cap. Default 1000 (as upstream);
 	// must be >= 1.
 	ModelNameLimit int `yaml:"modelNameLimit" json:"modelNameLimit"`
-	// ModelPairLimit caps the distinct (model_name, target_model_name)
-	// pairs other than the pinned models' natural ones (a model with itself
-	// and with its configured targets); past it the target is counted as
-	// "other", and the model too unless it is pinned. Default 1000; must be
-	// >= 1.
+	// ModelPairLimit caps the distinct (model_name, target_model_name,
+	// fairness_id, priority) combinations, one budget for every name set;
+	// past it the fairness ID is counted as "other" for a pinned model's
+	// natural pair (the model with itself or a configured target), the
+	// target too for other pairs of a pinned model, and all three
+	// otherwise. Default 2000 divided by the number of name sets (666 with
+	// all three, 1000 with two as before), which keeps the worst-case size
+	// of /metrics the same whichever sets are on; must be >= 1.
 	ModelPairLimit int `yaml:"modelPairLimit" json:"modelPairLimit"`
 	// Auth protects /metrics, /debug/pprof/ and /dashboard on the metrics
 	// listener.
@@ -132,7 +137,7 @@ func (m *Metrics) applyDefaults() {
 		m.ModelNameLimit = defaultModelNameLimit
 	}
 	if m.ModelPairLimit == 0 {
-		m.ModelPairLimit = defaultModelPairLimit
+		m.ModelPairLimit = modelComboBudget / max(len(m.NameSets), 1)
 	}
 	if m.Auth.Enabled == nil {
 		m.Auth.Enabled = new(true)

@@ -99,6 +99,7 @@ metrics:
 				c.Upstream.ForwardAuthorization = new(false)
 				c.Metrics.LegacyNames = new(false)
 				c.Metrics.NameSets = []string{NameSetLLMD, NameSetGIE}
+				c.Metrics.ModelPairLimit = 1000 // the budget of 2000 over two sets
 				c.Metrics.Auth.Enabled = new(false)
 				return c
 			},

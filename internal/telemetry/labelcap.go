@@ -24,7 +24,11 @@ const (
 // "other").
 const (
 	defaultModelNameLimit = 1000
-	defaultModelPairLimit = 1000
+	// comboBudget is the default combination budget shared by the name
+	// sets: each enabled set gets comboBudget / sets combinations (2000 for
+	// one set, 1000 for two as before llm-d's names, 666 for all three), so
+	// the worst-case /metrics size stays the same whichever sets are on.
+	comboBudget = 2000
 	// defaultFairnessLimit caps the distinct fairness_id values (DESIGN:
 	// 100, overflow "other").
 	defaultFairnessLimit = 100

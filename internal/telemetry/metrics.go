@@ -37,7 +37,8 @@ type Options struct {
 	// ModelPairLimit is the maximum number of distinct (model_name,
 	// target_model_name, fairness_id, priority) combinations, shared by
 	// every name set; past it a combination is folded as [modelCap]
-	// describes. Zero or negative means 1000.
+	// describes. Zero or negative means [DefaultModelPairLimit] of the
+	// enabled sets.
 	ModelPairLimit int
 	// FairnessIDLimit is the maximum number of distinct fairness_id values;
 	// later new IDs are recorded as [OverflowModelName]. Zero or negative
@@ -90,8 +91,9 @@ func NewMetrics(reg prometheus.Registerer, opts Options) *Metrics {
 	if limit <= 0 {
 		limit = defaultModelNameLimit
 	}
+	sets := opts.NameSets.orAll()
 	if pairLimit <= 0 {
-		pairLimit = defaultModelPairLimit
+		pairLimit = DefaultModelPairLimit(sets.count())
 	}
 	if fairLimit <= 0 {
 		fairLimit = defaultFairnessLimit
@@ -100,7 +102,6 @@ func NewMetrics(reg prometheus.Registerer, opts Options) *Metrics {
 	if now == nil {
 		now = time.Now
 	}
-	sets := opts.NameSets.orAll()
 	plugins := opts.Plugins
 	if plugins == nil {
 		for p := range scheduler.NumPlugins {

@@ -64,3 +64,21 @@ func (s NameSets) orAll() NameSets {
 	}
 	return s
 }
+
+// count returns how many sets s enables.
+func (s NameSets) count() int {
+	n := 0
+	for _, on := range []bool{s.LLMD, s.GIE, s.Legacy} {
+		if on {
+			n++
+		}
+	}
+	return n
+}
+
+// DefaultModelPairLimit is the default combination cap when sets name sets
+// are enabled: a budget of 2000 shared among them (2000, 1000, 666), which
+// keeps the worst-case size of /metrics the same whichever sets are on.
+func DefaultModelPairLimit(sets int) int {
+	return comboBudget / max(sets, 1)
+}
