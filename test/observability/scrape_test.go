@@ -369,7 +369,19 @@ func (f *fixture) checkPromtoolMetrics(t *testing.T) {
 	}
 	out, code := runCmd(t, exposition, f.promtool, "check", "metrics")
 	if code != 0 {
-		t.Errorf("promtool check metrics exited %d:\n%s", code, out)
+		// llm-d's prefix reads as a unit ("_d_", days) to the linter; those
+		// names are upstream's and cannot change. Anything else fails.
+		var problems []string
+		for line := range strings.Lines(out) {
+			line = strings.TrimSpace(line)
+			if line == "" || (strings.HasPrefix(line, "llm_d_epp_") && strings.HasSuffix(line, "should not contain abbreviated units")) {
+				continue
+			}
+			problems = append(problems, line)
+		}
+		if len(problems) > 0 {
+			t.Errorf("promtool check metrics exited %d:\n%s", code, strings.Join(problems, "\n"))
+		}
 	}
 }
 
