@@ -57,9 +57,12 @@ type InferenceModelRewriteRule struct {
 	Matches []Match `json:"matches,omitempty"`
 
 	// Targets are the models matched requests are sent to, split by weight.
+	// Optional as in llm-d router v0.10 (a rule without targets routes
+	// nothing), but never an empty list.
 	//
+	// +optional
 	// +kubebuilder:validation:MinItems=1
-	Targets []TargetModel `json:"targets"`
+	Targets []TargetModel `json:"targets,omitempty"`
 }
 
 // Match selects requests.

@@ -39,7 +39,7 @@ type InferenceObjectiveSpec struct {
 	// traffic. Unset counts as 0.
 	//
 	// +optional
-	Priority *int `json:"priority,omitempty"`
+	Priority *int32 `json:"priority,omitempty"`
 
 	// PoolRef is the pool, in the same namespace, the objective applies to.
 	//
