@@ -7,17 +7,20 @@ import (
 	"log/slog"
 	"reflect"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/go-logr/logr"
+	authorizationv1 "k8s.io/api/authorization/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/discovery"
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/util/workqueue"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -199,6 +202,10 @@ func (c *Controller) watchOptionalKinds(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("discovery client: %w", err)
 	}
+	cs, err := kubernetes.NewForConfig(c.opts.Config)
+	if err != nil {
+		return fmt.Errorf("access review client: %w", err)
+	}
 	groups := []struct {
 		gv                   string
 		objective, rewrite   client.Object
@@ -222,8 +229,16 @@ func (c *Controller) watchOptionalKinds(ctx context.Context) error {
 			{kind: "InferenceObjective", obj: g.objective, watch: g.watchObj},
 			{kind: "InferenceModelRewrite", obj: g.rewrite, watch: g.watchRwrte},
 		} {
-			if !served[k.kind] {
+			resource := served[k.kind]
+			if resource == "" {
 				c.logger.Info("CRD not installed: "+k.kind+" objects of this group are ignored (restart the gateway after installing it)", slog.String("groupVersion", g.gv))
+				continue
+			}
+			if ok, why := c.mayWatch(ctx, cs, g.gv, resource); !ok {
+				// Watching without permission would keep the caches from
+				// ever syncing, and with them the first catalog.
+				c.logger.Warn(k.kind+" objects of this group are ignored: the gateway may not list and watch them (add the group to its Role)",
+					slog.String("groupVersion", g.gv), slog.String("reason", why))
 				continue
 			}
 			if err := c.ctrl.Watch(source.TypedKind(c.mgr.GetCache(), k.obj, handlerFor[client.Object]())); err != nil {
@@ -233,28 +248,53 @@ func (c *Controller) watchOptionalKinds(ctx context.Context) error {
 		}
 	}
 	if !c.watchObjectives && !c.watchObjectivesLLMD {
-		c.logger.Warn("no InferenceObjective CRD installed in either group: objectives are ignored")
+		c.logger.Warn("InferenceObjectives are ignored: no group serves them to the gateway")
 	}
 	if !c.watchRewrites && !c.watchRewritesLLMD {
-		c.logger.Warn("no InferenceModelRewrite CRD installed in either group: rewrites are ignored")
+		c.logger.Warn("InferenceModelRewrites are ignored: no group serves them to the gateway")
 	}
 	return nil
 }
 
-// servedKinds returns the kinds the API server serves in group version gv
-// (none when it does not serve gv), retrying while it cannot be reached.
-func (c *Controller) servedKinds(ctx context.Context, dc discovery.DiscoveryInterface, gv string) (map[string]bool, error) {
+// mayWatch asks the API server whether the gateway may list and watch
+// resource of group version gv in its namespace. A review that cannot be
+// made (old API server, no permission to review) counts as allowed: the
+// watch itself then shows.
+func (c *Controller) mayWatch(ctx context.Context, cs kubernetes.Interface, gv, resource string) (bool, string) {
+	group := strings.SplitN(gv, "/", 2)[0]
+	for _, verb := range []string{"list", "watch"} {
+		review := &authorizationv1.SelfSubjectAccessReview{Spec: authorizationv1.SelfSubjectAccessReviewSpec{
+			ResourceAttributes: &authorizationv1.ResourceAttributes{Namespace: c.opts.Namespace, Verb: verb, Group: group, Resource: resource},
+		}}
+		got, err := cs.AuthorizationV1().SelfSubjectAccessReviews().Create(ctx, review, metav1.CreateOptions{})
+		if err != nil {
+			c.logger.Info("cannot review access; watching anyway", slog.String("groupVersion", gv), slog.String("resource", resource), slog.Any("err", err))
+			return true, ""
+		}
+		if !got.Status.Allowed {
+			return false, verb + " " + resource + " denied"
+		}
+	}
+	return true, ""
+}
+
+// servedKinds returns the kinds the API server serves in group version gv,
+// each with its resource name (none when it does not serve gv), retrying
+// while it cannot be reached.
+func (c *Controller) servedKinds(ctx context.Context, dc discovery.DiscoveryInterface, gv string) (map[string]string, error) {
 	for {
 		list, err := dc.ServerResourcesForGroupVersion(gv)
 		switch {
 		case err == nil:
-			served := make(map[string]bool, len(list.APIResources))
+			served := make(map[string]string, len(list.APIResources))
 			for _, r := range list.APIResources {
-				served[r.Kind] = true
+				if !strings.Contains(r.Name, "/") { // not a subresource
+					served[r.Kind] = r.Name
+				}
 			}
 			return served, nil
 		case apierrors.IsNotFound(err):
-			return map[string]bool{}, nil
+			return map[string]string{}, nil
 		}
 		c.logger.Warn("cannot ask the API server which kinds it serves; retrying", slog.String("groupVersion", gv), slog.Any("err", err))
 		select {

@@ -7,8 +7,12 @@ import (
 	"strings"
 	"testing"
 
+	authnv1 "k8s.io/api/authentication/v1"
+	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	llmdv1alpha2 "github.com/infergate/infergate/api/llmd/v1alpha2"
@@ -216,5 +220,54 @@ func TestMergeGroups(t *testing.T) {
 	}
 	if len(rws) != 1 || rws[0].Spec.Rules[0].Targets[0].ModelRewrite != "new" || len(shadowedRW) != 1 {
 		t.Errorf("merged rewrites %+v, shadowed %d; want the llm-d.ai one and one shadowed", rws, len(shadowedRW))
+	}
+}
+
+// TestWithoutPermissionForNewGroup runs the controller as a ServiceAccount
+// whose Role predates the llm-d.ai group (an upgrade that kept the old
+// RBAC) on a cluster with both CRD sets: it must skip the group it may not
+// watch instead of waiting forever for that cache, and route by the old
+// group's objects.
+func TestWithoutPermissionForNewGroup(t *testing.T) {
+	e := startEnv(t)
+	ns := e.namespace(t, "old-rbac")
+	rules := []rbacv1.PolicyRule{
+		{APIGroups: []string{""}, Resources: []string{"pods"}, Verbs: []string{"get", "list", "watch"}},
+		{APIGroups: []string{v1.GroupName}, Resources: []string{"inferencepools"}, Verbs: []string{"get", "list", "watch"}},
+		{APIGroups: []string{v1.GroupName}, Resources: []string{"inferencepools/status"}, Verbs: []string{"get", "update", "patch"}},
+		{APIGroups: []string{"", "events.k8s.io"}, Resources: []string{"events"}, Verbs: []string{"create", "patch"}},
+		{APIGroups: []string{v1alpha2.GroupName}, Resources: []string{"inferenceobjectives", "inferencemodelrewrites"}, Verbs: []string{"get", "list", "watch"}},
+	}
+	ctx := t.Context()
+	if _, err := e.cs.RbacV1().Roles(ns).Create(ctx, &rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Name: "gw"}, Rules: rules}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.cs.CoreV1().ServiceAccounts(ns).Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "gw"}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.cs.RbacV1().RoleBindings(ns).Create(ctx, &rbacv1.RoleBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: "gw"},
+		RoleRef:    rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "Role", Name: "gw"},
+		Subjects:   []rbacv1.Subject{{Kind: "ServiceAccount", Name: "gw", Namespace: ns}},
+	}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	tok, err := e.cs.CoreV1().ServiceAccounts(ns).CreateToken(ctx, "gw", &authnv1.TokenRequest{}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := rest.CopyConfig(e.cp.AdminConfig())
+	cfg.BearerToken = tok.Status.Token
+	cfg.TLSClientConfig = rest.TLSClientConfig{CAData: e.cp.CAData()}
+	cfg.CertData, cfg.KeyData, cfg.CertFile, cfg.KeyFile = nil, nil, "", ""
+
+	e.createPool(t, ns, "chat", nil, map[v1.LabelKey]v1.LabelValue{"app": "chat"}, 8000)
+	ten := 10
+	prem := objective("premium", "chat", &ten)
+	oldObjects(t, e, ns, &prem)
+	r := e.start(t, Options{Namespace: ns, PoolNames: []string{"chat"}, Config: cfg})
+	r.rec.waitFor(t, "old-group objects route", routingIs([]config.Objective{{Name: "premium", Priority: 10}}, nil))
+	if r.c.watchObjectivesLLMD || r.c.watchRewritesLLMD || !r.c.watchObjectives {
+		t.Errorf("watching llm-d.ai %t/%t, old objectives %t; want only the permitted group", r.c.watchObjectivesLLMD, r.c.watchRewritesLLMD, r.c.watchObjectives)
 	}
 }

@@ -115,7 +115,9 @@ func testLogger() *slog.Logger {
 func (e *env) start(t *testing.T, o Options) *running {
 	t.Helper()
 	rec := newRecorder()
-	o.Config = e.cp.AdminConfig()
+	if o.Config == nil {
+		o.Config = e.cp.AdminConfig()
+	}
 	o.Logger = testLogger().With("namespace", o.Namespace, "identity", o.Identity)
 	if o.LeaderElection {
 		o.LeaseDuration, o.RenewDeadline, o.RetryPeriod = testLeaseDuration, testRenewDeadline, testRetryPeriod
