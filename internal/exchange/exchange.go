@@ -79,9 +79,10 @@ type Exchange struct {
 	bodyDone   bool
 	bodyErr    error // error ending the upstream body, nil for a clean end
 	finishedAt time.Time
-	fairness   string        // the client's fairness ID, "" until read
-	routedAt   time.Time     // when Begin was called
-	respProc   time.Duration // time spent in Chunk
+	fairness   string              // the client's fairness ID, "" until read
+	routedAt   time.Time           // when Begin was called
+	respProc   time.Duration       // time spent in Chunk
+	gaps       func(time.Duration) // records inter-token gaps of a stream; nil for none
 }
 
 // Start begins the exchange of request id, now.

@@ -20,10 +20,15 @@ import (
 	"github.com/infergate/infergate/internal/testclock"
 )
 
-// recorder is an Observer that keeps what it is told.
+// recorder is an Observer (and GapObserver) that keeps what it is told.
 type recorder struct {
 	records []Record
 	running map[string]int
+	gaps    []time.Duration
+}
+
+func (r *recorder) StreamGaps(Running) func(time.Duration) {
+	return func(d time.Duration) { r.gaps = append(r.gaps, d) }
 }
 
 func (r *recorder) ObserveRequest(rec Record) { r.records = append(r.records, rec) }
@@ -195,6 +200,9 @@ func TestStreamObservation(t *testing.T) {
 		Model: "base", TargetModel: "base", RequestBytes: len(body), ResponseBytes: len(client),
 		InputTokens: 5, OutputTokens: 3,
 		Duration: 130 * time.Millisecond, TTFT: 100 * time.Millisecond, TPOT: 10 * time.Millisecond, Streaming: true,
+	}
+	if diff := cmp.Diff([]time.Duration{10 * time.Millisecond, 10 * time.Millisecond}, f.obs.gaps); diff != "" {
+		t.Errorf("gaps between token chunks (-want +got):\n%s", diff)
 	}
 	if diff := cmp.Diff([]Record{want}, f.obs.records); diff != "" {
 		t.Errorf("record (-want +got):\n%s", diff)

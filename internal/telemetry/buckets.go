@@ -53,6 +53,8 @@ var (
 	llmdTPOTBuckets = []float64{
 		0.0005, 0.00205, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.125, 0.15, 0.2, 0.3, 0.4, 0.5, 0.6, 0.8, 1, 2,
 	}
+	// llmdITLBuckets, in seconds: llm_d_epp_request_streaming_itl_seconds.
+	llmdITLBuckets = []float64{0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.15, 0.2, 0.3, 0.5, 0.75, 1, 2}
 	// requestProcessingBuckets, in seconds:
 	// llm_d_epp_request_processing_duration_seconds.
 	requestProcessingBuckets = []float64{

@@ -22,6 +22,7 @@ type llmdFamilies struct {
 	ntpot        *prometheus.HistogramVec
 	ttft         *prometheus.HistogramVec
 	tpot         *prometheus.HistogramVec
+	itl          *prometheus.HistogramVec
 }
 
 // newLLMDFamilies builds the llm_d_epp_* request families.
@@ -64,13 +65,15 @@ func newLLMDFamilies() *llmdFamilies {
 			llmdTTFTBuckets, "streaming"),
 		tpot: histogram("request_streaming_tpot_seconds",
 			"Mean time between output tokens after the first of a streamed response, in seconds.", llmdTPOTBuckets),
+		itl: histogram("request_streaming_itl_seconds",
+			"Time between consecutive chunks of a streamed response that carry tokens, in seconds.", llmdITLBuckets),
 	}
 }
 
 // register adds every family to reg, panicking on a duplicate.
 func (f *llmdFamilies) register(reg prometheus.Registerer) {
 	reg.MustRegister(f.requests, f.errors, f.running, f.duration, f.requestSize, f.responseSize,
-		f.inputTokens, f.outputTokens, f.cachedTokens, f.ntpot, f.ttft, f.tpot)
+		f.inputTokens, f.outputTokens, f.cachedTokens, f.ntpot, f.ttft, f.tpot, f.itl)
 }
 
 // observe records o under the capped combination k; code is the capped
@@ -119,7 +122,7 @@ func (f *llmdFamilies) deleteModel(n string) {
 	vecs := []interface {
 		DeletePartialMatch(prometheus.Labels) int
 	}{f.requests, f.errors, f.running, f.duration, f.requestSize, f.responseSize, f.inputTokens,
-		f.outputTokens, f.cachedTokens, f.ntpot, f.ttft, f.tpot}
+		f.outputTokens, f.cachedTokens, f.ntpot, f.ttft, f.tpot, f.itl}
 	for _, v := range vecs {
 		v.DeletePartialMatch(prometheus.Labels{"model_name": n})
 		v.DeletePartialMatch(prometheus.Labels{"target_model_name": n})

@@ -212,6 +212,21 @@ func (m *Metrics) RunningAdd(r exchange.Running, delta int) {
 	}
 }
 
+// StreamGaps returns the recorder of the time between consecutive
+// token-carrying chunks of one stream (llm_d_epp_request_streaming_itl_seconds),
+// labelled like r's other llm-d series; nil when the llm-d set is off. It
+// implements [exchange.GapObserver].
+func (m *Metrics) StreamGaps(r exchange.Running) func(time.Duration) {
+	if m == nil || m.llmd == nil {
+		return nil
+	}
+	k := m.models.key(r.Model, r.TargetModel, r.FairnessID, r.Priority)
+	h := m.llmd.itl.WithLabelValues(k.model, k.target, k.fairness, strconv.Itoa(k.priority))
+	return func(d time.Duration) { h.Observe(d.Seconds()) }
+}
+
+var _ exchange.GapObserver = (*Metrics)(nil)
+
 // ObserveSchedule records one scheduling attempt: its duration and its
 // outcome. On failure, endpointName, endpointNamespace and port are normally
 // empty. endpointName becomes the pod_name label (endpoint_name in the

@@ -45,6 +45,10 @@ func recordSequence(m *Metrics) {
 	m.RunningAdd(exchange.Running{Model: "llama", TargetModel: "llama-lora", FairnessID: "tenant-a", Priority: 1}, 1)
 	m.RunningAdd(exchange.Running{Model: "llama", TargetModel: "llama-lora", FairnessID: "tenant-a", Priority: 1}, 1)
 	m.RunningAdd(exchange.Running{Model: "llama", TargetModel: "llama-lora", FairnessID: "tenant-a", Priority: 1}, -1)
+	if gap := m.StreamGaps(exchange.Running{Model: "llama", TargetModel: "llama-lora", FairnessID: "tenant-a", Priority: 1}); gap != nil {
+		gap(30 * time.Millisecond)
+		gap(70 * time.Millisecond)
+	}
 	m.ObserveSchedule(300*time.Microsecond, true, "llama-lora", "vllm-0", "serving", "8000")
 	m.ObserveSchedule(50*time.Microsecond, false, "llama-lora", "", "", "")
 	m.ObservePlugin(scheduler.PluginQueueScorer, 30*time.Microsecond)
@@ -202,7 +206,7 @@ func TestNameSets(t *testing.T) {
 			all := sets.orAll()
 			want := map[string]int{llmdPrefix: 0, objectivePrefix: 0, legacyPrefix: 0, extensionPrefix: 0, poolPrefix: 0}
 			if all.LLMD {
-				want[llmdPrefix] = 28 // per_endpoint_queue_size has no series without endpoints
+				want[llmdPrefix] = 29 // per_endpoint_queue_size has no series without endpoints
 			}
 			if all.GIE {
 				want[objectivePrefix], want[extensionPrefix], want[poolPrefix] = 12, 7, 4

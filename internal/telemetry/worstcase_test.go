@@ -53,6 +53,9 @@ func worstCase(t *testing.T, sets NameSets) {
 		m.ObserveRequest(o)
 		o.Streaming = true
 		m.ObserveRequest(o)
+		if gap := m.StreamGaps(exchange.Running{Model: o.Model, TargetModel: o.TargetModel, FairnessID: o.FairnessID, Priority: o.Priority}); gap != nil {
+			gap(time.Millisecond)
+		}
 	}
 	codes := []string{ErrorBadRequest, ErrorNotFound, ErrorResourceExhausted, ErrorServiceUnavailable, ErrorInternal,
 		ErrorModelServerError, ErrorBadGateway, ErrorTimeout, ErrorClientClosed, ErrorUnknown}
