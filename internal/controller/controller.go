@@ -194,9 +194,10 @@ func New(o Options) (*Controller, error) {
 // watchOptionalKinds asks the API server (retrying while it cannot be
 // reached) whether it serves InferenceObjective and InferenceModelRewrite,
 // in llm-d.ai/v1alpha2 and in inference.networking.x-k8s.io/v1alpha2, and
-// watches those it serves. A cluster with only the InferencePool CRD (GA,
-// inference.networking.k8s.io/v1) is served without objectives or rewrites;
-// a CRD installed later needs a restart, which the log says.
+// watches those it serves and the gateway may list and watch. A cluster
+// with only the InferencePool CRD (GA, inference.networking.k8s.io/v1) is
+// served without objectives or rewrites; a CRD installed (or a permission
+// granted) later needs a restart, which the log says.
 func (c *Controller) watchOptionalKinds(ctx context.Context) error {
 	dc, err := discovery.NewDiscoveryClientForConfig(c.opts.Config)
 	if err != nil {
