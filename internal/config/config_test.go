@@ -50,9 +50,9 @@ func TestDefault(t *testing.T) {
 		},
 		TrustControlHeaders: new(true),
 		Metrics: Metrics{
-			LegacyNames:    new(true),
+			NameSets:       []string{NameSetLLMD, NameSetGIE, NameSetLegacy},
 			ModelNameLimit: 1000,
-			ModelPairLimit: 1000,
+			ModelPairLimit: 666,
 			Auth: MetricsAuth{Enabled: new(true), Mode: AuthStatic, Kubernetes: KubernetesAuth{
 				TokenReviewTTL: Duration{time.Minute},
 				AllowTTL:       Duration{5 * time.Minute},
@@ -135,6 +135,8 @@ func TestApplyDefaults(t *testing.T) {
 				c.Upstream.MaxRetries = new(0)
 				c.Upstream.ForwardAuthorization = new(false)
 				c.Metrics.LegacyNames = new(false)
+				c.Metrics.NameSets = []string{NameSetLLMD, NameSetGIE}
+				c.Metrics.ModelPairLimit = 1000 // the budget of 2000 over two sets
 				c.Metrics.Auth.Enabled = new(false)
 				return c
 			},

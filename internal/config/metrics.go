@@ -1,19 +1,42 @@
 package config
 
-import "time"
+import (
+	"fmt"
+	"slices"
+	"time"
+)
 
 // Defaults of the label caps: upstream's cap on model names (llm-d router
 // v0.10), and a cap on (model, target model) pairs.
 const (
 	defaultModelNameLimit = 1000
-	defaultModelPairLimit = 1000
+	// modelComboBudget is shared by the enabled name sets: the default
+	// modelPairLimit is modelComboBudget / len(nameSets).
+	modelComboBudget = 2000
+)
+
+// Metric name sets; see [Metrics.NameSets].
+const (
+	// NameSetLLMD is llm-d router v0.10's llm_d_epp_* names.
+	NameSetLLMD = "llm-d"
+	// NameSetGIE is Gateway API Inference Extension v1.5's
+	// inference_objective_*, inference_pool_* and inference_extension_*.
+	NameSetGIE = "gie"
+	// NameSetLegacy is the inference_model_* names Google's guide queries.
+	NameSetLegacy = "legacy"
 )
 
 // Metrics tunes the gateway's own Prometheus metrics.
 type Metrics struct {
-	// LegacyNames also exports the legacy inference_model_* families next
-	// to inference_objective_*. nil means true. Read it with
-	// [Metrics.Legacy].
+	// NameSets lists the names the gateway's families are emitted under:
+	// [NameSetLLMD], [NameSetGIE], [NameSetLegacy]. Default all three, as
+	// upstream emits its new and deprecated names side by side; each set
+	// is a full copy, so each one multiplies the samples a scrape carries.
+	NameSets []string `yaml:"nameSets" json:"nameSets"`
+	// LegacyNames is the older switch for the legacy set, kept as an
+	// alias: when NameSets is unset, false leaves [NameSetLegacy] out of
+	// the default. Setting both is an error unless they agree. nil means
+	// unset.
 	LegacyNames *bool `yaml:"legacyNames" json:"legacyNames"`
 	// ModelNameLimit caps the distinct client-derived values of the
 	// model_name and target_model_name labels; further names are counted
@@ -21,11 +44,14 @@ type Metrics struct {
 	// replicas list are pinned outside the cap. Default 1000 (as upstream);
 	// must be >= 1.
 	ModelNameLimit int `yaml:"modelNameLimit" json:"modelNameLimit"`
-	// ModelPairLimit caps the distinct (model_name, target_model_name)
-	// pairs other than the pinned models' natural ones (a model with itself
-	// and with its configured targets); past it the target is counted as
-	// "other", and the model too unless it is pinned. Default 1000; must be
-	// >= 1.
+	// ModelPairLimit caps the distinct (model_name, target_model_name,
+	// fairness_id, priority) combinations, one budget for every name set;
+	// past it the fairness ID is counted as "other" for a pinned model's
+	// natural pair (the model with itself or a configured target), the
+	// target too for other pairs of a pinned model, and all three
+	// otherwise. Default 2000 divided by the number of name sets (666 with
+	// all three, 1000 with two as before), which keeps the worst-case size
+	// of /metrics the same whichever sets are on; must be >= 1.
 	ModelPairLimit int `yaml:"modelPairLimit" json:"modelPairLimit"`
 	// Auth protects /metrics, /debug/pprof/ and /dashboard on the metrics
 	// listener.
@@ -82,9 +108,21 @@ type KubernetesAuth struct {
 	Timeout Duration `yaml:"timeout" json:"timeout"`
 }
 
-// Legacy returns LegacyNames, or its default (true) when unset.
+// Legacy reports whether the legacy inference_model_* set is emitted.
 func (m Metrics) Legacy() bool {
-	return boolOr(m.LegacyNames, true)
+	return slices.Contains(m.Sets(), NameSetLegacy)
+}
+
+// Sets returns NameSets, or its default when unset.
+func (m Metrics) Sets() []string {
+	if m.NameSets != nil {
+		return m.NameSets
+	}
+	sets := []string{NameSetLLMD, NameSetGIE}
+	if boolOr(m.LegacyNames, true) {
+		sets = append(sets, NameSetLegacy)
+	}
+	return sets
 }
 
 // On returns Enabled, or its default (true) when unset.
@@ -94,14 +132,12 @@ func (a MetricsAuth) On() bool {
 
 // applyDefaults fills unset flags and the label limit.
 func (m *Metrics) applyDefaults() {
-	if m.LegacyNames == nil {
-		m.LegacyNames = new(true)
-	}
+	m.NameSets = m.Sets()
 	if m.ModelNameLimit == 0 {
 		m.ModelNameLimit = defaultModelNameLimit
 	}
 	if m.ModelPairLimit == 0 {
-		m.ModelPairLimit = defaultModelPairLimit
+		m.ModelPairLimit = modelComboBudget / max(len(m.NameSets), 1)
 	}
 	if m.Auth.Enabled == nil {
 		m.Auth.Enabled = new(true)
@@ -120,6 +156,21 @@ func (m *Metrics) applyDefaults() {
 // validate checks the label limit and that enabled auth has a token file.
 func (m Metrics) validate() []error {
 	var errs []error
+	if len(m.NameSets) == 0 {
+		errs = append(errs, fieldErrorf("metrics.nameSets", "must list at least one of %q, %q, %q", NameSetLLMD, NameSetGIE, NameSetLegacy))
+	}
+	for i, n := range m.NameSets {
+		switch {
+		case n != NameSetLLMD && n != NameSetGIE && n != NameSetLegacy:
+			errs = append(errs, fieldErrorf(fmt.Sprintf("metrics.nameSets[%d]", i), "%q is not one of %q, %q, %q", n, NameSetLLMD, NameSetGIE, NameSetLegacy))
+		case slices.Index(m.NameSets, n) != i:
+			errs = append(errs, fieldErrorf(fmt.Sprintf("metrics.nameSets[%d]", i), "%q is listed twice", n))
+		}
+	}
+	if m.LegacyNames != nil && *m.LegacyNames != m.Legacy() {
+		errs = append(errs, fieldErrorf("metrics.legacyNames", "is %t but metrics.nameSets %s %q; drop legacyNames (an alias) or make them agree",
+			*m.LegacyNames, map[bool]string{true: "lists", false: "does not list"}[m.Legacy()], NameSetLegacy))
+	}
 	if m.ModelNameLimit < 1 {
 		errs = append(errs, fieldErrorf("metrics.modelNameLimit", "must be >= 1, got %d", m.ModelNameLimit))
 	}

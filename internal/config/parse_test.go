@@ -98,6 +98,8 @@ metrics:
 				c.Upstream.MaxRetries = new(0)
 				c.Upstream.ForwardAuthorization = new(false)
 				c.Metrics.LegacyNames = new(false)
+				c.Metrics.NameSets = []string{NameSetLLMD, NameSetGIE}
+				c.Metrics.ModelPairLimit = 1000 // the budget of 2000 over two sets
 				c.Metrics.Auth.Enabled = new(false)
 				return c
 			},
@@ -553,6 +555,7 @@ func TestValidateZeroConfig(t *testing.T) {
 		`limits.maxInFlight: must be > 0, got 0`,
 		`limits.maxConnsPerAddress: must be > 0, got 0`,
 		`limits.maxHeaderBytes: must be >= 4096, got 0`,
+		`metrics.nameSets: must list at least one of "llm-d", "gie", "legacy"`,
 		`metrics.modelNameLimit: must be >= 1, got 0`,
 		`metrics.modelPairLimit: must be >= 1, got 0`,
 		`metrics.auth.failureLimit.burst: must be >= 1, got 0`,

@@ -1,6 +1,7 @@
 package controller
 
 import (
+	"maps"
 	"testing"
 	"time"
 
@@ -46,6 +47,24 @@ func deleting(p *corev1.Pod) { p.DeletionTimestamp = &metav1.Time{Time: time.Uni
 
 func annotated(v string) podOpt {
 	return func(p *corev1.Pod) { p.Annotations = map[string]string{EngineAnnotation: v} }
+}
+
+// withKeys sets Pod labels and annotations (on top of the existing ones).
+func withKeys(labels, annotations map[string]string) podOpt {
+	return func(p *corev1.Pod) {
+		own := maps.Clone(p.Labels) // the test's label maps are shared
+		if own == nil {
+			own = map[string]string{}
+		}
+		maps.Copy(own, labels)
+		p.Labels = own
+		for k, v := range annotations {
+			if p.Annotations == nil {
+				p.Annotations = map[string]string{}
+			}
+			p.Annotations[k] = v
+		}
+	}
 }
 
 func objective(name, pool string, prio *int) v1alpha2.InferenceObjective {
@@ -166,6 +185,50 @@ func TestBuildCatalog(t *testing.T) {
 				{Name: "a-rank-0", Address: "10.0.0.1:8000", Engine: "sglang"},
 				{Name: "b-rank-0", Address: "10.0.0.2:8000", Engine: "trtllm"},
 				{Name: "c-rank-0", Address: "10.0.0.3:8000", Engine: "sglang"},
+			}}}},
+			wantNotes: 1,
+		},
+		{
+			// llm-d label, then the GIE label, then infergate's annotation,
+			// then the pool; an unknown value falls through to the next key.
+			name: "engine keys in precedence order",
+			state: state{
+				pools: []v1.InferencePool{sglangPool},
+				pods: []corev1.Pod{
+					testPod("a", "10.0.0.1", true, chat, withKeys(map[string]string{EngineTypeLabel: "trtllm-serve", EngineTypeLabelGIE: "vllm"}, map[string]string{EngineAnnotation: "vllm"})),
+					testPod("b", "10.0.0.2", true, chat, withKeys(map[string]string{EngineTypeLabelGIE: "vllm"}, map[string]string{EngineAnnotation: "trtllm"})),
+					testPod("c", "10.0.0.3", true, chat, withKeys(map[string]string{EngineTypeLabel: "tgi"}, map[string]string{EngineAnnotation: "trtllm"})),
+					testPod("d", "10.0.0.4", true, chat, withKeys(map[string]string{EngineTypeLabelGIE: "triton"}, nil)),
+				},
+			},
+			want: config.Catalog{Pools: []config.Pool{{Name: "chat", Endpoints: []config.Endpoint{
+				{Name: "a-rank-0", Address: "10.0.0.1:8000", Engine: "trtllm"},
+				{Name: "b-rank-0", Address: "10.0.0.2:8000", Engine: "vllm"},
+				{Name: "c-rank-0", Address: "10.0.0.3:8000", Engine: "trtllm"},
+				{Name: "d-rank-0", Address: "10.0.0.4:8000", Engine: "sglang"},
+			}}}},
+			wantNotes: 2,
+		},
+		{
+			// llm-d's annotation wins over GIE's; ranks keep their index in
+			// targetPorts; no annotation means every port.
+			name: "active ports",
+			state: state{
+				pools: []v1.InferencePool{testPool("chat", app, 8000, 8001, 8002)},
+				pods: []corev1.Pod{
+					testPod("a", "10.0.0.1", true, chat, withKeys(nil, map[string]string{ActivePortsAnnotation: "8002, 8000,9999,x", ActivePortsAnnotationGIE: "8001"})),
+					testPod("b", "10.0.0.2", true, chat, withKeys(nil, map[string]string{ActivePortsAnnotationGIE: "8001"})),
+					testPod("c", "10.0.0.3", true, chat),
+					testPod("d", "10.0.0.4", true, chat, withKeys(nil, map[string]string{ActivePortsAnnotation: ""})),
+				},
+			},
+			want: config.Catalog{Pools: []config.Pool{{Name: "chat", Endpoints: []config.Endpoint{
+				{Name: "a-rank-0", Address: "10.0.0.1:8000", Engine: "vllm"},
+				{Name: "a-rank-2", Address: "10.0.0.1:8002", Engine: "vllm"},
+				{Name: "b-rank-1", Address: "10.0.0.2:8001", Engine: "vllm"},
+				{Name: "c-rank-0", Address: "10.0.0.3:8000", Engine: "vllm"},
+				{Name: "c-rank-1", Address: "10.0.0.3:8001", Engine: "vllm"},
+				{Name: "c-rank-2", Address: "10.0.0.3:8002", Engine: "vllm"},
 			}}}},
 			wantNotes: 1,
 		},

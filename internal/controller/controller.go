@@ -7,17 +7,20 @@ import (
 	"log/slog"
 	"reflect"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/go-logr/logr"
+	authorizationv1 "k8s.io/api/authorization/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/discovery"
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/util/workqueue"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -27,8 +30,10 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	ctrlrecorder "sigs.k8s.io/controller-runtime/pkg/recorder"
 	"sigs.k8s.io/controller-runtime/pkg/source"
 
+	llmdv1alpha2 "github.com/infergate/infergate/api/llmd/v1alpha2"
 	v1 "github.com/infergate/infergate/api/v1"
 	"github.com/infergate/infergate/api/v1alpha2"
 	"github.com/infergate/infergate/internal/config"
@@ -81,11 +86,16 @@ type Controller struct {
 	started  atomic.Bool
 	ctrl     ctrlcontroller.TypedController[catalogRequest]
 	// watchObjectives and watchRewrites tell whether the API server serves
-	// those optional kinds; Run sets them before the manager starts.
-	watchObjectives, watchRewrites bool
+	// those optional kinds in inference.networking.x-k8s.io, the LLMD ones
+	// in llm-d.ai; Run sets them before the manager starts.
+	watchObjectives, watchRewrites         bool
+	watchObjectivesLLMD, watchRewritesLLMD bool
+	// events records the deprecation Events of shadowed old-group objects.
+	events ctrlrecorder.EventRecorder
 
 	mu        sync.Mutex
-	lastBuilt *config.Catalog // guarded by mu
+	lastBuilt *config.Catalog     // guarded by mu
+	warned    map[string]struct{} // shadowed objects already given an Event (uid/resourceVersion); guarded by mu
 }
 
 // New validates o and builds a Controller. It does not contact the API
@@ -99,7 +109,7 @@ func New(o Options) (*Controller, error) {
 	runtimeLoggerOnce.Do(func() { ctrllog.SetLogger(lg) })
 
 	scheme := runtime.NewScheme()
-	for _, add := range []func(*runtime.Scheme) error{corev1.AddToScheme, v1.AddToScheme, v1alpha2.AddToScheme} {
+	for _, add := range []func(*runtime.Scheme) error{corev1.AddToScheme, v1.AddToScheme, v1alpha2.AddToScheme, llmdv1alpha2.AddToScheme} {
 		if err := add(scheme); err != nil {
 			return nil, fmt.Errorf("new controller: %w", err)
 		}
@@ -132,6 +142,8 @@ func New(o Options) (*Controller, error) {
 		mgr:      mgr,
 		pub:      newPublisher(),
 		triggers: make(chan event.TypedGenericEvent[struct{}], 1),
+		events:   mgr.GetEventRecorder(controllerName),
+		warned:   make(map[string]struct{}),
 		status: &statusWriter{
 			client:       mgr.GetClient(),
 			apiReader:    mgr.GetAPIReader(),
@@ -181,55 +193,117 @@ func New(o Options) (*Controller, error) {
 
 // watchOptionalKinds asks the API server (retrying while it cannot be
 // reached) whether it serves InferenceObjective and InferenceModelRewrite,
-// and watches those it serves. A cluster with only the InferencePool CRD
-// (GA, inference.networking.k8s.io/v1) is served without objectives or
-// rewrites; a CRD installed later needs a restart, which the log says.
+// in llm-d.ai/v1alpha2 and in inference.networking.x-k8s.io/v1alpha2, and
+// watches those it serves and the gateway may list and watch. A cluster
+// with only the InferencePool CRD (GA, inference.networking.k8s.io/v1) is
+// served without objectives or rewrites; a CRD installed (or a permission
+// granted) later needs a restart, which the log says.
 func (c *Controller) watchOptionalKinds(ctx context.Context) error {
 	dc, err := discovery.NewDiscoveryClientForConfig(c.opts.Config)
 	if err != nil {
 		return fmt.Errorf("discovery client: %w", err)
 	}
-	gv := v1alpha2.GroupVersion().String()
-	var served map[string]bool
+	cs, err := kubernetes.NewForConfig(c.opts.Config)
+	if err != nil {
+		return fmt.Errorf("access review client: %w", err)
+	}
+	groups := []struct {
+		gv                   string
+		objective, rewrite   client.Object
+		watchObj, watchRwrte *bool
+	}{
+		{llmdv1alpha2.GroupVersion().String(), &llmdv1alpha2.InferenceObjective{}, &llmdv1alpha2.InferenceModelRewrite{},
+			&c.watchObjectivesLLMD, &c.watchRewritesLLMD},
+		{v1alpha2.GroupVersion().String(), &v1alpha2.InferenceObjective{}, &v1alpha2.InferenceModelRewrite{},
+			&c.watchObjectives, &c.watchRewrites},
+	}
+	for _, g := range groups {
+		served, err := c.servedKinds(ctx, dc, g.gv)
+		if err != nil {
+			return err
+		}
+		for _, k := range []struct {
+			kind  string
+			obj   client.Object
+			watch *bool
+		}{
+			{kind: "InferenceObjective", obj: g.objective, watch: g.watchObj},
+			{kind: "InferenceModelRewrite", obj: g.rewrite, watch: g.watchRwrte},
+		} {
+			resource := served[k.kind]
+			if resource == "" {
+				c.logger.Info("CRD not installed: "+k.kind+" objects of this group are ignored (restart the gateway after installing it)", slog.String("groupVersion", g.gv))
+				continue
+			}
+			if ok, why := c.mayWatch(ctx, cs, g.gv, resource); !ok {
+				// Watching without permission would keep the caches from
+				// ever syncing, and with them the first catalog.
+				c.logger.Warn(k.kind+" objects of this group are ignored: the gateway may not list and watch them (add the group to its Role)",
+					slog.String("groupVersion", g.gv), slog.String("reason", why))
+				continue
+			}
+			if err := c.ctrl.Watch(source.TypedKind(c.mgr.GetCache(), k.obj, handlerFor[client.Object]())); err != nil {
+				return fmt.Errorf("watch %s %s: %w", g.gv, k.kind, err)
+			}
+			*k.watch = true
+		}
+	}
+	if !c.watchObjectives && !c.watchObjectivesLLMD {
+		c.logger.Warn("InferenceObjectives are ignored: no group serves them to the gateway")
+	}
+	if !c.watchRewrites && !c.watchRewritesLLMD {
+		c.logger.Warn("InferenceModelRewrites are ignored: no group serves them to the gateway")
+	}
+	return nil
+}
+
+// mayWatch asks the API server whether the gateway may list and watch
+// resource of group version gv in its namespace. A review that cannot be
+// made (old API server, no permission to review) counts as allowed: the
+// watch itself then shows.
+func (c *Controller) mayWatch(ctx context.Context, cs kubernetes.Interface, gv, resource string) (bool, string) {
+	group := strings.SplitN(gv, "/", 2)[0]
+	for _, verb := range []string{"list", "watch"} {
+		review := &authorizationv1.SelfSubjectAccessReview{Spec: authorizationv1.SelfSubjectAccessReviewSpec{
+			ResourceAttributes: &authorizationv1.ResourceAttributes{Namespace: c.opts.Namespace, Verb: verb, Group: group, Resource: resource},
+		}}
+		got, err := cs.AuthorizationV1().SelfSubjectAccessReviews().Create(ctx, review, metav1.CreateOptions{})
+		if err != nil {
+			c.logger.Info("cannot review access; watching anyway", slog.String("groupVersion", gv), slog.String("resource", resource), slog.Any("err", err))
+			return true, ""
+		}
+		if !got.Status.Allowed {
+			return false, verb + " " + resource + " denied"
+		}
+	}
+	return true, ""
+}
+
+// servedKinds returns the kinds the API server serves in group version gv,
+// each with its resource name (none when it does not serve gv), retrying
+// while it cannot be reached.
+func (c *Controller) servedKinds(ctx context.Context, dc discovery.DiscoveryInterface, gv string) (map[string]string, error) {
 	for {
 		list, err := dc.ServerResourcesForGroupVersion(gv)
 		switch {
 		case err == nil:
-			served = make(map[string]bool, len(list.APIResources))
+			served := make(map[string]string, len(list.APIResources))
 			for _, r := range list.APIResources {
-				served[r.Kind] = true
+				if !strings.Contains(r.Name, "/") { // not a subresource
+					served[r.Kind] = r.Name
+				}
 			}
+			return served, nil
 		case apierrors.IsNotFound(err):
-			served = map[string]bool{}
-		default:
-			c.logger.Warn("cannot ask the API server which kinds it serves; retrying", slog.String("groupVersion", gv), slog.Any("err", err))
-			select {
-			case <-ctx.Done():
-				return ctx.Err()
-			case <-time.After(discoveryRetry):
-			}
-			continue
+			return map[string]string{}, nil
 		}
-		break
+		c.logger.Warn("cannot ask the API server which kinds it serves; retrying", slog.String("groupVersion", gv), slog.Any("err", err))
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(discoveryRetry):
+		}
 	}
-	for _, k := range []struct {
-		kind  string
-		obj   client.Object
-		watch *bool
-	}{
-		{kind: "InferenceObjective", obj: &v1alpha2.InferenceObjective{}, watch: &c.watchObjectives},
-		{kind: "InferenceModelRewrite", obj: &v1alpha2.InferenceModelRewrite{}, watch: &c.watchRewrites},
-	} {
-		if !served[k.kind] {
-			c.logger.Warn("CRD not installed: "+k.kind+" objects are ignored (restart the gateway after installing it)", slog.String("groupVersion", gv))
-			continue
-		}
-		if err := c.ctrl.Watch(source.TypedKind(c.mgr.GetCache(), k.obj, handlerFor[client.Object]())); err != nil {
-			return fmt.Errorf("watch %s: %w", k.kind, err)
-		}
-		*k.watch = true
-	}
-	return nil
 }
 
 // discoveryRetry is the pause between attempts to reach the API server's
@@ -299,6 +373,31 @@ func (c *Controller) trigger() {
 	}
 }
 
+// warnShadowed gives each shadowed old-group object a Warning Event, once
+// per object version, and forgets objects no longer shadowed.
+func (c *Controller) warnShadowed(objs []client.Object) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	now := make(map[string]struct{}, len(objs))
+	for _, o := range objs {
+		key := string(o.GetUID()) + "/" + o.GetResourceVersion()
+		now[key] = struct{}{}
+		if _, done := c.warned[key]; done {
+			continue
+		}
+		kind := "InferenceObjective"
+		if _, ok := o.(*v1alpha2.InferenceModelRewrite); ok {
+			kind = "InferenceModelRewrite"
+		}
+		c.events.Eventf(o, nil, corev1.EventTypeWarning, ReasonShadowed, "Shadowed",
+			"%s %s/%s in %s is ignored: the %s of the same name in %s replaces it; the %s group is deprecated, delete this object",
+			kind, o.GetNamespace(), o.GetName(), v1alpha2.GroupName, kind, llmdv1alpha2.GroupName, v1alpha2.GroupName)
+		c.logger.Warn("deprecated-group object shadowed", slog.String("kind", kind), slog.String("name", o.GetName()),
+			slog.String("group", v1alpha2.GroupName), slog.String("by", llmdv1alpha2.GroupName))
+	}
+	c.warned = now
+}
+
 // serves reports whether pool is one of the controller's pools.
 func (c *Controller) serves(pool *v1.InferencePool) bool {
 	if pool.DeletionTimestamp != nil {
@@ -313,25 +412,40 @@ func (c *Controller) serves(pool *v1.InferencePool) bool {
 // failed status write makes it fail, and be retried with back-off.
 func (c *Controller) reconcile(ctx context.Context, _ catalogRequest) (reconcile.Result, error) {
 	var (
-		pools      v1.InferencePoolList
-		pods       corev1.PodList
-		objectives v1alpha2.InferenceObjectiveList
-		rewrites   v1alpha2.InferenceModelRewriteList
+		pools          v1.InferencePoolList
+		pods           corev1.PodList
+		objectives     v1alpha2.InferenceObjectiveList
+		rewrites       v1alpha2.InferenceModelRewriteList
+		objectivesLLMD llmdv1alpha2.InferenceObjectiveList
+		rewritesLLMD   llmdv1alpha2.InferenceModelRewriteList
 	)
 	reader := c.mgr.GetCache()
 	lists := []client.ObjectList{&pools, &pods}
-	if c.watchObjectives {
-		lists = append(lists, &objectives)
-	}
-	if c.watchRewrites {
-		lists = append(lists, &rewrites)
+	for _, l := range []struct {
+		on   bool
+		list client.ObjectList
+	}{
+		{c.watchObjectives, &objectives}, {c.watchRewrites, &rewrites},
+		{c.watchObjectivesLLMD, &objectivesLLMD}, {c.watchRewritesLLMD, &rewritesLLMD},
+	} {
+		if l.on {
+			lists = append(lists, l.list)
+		}
 	}
 	for _, list := range lists {
 		if err := reader.List(ctx, list, client.InNamespace(c.opts.Namespace)); err != nil {
 			return reconcile.Result{}, fmt.Errorf("list %T from cache: %w", list, err)
 		}
 	}
-	s := state{pods: pods.Items, objectives: objectives.Items, rewrites: rewrites.Items}
+	mergedObjectives, shadowedObjectives, err := mergeObjectives(objectivesLLMD.Items, objectives.Items)
+	if err != nil {
+		return reconcile.Result{}, err
+	}
+	mergedRewrites, shadowedRewrites, err := mergeRewrites(rewritesLLMD.Items, rewrites.Items)
+	if err != nil {
+		return reconcile.Result{}, err
+	}
+	s := state{pods: pods.Items, objectives: mergedObjectives, rewrites: mergedRewrites}
 	served := make(map[string]bool)
 	for i := range pools.Items {
 		if p := &pools.Items[i]; c.serves(p) {
@@ -347,6 +461,14 @@ func (c *Controller) reconcile(ctx context.Context, _ catalogRequest) (reconcile
 	if lctx == nil {
 		return reconcile.Result{}, nil
 	}
+	var shadowed []client.Object
+	for _, o := range shadowedObjectives {
+		shadowed = append(shadowed, o)
+	}
+	for _, r := range shadowedRewrites {
+		shadowed = append(shadowed, r)
+	}
+	c.warnShadowed(shadowed)
 	hasEndpoints := make(map[string]bool, len(cat.Pools))
 	for _, p := range cat.Pools {
 		hasEndpoints[p.Name] = len(p.Endpoints) > 0

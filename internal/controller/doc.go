@@ -10,10 +10,25 @@
 // Each served pool becomes a [config.Pool] named after the InferencePool.
 // Every Pod of the namespace that carries all of the pool's matchLabels, is
 // Ready, has a Pod IP and is not being deleted contributes one endpoint per
-// target port: address podIP:port, name "<pod>-rank-<i>" for the i-th
-// target port (a data-parallel rank, named as upstream does), engine from
-// [EngineAnnotation] on the Pod, else on the pool, else vLLM. Pools being
-// deleted are not served.
+// active target port: address podIP:port, name "<pod>-rank-<i>" for the
+// i-th target port (a data-parallel rank, named as upstream does). The
+// active ports are those listed by the Pod annotation
+// [ActivePortsAnnotation] (llm-d), else [ActivePortsAnnotationGIE], else
+// all. The engine is the first known one among the Pod label
+// [EngineTypeLabel] (llm-d), the Pod label [EngineTypeLabelGIE], the Pod
+// annotation [EngineAnnotation], the pool's [EngineAnnotation], and vLLM.
+// Pools being deleted are not served.
+//
+// # Two API groups
+//
+// InferenceObjective and InferenceModelRewrite are read from llm-d.ai/
+// v1alpha2 (llm-d router v0.10) and from inference.networking.x-k8s.io/
+// v1alpha2 (GIE v1.5), whichever the API server serves and the gateway may
+// list and watch. They are merged per object: where both groups hold an
+// object of the same name, the llm-d.ai one counts and the older one gets a
+// Warning Event (reason [ReasonShadowed]); every other object counts
+// whatever its group. Upstream instead ignores the whole older group once
+// the llm-d.ai CRDs exist.
 //
 // An InferenceObjective whose poolRef names a served pool is a
 // [config.Objective] (unset priority: 0). Every exact match of an
@@ -50,16 +65,18 @@
 // Until the API server answers and the InferencePool CRD is installed, the
 // caches do not sync and no catalog is published ([Controller.Synced] stays
 // open); the controller keeps retrying. The InferenceObjective and
-// InferenceModelRewrite CRDs are optional: [Controller.Run] asks the API
-// server whether it serves them and watches only those it does (a CRD
-// installed later is picked up after a restart, as the log says).
+// InferenceModelRewrite CRDs of both groups are optional: [Controller.Run]
+// asks the API server whether it serves them and whether the gateway may
+// list and watch them, and watches only those (a CRD installed or a
+// permission granted later is picked up after a restart, as the log says).
 //
 // # RBAC
 //
 // In the namespace: get, list and watch on pods, inferencepools
 // (inference.networking.k8s.io), inferenceobjectives and
-// inferencemodelrewrites (inference.networking.x-k8s.io); patch on
-// inferencepools/status; with leader election, get, create and update on
+// inferencemodelrewrites (llm-d.ai and inference.networking.x-k8s.io);
+// patch on inferencepools/status; create and patch on events (the
+// deprecation Events); with leader election, get, create and update on
 // leases (coordination.k8s.io).
 //
 // # Logging

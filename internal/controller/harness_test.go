@@ -22,6 +22,7 @@ import (
 	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	llmdv1alpha2 "github.com/infergate/infergate/api/llmd/v1alpha2"
 	v1 "github.com/infergate/infergate/api/v1"
 	"github.com/infergate/infergate/api/v1alpha2"
 	"github.com/infergate/infergate/internal/config"
@@ -68,7 +69,7 @@ func startEnvWithCRDs(t *testing.T, dir string) *env {
 		t.Fatal(err)
 	}
 	scheme := runtime.NewScheme()
-	for _, add := range []func(*runtime.Scheme) error{corev1.AddToScheme, v1.AddToScheme, v1alpha2.AddToScheme} {
+	for _, add := range []func(*runtime.Scheme) error{corev1.AddToScheme, v1.AddToScheme, v1alpha2.AddToScheme, llmdv1alpha2.AddToScheme} {
 		if err := add(scheme); err != nil {
 			t.Fatal(err)
 		}
@@ -114,7 +115,9 @@ func testLogger() *slog.Logger {
 func (e *env) start(t *testing.T, o Options) *running {
 	t.Helper()
 	rec := newRecorder()
-	o.Config = e.cp.AdminConfig()
+	if o.Config == nil {
+		o.Config = e.cp.AdminConfig()
+	}
 	o.Logger = testLogger().With("namespace", o.Namespace, "identity", o.Identity)
 	if o.LeaderElection {
 		o.LeaseDuration, o.RenewDeadline, o.RetryPeriod = testLeaseDuration, testRenewDeadline, testRetryPeriod

@@ -40,7 +40,8 @@ func (enqueueCatalog[T]) Generic(_ context.Context, _ event.TypedGenericEvent[T]
 }
 
 // trimObject is the caches' transform. Pods keep only what the catalog
-// needs (name, labels, the engine annotation, deletion, IP, readiness), so
+// needs (name, labels, the engine and active-ports annotations, deletion, IP,
+// readiness), so
 // the cache of a namespace full of Pods stays small; other objects lose
 // their managed fields.
 func trimObject(obj any) (any, error) {
@@ -61,8 +62,13 @@ func trimObject(obj any) (any, error) {
 		},
 		Status: corev1.PodStatus{PodIP: pod.Status.PodIP},
 	}
-	if v, ok := pod.Annotations[EngineAnnotation]; ok {
-		out.Annotations = map[string]string{EngineAnnotation: v}
+	for _, k := range []string{EngineAnnotation, ActivePortsAnnotation, ActivePortsAnnotationGIE} {
+		if v, ok := pod.Annotations[k]; ok {
+			if out.Annotations == nil {
+				out.Annotations = map[string]string{}
+			}
+			out.Annotations[k] = v
+		}
 	}
 	for _, c := range pod.Status.Conditions {
 		if c.Type == corev1.PodReady {

@@ -12,11 +12,14 @@ import (
 	dto "github.com/prometheus/client_model/go"
 )
 
-// Families the sampler reads from the gateway's registry.
-const (
-	requestFamily  = "inference_objective_request_total"
-	errorFamily    = "inference_objective_request_error_total"
-	durationFamily = "inference_objective_request_duration_seconds"
+// Families the sampler reads from the gateway's registry, under each
+// metric name set's name (metrics.nameSets), in order of preference: the
+// copies count the same requests, so whichever set is enabled feeds the
+// charts.
+var (
+	requestFamilies  = []string{"inference_objective_request_total", "llm_d_epp_request_total", "inference_model_request_total"}
+	errorFamilies    = []string{"inference_objective_request_error_total", "llm_d_epp_request_error_total", "inference_model_request_error_total"}
+	durationFamilies = []string{"inference_objective_request_duration_seconds", "llm_d_epp_request_duration_seconds", "inference_model_request_duration_seconds"}
 )
 
 // Defaults of [SamplerOptions].
@@ -155,21 +158,34 @@ func (s *Sampler) Sample() {
 		s.log.Warn("dashboard sampler: gathering metrics", slog.Any("err", err))
 	}
 	smp := sample{at: s.now()}
+	byName := make(map[string]*dto.MetricFamily, len(mfs))
 	for _, mf := range mfs {
-		switch mf.GetName() {
-		case requestFamily:
-			smp.requests = sumCounters(mf)
-		case errorFamily:
-			smp.errors = sumCounters(mf)
-		case durationFamily:
-			smp.buckets = mergeHistograms(mf)
-		}
+		byName[mf.GetName()] = mf
+	}
+	if mf := first(byName, requestFamilies); mf != nil {
+		smp.requests = sumCounters(mf)
+	}
+	if mf := first(byName, errorFamilies); mf != nil {
+		smp.errors = sumCounters(mf)
+	}
+	if mf := first(byName, durationFamilies); mf != nil {
+		smp.buckets = mergeHistograms(mf)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.samples[s.next] = smp
 	s.next = (s.next + 1) % len(s.samples)
 	s.n = min(s.n+1, len(s.samples))
+}
+
+// first returns the first of names present in byName, nil when none is.
+func first(byName map[string]*dto.MetricFamily, names []string) *dto.MetricFamily {
+	for _, n := range names {
+		if mf, ok := byName[n]; ok {
+			return mf
+		}
+	}
+	return nil
 }
 
 // sumCounters adds up every series of a counter family.

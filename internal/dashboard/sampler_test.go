@@ -2,6 +2,7 @@ package dashboard
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"sync"
 	"testing"
@@ -26,10 +27,21 @@ func (c *clock) advance(d time.Duration) { c.mu.Lock(); defer c.mu.Unlock(); c.t
 
 func ptr(v float64) *float64 { return &v }
 
+// TestSamplerSeries feeds the charts from whichever metric name set is
+// enabled.
 func TestSamplerSeries(t *testing.T) {
 	t.Parallel()
+	for _, sets := range []telemetry.NameSets{{}, {LLMD: true}, {GIE: true}, {Legacy: true}} {
+		t.Run(fmt.Sprintf("%+v", sets), func(t *testing.T) {
+			t.Parallel()
+			samplerSeries(t, sets)
+		})
+	}
+}
+
+func samplerSeries(t *testing.T, sets telemetry.NameSets) {
 	reg := prometheus.NewRegistry()
-	m := telemetry.NewMetrics(reg, telemetry.Options{LegacyNames: true})
+	m := telemetry.NewMetrics(reg, telemetry.Options{NameSets: sets})
 	clk := &clock{t: time.Unix(1000, 0)}
 	s := NewSampler(SamplerOptions{Gatherer: reg, Interval: time.Second, History: 4, LatencyWindow: 2, Now: clk.now})
 

@@ -11,7 +11,8 @@
 // Prometheus exposition with the metric families the dashboards and alerts
 // query (inference_objective_request_total or the legacy
 // inference_model_request_total, request_duration_seconds,
-// inference_pool_ready_pods and the pool averages, inference_extension_info);
+// inference_pool_ready_pods and the pool averages, inference_extension_info,
+// or their llm_d_epp_* twins when the gateway emits only llm-d's names);
 // that every pool has ready endpoints; and, from a second scrape, that the
 // values are live.
 //

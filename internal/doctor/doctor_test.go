@@ -376,6 +376,15 @@ func TestFakeEndpoints(t *testing.T) {
 			wantInDetail: map[string]string{CheckRequests: "only the legacy"},
 		},
 		{
+			// metrics.nameSets: [llm-d]
+			name: "llm-d names only",
+			srv: serve(200, text, strings.NewReplacer("inference_objective_request_", "llm_d_epp_request_", "inference_pool_ready_pods", "llm_d_epp_ready_endpoints",
+				"inference_pool_", "llm_d_epp_", "inference_extension_", "llm_d_epp_").Replace(exposition(map[string]int{"p": 1}))),
+			want: map[string]Verdict{CheckToken: Warn, CheckReachable: Pass, CheckAuth: Warn, CheckExposition: Pass, CheckRequests: Pass,
+				CheckLatency: Pass, CheckReadyPods: Pass, CheckPoolGauges: Pass, CheckBuildInfo: Pass, CheckLive: Warn},
+			wantInDetail: map[string]string{CheckRequests: "llm_d_epp_request_total = 5", CheckBuildInfo: "commit=abc"},
+		},
+		{
 			name: "HTML instead of an exposition",
 			srv:  serve(200, "text/html", "<!doctype html><html><body>hi</body></html>"),
 			want: map[string]Verdict{CheckToken: Warn, CheckReachable: Pass, CheckAuth: Warn, CheckExposition: Fail, CheckRequests: Skip,

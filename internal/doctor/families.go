@@ -24,6 +24,32 @@ const (
 	familyInfo           = "inference_extension_info"
 )
 
+// llmdTwin names each family's llm-d router v0.10 copy
+// (metrics.nameSets: llm-d), which the checks read when a gateway emits
+// only llm-d's names.
+var llmdTwin = map[string]string{
+	familyRequests:  "llm_d_epp_request_total",
+	familyDuration:  "llm_d_epp_request_duration_seconds",
+	familyReadyPods: "llm_d_epp_ready_endpoints",
+	familyKVCache:   "llm_d_epp_average_kv_cache_utilization",
+	familyQueue:     "llm_d_epp_average_queue_size",
+	familyInfo:      "llm_d_epp_info",
+}
+
+// name returns the family f holds for the GIE family gie: gie itself, else
+// its llm_d_epp_* twin when only that is exported, else gie.
+func (f families) name(gie string) string {
+	if _, ok := f[gie]; ok {
+		return gie
+	}
+	if twin, ok := llmdTwin[gie]; ok {
+		if _, ok := f[twin]; ok {
+			return twin
+		}
+	}
+	return gie
+}
+
 // families is one parsed exposition.
 type families map[string]*dto.MetricFamily
 
@@ -90,6 +116,7 @@ func label(m *dto.Metric, name string) string {
 
 // checkRequests reports the request counters.
 func (r *Report) checkRequests(f families) {
+	familyRequests, familyInfo := f.name(familyRequests), f.name(familyInfo)
 	cur, hasCur := f.sum(familyRequests)
 	legacy, hasLegacy := f.sum(familyLegacyRequests)
 	if p := f.typeProblem(familyRequests, dto.MetricType_COUNTER); p != "" {
@@ -115,6 +142,7 @@ func (r *Report) checkRequests(f families) {
 
 // checkLatency reports the latency histogram.
 func (r *Report) checkLatency(f families) {
+	familyDuration, familyInfo := f.name(familyDuration), f.name(familyInfo)
 	if p := f.typeProblem(familyDuration, dto.MetricType_HISTOGRAM); p != "" {
 		r.add(CheckLatency, Fail, p, "is this an infergate or endpoint-picker metrics endpoint?")
 		return
@@ -137,6 +165,7 @@ func (r *Report) checkLatency(f families) {
 
 // checkReadyPods reports each pool's ready endpoints.
 func (r *Report) checkReadyPods(f families) {
+	familyReadyPods := f.name(familyReadyPods)
 	mf, ok := f[familyReadyPods]
 	if !ok || len(mf.GetMetric()) == 0 {
 		r.add(CheckReadyPods, Fail, familyReadyPods+" is not exported",
@@ -165,6 +194,7 @@ func (r *Report) checkReadyPods(f families) {
 
 // checkPoolGauges reports the pool averages the dashboards plot.
 func (r *Report) checkPoolGauges(f families) {
+	familyKVCache, familyQueue := f.name(familyKVCache), f.name(familyQueue)
 	var missing []string
 	for _, name := range []string{familyKVCache, familyQueue} {
 		if !hasFamily(f, name) {
@@ -183,6 +213,7 @@ func (r *Report) checkPoolGauges(f families) {
 
 // checkBuildInfo reports inference_extension_info.
 func (r *Report) checkBuildInfo(f families) {
+	familyInfo := f.name(familyInfo)
 	mf, ok := f[familyInfo]
 	if !ok || len(mf.GetMetric()) == 0 {
 		r.add(CheckBuildInfo, Fail, familyInfo+" is not exported",

@@ -14,8 +14,22 @@ type Observer interface {
 	// ObserveRequest records one finished request; it is called exactly
 	// once per request, failed ones included.
 	ObserveRequest(Record)
-	// RunningAdd adds delta (+1 or -1) to the requests running for model.
-	RunningAdd(model string, delta int)
+	// RunningAdd adds delta (+1 or -1) to the requests running for r's
+	// model, target, fairness ID and priority; the exchange passes the same
+	// r for a request's +1 and its -1.
+	RunningAdd(r Running, delta int)
+}
+
+// Running identifies the series a running request is counted in.
+type Running struct {
+	// Model is the model the client asked for; TargetModel the one the
+	// replica receives.
+	Model, TargetModel string
+	// FairnessID is the request's flow ([DefaultFairnessID] when it named
+	// none).
+	FairnessID string
+	// Priority is the objective's priority.
+	Priority int
 }
 
 // Record is everything known about one finished request. Zero values mean
@@ -43,6 +57,19 @@ type Record struct {
 	TTFT time.Duration
 	// TPOT is the mean time between output tokens after the first.
 	TPOT time.Duration
+	// FairnessID is the request's flow as the client named it (validated,
+	// not yet capped); "" when the request failed before it was read.
+	FairnessID string
+	// Streaming is whether the client asked for a streamed response.
+	Streaming bool
+	// RequestProcessing is the gateway's own time before forwarding: from
+	// receiving the request until it was parsed, admitted and routed
+	// (reading the body included). 0 when the request was never routed.
+	RequestProcessing time.Duration
+	// ResponseProcessing is the gateway's own time spent handling the
+	// response body: the sum over the chunks passed to the client. 0 when
+	// no response body was handled.
+	ResponseProcessing time.Duration
 }
 
 // Outcome is how the transport saw a request end.
@@ -62,7 +89,7 @@ type Outcome struct {
 func (x *Exchange) End(o Outcome) {
 	x.release()
 	if x.running && x.t.obs != nil {
-		x.t.obs.RunningAdd(x.req.Model, -1)
+		x.t.obs.RunningAdd(x.runningKey(), -1)
 	}
 	end := x.t.now()
 	if o.Stalled {
@@ -122,7 +149,13 @@ func (x *Exchange) End(o Outcome) {
 			ResponseBytes: x.respBytes,
 			TTFT:          ttft,
 			TPOT:          tpot,
+			FairnessID:    x.fairness,
+			Streaming:     x.req.Stream,
 		}
+		if !x.routedAt.IsZero() {
+			r.RequestProcessing = x.routedAt.Sub(x.start)
+		}
+		r.ResponseProcessing = x.respProc
 		if x.usageOK {
 			r.InputTokens, r.OutputTokens, r.CachedTokens = x.usage.PromptTokens, x.usage.CompletionTokens, x.usage.CachedTokens
 		}

@@ -79,6 +79,10 @@ type Exchange struct {
 	bodyDone   bool
 	bodyErr    error // error ending the upstream body, nil for a clean end
 	finishedAt time.Time
+	fairness   string              // the client's fairness ID, "" until read
+	routedAt   time.Time           // when Begin was called
+	respProc   time.Duration       // time spent in Chunk
+	gaps       func(time.Duration) // records inter-token gaps of a stream; nil for none
 }
 
 // Start begins the exchange of request id, now.
@@ -93,6 +97,19 @@ func (x *Exchange) ID() string { return x.id }
 // logs and metrics from now on.
 func (x *Exchange) Parsed(req openai.Request) { x.req = req }
 
+// SetFairnessID records the request's fairness ID (validated by
+// [ReadControl]); metrics carry it, capped, as the fairness_id label.
+func (x *Exchange) SetFairnessID(id string) { x.fairness = id }
+
+// runningKey is the series the request is counted in while running.
+func (x *Exchange) runningKey() Running {
+	r := Running{Model: x.req.Model, FairnessID: x.fairness}
+	if x.dec != nil {
+		r.TargetModel, r.Priority = x.dec.TargetModel, x.dec.Priority
+	}
+	return r
+}
+
 // Begin records the routing decision and returns the body to send upstream:
 // in, with the model renamed to the decision's target and, for a stream,
 // stream_options.include_usage turned on so usage can be recorded (the extra
@@ -100,6 +117,7 @@ func (x *Exchange) Parsed(req openai.Request) { x.req = req }
 // ask for it). The result aliases in when nothing changed.
 func (x *Exchange) Begin(dec *router.Decision, in []byte) []byte {
 	x.dec = dec
+	x.routedAt = x.t.now()
 	x.body = x.req.Rewrite(in, dec.TargetModel, x.req.Stream)
 	return x.body
 }
@@ -112,7 +130,7 @@ func (x *Exchange) Attempt(ep *pool.Endpoint) {
 	if !x.running {
 		x.running = true
 		if x.t.obs != nil {
-			x.t.obs.RunningAdd(x.req.Model, 1)
+			x.t.obs.RunningAdd(x.runningKey(), 1)
 		}
 	}
 	if x.held == ep {

@@ -20,18 +20,23 @@ import (
 	"github.com/infergate/infergate/internal/testclock"
 )
 
-// recorder is an Observer that keeps what it is told.
+// recorder is an Observer (and GapObserver) that keeps what it is told.
 type recorder struct {
 	records []Record
 	running map[string]int
+	gaps    []time.Duration
+}
+
+func (r *recorder) StreamGaps(Running) func(time.Duration) {
+	return func(d time.Duration) { r.gaps = append(r.gaps, d) }
 }
 
 func (r *recorder) ObserveRequest(rec Record) { r.records = append(r.records, rec) }
-func (r *recorder) RunningAdd(model string, delta int) {
+func (r *recorder) RunningAdd(run Running, delta int) {
 	if r.running == nil {
 		r.running = map[string]int{}
 	}
-	r.running[model] += delta
+	r.running[run.Model] += delta
 }
 
 // fixture is a tracker over a real router with endpoints ep-0 and ep-1
@@ -194,7 +199,10 @@ func TestStreamObservation(t *testing.T) {
 	want := Record{
 		Model: "base", TargetModel: "base", RequestBytes: len(body), ResponseBytes: len(client),
 		InputTokens: 5, OutputTokens: 3,
-		Duration: 130 * time.Millisecond, TTFT: 100 * time.Millisecond, TPOT: 10 * time.Millisecond,
+		Duration: 130 * time.Millisecond, TTFT: 100 * time.Millisecond, TPOT: 10 * time.Millisecond, Streaming: true,
+	}
+	if diff := cmp.Diff([]time.Duration{10 * time.Millisecond, 10 * time.Millisecond}, f.obs.gaps); diff != "" {
+		t.Errorf("gaps between token chunks (-want +got):\n%s", diff)
 	}
 	if diff := cmp.Diff([]Record{want}, f.obs.records); diff != "" {
 		t.Errorf("record (-want +got):\n%s", diff)

@@ -2,6 +2,7 @@ package exchange
 
 import (
 	"io"
+	"time"
 
 	"github.com/infergate/infergate/internal/openai"
 )
@@ -30,22 +31,44 @@ func (x *Exchange) ResponseStarted(status int, stream bool) (reframe bool) {
 // appended to dst, times of token events recorded and the unrequested usage
 // chunk removed; otherwise p itself, its tail kept to find usage.
 func (x *Exchange) Chunk(dst, p []byte) []byte {
+	began := x.t.now()
 	if x.stream == nil {
 		x.respBytes += len(p)
 		_, _ = x.tail.Write(p)
+		x.respProc += x.t.now().Sub(began)
 		return p
 	}
 	out, events := x.stream.Process(dst, p)
+	now := x.t.now()
+	x.respProc += now.Sub(began)
 	if events > 0 {
-		now := x.t.now()
 		if x.firstToken.IsZero() {
 			x.firstToken = now
+			x.gaps = x.gapObserver()
+		} else if x.gaps != nil {
+			x.gaps(now.Sub(x.lastToken))
 		}
 		x.lastToken = now
 		x.events += events
 	}
 	x.respBytes += len(out) - len(dst)
 	return out
+}
+
+// GapObserver is an optional interface of an [Observer]: StreamGaps returns
+// the function that records, for the stream of request r, the time between
+// consecutive body chunks carrying tokens (nil to record none). The
+// exchange asks once per stream, at its first token.
+type GapObserver interface {
+	StreamGaps(r Running) func(time.Duration)
+}
+
+// gapObserver returns the observer's gap recorder for this stream, if any.
+func (x *Exchange) gapObserver() func(time.Duration) {
+	if g, ok := x.t.obs.(GapObserver); ok {
+		return g.StreamGaps(x.runningKey())
+	}
+	return nil
 }
 
 // Flush returns, appended to dst, the stream bytes still held back (an

@@ -88,6 +88,7 @@ type Gateway struct {
 	catalogMu  sync.Mutex
 	pools      map[string]*servedPool  // by name; guarded by catalogMu
 	configured []telemetry.PinnedModel // the catalog's models and targets; guarded by catalogMu
+	nameSets   telemetry.NameSets      // the metric name sets emitted
 }
 
 // servedPool is one pool's store, scheduler and metrics collector.
@@ -109,8 +110,12 @@ func New(cfg *config.Config, o Options) (*Gateway, error) {
 	if reg == nil {
 		reg = telemetry.NewRegistry()
 	}
+	nameSets, err := telemetry.ParseNameSets(cfg.Metrics.Sets())
+	if err != nil {
+		return nil, fmt.Errorf("metrics: %w", err)
+	}
 	metrics := telemetry.NewMetrics(reg, telemetry.Options{
-		LegacyNames:    cfg.Metrics.Legacy(),
+		NameSets:       nameSets,
 		ModelNameLimit: cfg.Metrics.ModelNameLimit,
 		ModelPairLimit: cfg.Metrics.ModelPairLimit,
 		Commit:         o.Commit,
@@ -128,6 +133,7 @@ func New(cfg *config.Config, o Options) (*Gateway, error) {
 		reg:       reg,
 		set:       pool.NewSet(),
 		metrics:   metrics,
+		nameSets:  nameSets,
 		discovery: o.Discovery,
 		pools:     make(map[string]*servedPool),
 		connLimit: connlimit.New(connlimit.Options{PerAddress: cfg.Limits.MaxConnsPerAddress, Max: cfg.Limits.MaxConns}),
@@ -253,7 +259,7 @@ func (g *Gateway) SetCatalog(c config.Catalog) error {
 			sp = &servedPool{
 				store:     st,
 				sched:     scheduler.New(schedulerConfig(g.cfg), nil, scheduler.WithPluginObserver(g.metrics)),
-				collector: telemetry.NewPoolCollector(st, g.cfg.Scrape.Staleness.Duration, time.Now),
+				collector: telemetry.NewPoolCollector(st, g.cfg.Scrape.Staleness.Duration, time.Now, g.nameSets),
 			}
 			if err := g.reg.Register(sp.collector); err != nil {
 				return fmt.Errorf("register pool collector %s: %w", pc.Name, err)

@@ -218,6 +218,7 @@ func (h *Handler) serveInference(w http.ResponseWriter, r *http.Request, id stri
 		h.fail(w, c, err)
 		return
 	}
+	c.x.SetFairnessID(ctl.FairnessID)
 	buf, err := h.readBodyBounded(w, r, c)
 	if buf != nil {
 		defer h.putBuf(buf)

@@ -105,7 +105,7 @@ func TestAdminHandler(t *testing.T) {
 
 func TestAdminMetricsParse(t *testing.T) {
 	reg := NewRegistry()
-	recordSequence(NewMetrics(reg, Options{LegacyNames: true}))
+	recordSequence(NewMetrics(reg, Options{}))
 	srv := httptest.NewServer(NewAdminHandler(AdminOptions{Gatherer: reg}))
 	defer srv.Close()
 

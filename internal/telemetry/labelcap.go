@@ -24,7 +24,14 @@ const (
 // "other").
 const (
 	defaultModelNameLimit = 1000
-	defaultModelPairLimit = 1000
+	// comboBudget is the default combination budget shared by the name
+	// sets: each enabled set gets comboBudget / sets combinations (2000 for
+	// one set, 1000 for two as before llm-d's names, 666 for all three), so
+	// the worst-case /metrics size stays the same whichever sets are on.
+	comboBudget = 2000
+	// defaultFairnessLimit caps the distinct fairness_id values (DESIGN:
+	// 100, overflow "other").
+	defaultFairnessLimit = 100
 	// maxLabelBytes is the longest model label value exported; longer (or
 	// invalid UTF-8) values become [OverflowModelName]. The proxy rejects
 	// longer names with 400 before they get here.
@@ -45,37 +52,53 @@ type PinnedModel struct {
 	Targets []string
 }
 
-// modelCap bounds the values of the model_name and target_model_name labels
-// and of their combinations.
+// modelCap bounds the values of the model_name, target_model_name and
+// fairness_id labels and of their combinations with the priority.
 //
 // Pinned names (configured models, rewrite targets, the models replicas
-// list) always keep their own value and use no slot, and so do their
-// natural pairs (a model with itself and with its configured targets).
-// Other names take one of limit slots, first come first served, and keep it
-// for the life of the process (so paired updates such as RunningAdd +1 then
-// -1 stay on one series); once the slots are full, new names become
-// [OverflowModelName]. Likewise any other (model, target) pair takes one of
-// pairLimit slots; past them it becomes (model, "other") when the model is
-// pinned and ("other", "other") when not. So the number of pairs is at most
-// the pinned pairs plus pairLimit plus one per pinned name plus one. Safe for
-// concurrent use; memory is bounded by the limits plus the pinned names.
+// list) always keep their own value and use no name slot. Other names take
+// one of limit slots, first come first served, and keep it for the life of
+// the process (so paired updates such as RunningAdd +1 then -1 stay on one
+// series); once the slots are full, new names become [OverflowModelName].
+// Fairness IDs take one of fairLimit slots the same way.
+//
+// Every (model, target, fairness ID, priority) combination then takes one of
+// comboLimit slots, whatever name set reports it: the GIE families show its
+// (model, target) projection, the llm-d families all of it, so one budget
+// bounds every set. Past the slots a combination is folded: its fairness ID
+// becomes "other" when (model, target) is a pinned model's natural pair (a
+// model with itself or a configured target), the target and fairness ID
+// too when only the model is pinned, and all three otherwise. So the
+// number of combinations is at most comboLimit plus, per priority value,
+// the pinned pairs, the pinned names and one. Priorities come from
+// InferenceObjectives, which the operator controls. Safe for concurrent
+// use; memory is bounded by the limits plus the pinned names.
 type modelCap struct {
-	limit, pairLimit int
+	limit, comboLimit int
+	fairness          *valueCap
 
 	mu          sync.RWMutex
 	seen        map[string]struct{}
-	pairs       map[[2]string]struct{}
+	combos      map[comboKey]struct{}
 	pinned      map[string]time.Time    // name → last time a pin call listed it
 	pinnedPairs map[[2]string]time.Time // natural pair → last time listed
 }
 
-// newModelCap returns a cap admitting limit names and pairLimit pairs.
-func newModelCap(limit, pairLimit int) *modelCap {
+// comboKey is one combination of label values.
+type comboKey struct {
+	model, target, fairness string
+	priority                int
+}
+
+// newModelCap returns a cap admitting limit names, fairLimit fairness IDs
+// and comboLimit combinations.
+func newModelCap(limit, comboLimit, fairLimit int) *modelCap {
 	return &modelCap{
 		limit:       limit,
-		pairLimit:   pairLimit,
+		comboLimit:  comboLimit,
+		fairness:    newValueCap(fairLimit),
 		seen:        make(map[string]struct{}),
-		pairs:       make(map[[2]string]struct{}),
+		combos:      make(map[comboKey]struct{}),
 		pinned:      make(map[string]time.Time),
 		pinnedPairs: make(map[[2]string]time.Time),
 	}
@@ -120,38 +143,95 @@ func labelSafe(name string) bool {
 	return len(name) <= maxLabelBytes && utf8.ValidString(name)
 }
 
-// pair returns the label values for a request's model and target model:
-// each capped by [modelCap.label], then the combination capped.
-func (c *modelCap) pair(model, target string) (string, string) {
-	model, target = c.label(model), c.label(target)
-	key := [2]string{model, target}
+// key returns the label values for a request's model, target model and
+// fairness ID at priority: each name capped, then the combination (see
+// [modelCap]). An empty fairness ID is [exchange.DefaultFairnessID].
+func (c *modelCap) key(model, target, fairness string, priority int) comboKey {
+	if fairness == "" {
+		fairness = exchange.DefaultFairnessID
+	}
+	k := comboKey{model: c.label(model), target: c.label(target), fairness: c.fairness.label(fairness), priority: priority}
+	if k.model == OverflowModelName && k.target == OverflowModelName && k.fairness == OverflowModelName {
+		return k
+	}
 	c.mu.RLock()
-	_, natural := c.pinnedPairs[key]
-	_, ok := c.pairs[key]
-	_, modelPinned := c.pinned[model]
-	full := len(c.pairs) >= c.pairLimit
+	_, ok := c.combos[k]
+	_, natural := c.pinnedPairs[[2]string{k.model, k.target}]
+	_, modelPinned := c.pinned[k.model]
+	full := len(c.combos) >= c.comboLimit
 	c.mu.RUnlock()
-	switch {
-	case ok, natural, target == "", model == OverflowModelName && target == OverflowModelName:
-		return model, target
-	case !full:
+	if ok {
+		return k
+	}
+	if !full {
 		c.mu.Lock()
-		defer c.mu.Unlock()
-		if _, ok := c.pairs[key]; ok || len(c.pairs) < c.pairLimit {
-			c.pairs[key] = struct{}{}
-			return model, target
+		_, ok := c.combos[k]
+		if ok || len(c.combos) < c.comboLimit {
+			c.combos[k] = struct{}{}
+			c.mu.Unlock()
+			return k
 		}
+		c.mu.Unlock()
 	}
-	if modelPinned {
-		return model, OverflowModelName
+	k.fairness = OverflowModelName
+	switch {
+	case natural:
+	case modelPinned:
+		if k.target != "" {
+			k.target = OverflowModelName
+		}
+	default:
+		k.model, k.target = OverflowModelName, OverflowModelName
 	}
-	return OverflowModelName, OverflowModelName
+	return k
+}
+
+// valueCap bounds the distinct values of one client-derived label: the
+// first limit values keep their own value, later new ones become
+// [OverflowModelName]. Safe for concurrent use.
+type valueCap struct {
+	limit int
+	mu    sync.RWMutex
+	seen  map[string]struct{}
+}
+
+// newValueCap returns a cap admitting limit values.
+func newValueCap(limit int) *valueCap {
+	return &valueCap{limit: limit, seen: make(map[string]struct{})}
+}
+
+// label returns v or, past the cap or when v is no safe label value,
+// [OverflowModelName].
+func (c *valueCap) label(v string) string {
+	if v == OverflowModelName {
+		return v
+	}
+	if !labelSafe(v) {
+		return OverflowModelName
+	}
+	c.mu.RLock()
+	_, ok := c.seen[v]
+	full := len(c.seen) >= c.limit
+	c.mu.RUnlock()
+	if ok {
+		return v
+	}
+	if full {
+		return OverflowModelName
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, ok := c.seen[v]; ok || len(c.seen) < c.limit {
+		c.seen[v] = struct{}{}
+		return v
+	}
+	return OverflowModelName
 }
 
 // pin marks models, their targets and their natural pairs as pinned at now
 // and unpins every name and pair that no call has listed for [unpinAfter],
 // returning the names so their series can be deleted. Unpinned names also
-// leave the first-come slots and pairs, so a name that comes back later is
+// leave the first-come slots and combinations, so a name that comes back later is
 // treated like any new one.
 func (c *modelCap) pin(models []PinnedModel, now time.Time) []string {
 	c.mu.Lock()
@@ -185,10 +265,10 @@ func (c *modelCap) pin(models []PinnedModel, now time.Time) []string {
 		}
 	}
 	if len(gone) > 0 {
-		for k := range c.pairs {
+		for k := range c.combos {
 			for _, n := range gone {
-				if k[0] == n || k[1] == n {
-					delete(c.pairs, k)
+				if k.model == n || k.target == n {
+					delete(c.combos, k)
 					break
 				}
 			}

@@ -13,6 +13,7 @@ import (
 
 // Metric name prefixes.
 const (
+	llmdPrefix      = "llm_d_epp_"
 	objectivePrefix = "inference_objective_"
 	legacyPrefix    = "inference_model_"
 	extensionPrefix = "inference_extension_"
@@ -24,10 +25,9 @@ func alpha(help string) string { return "[ALPHA] " + help }
 
 // Options configures [NewMetrics].
 type Options struct {
-	// LegacyNames also emits every inference_objective_* family under its
-	// pre-v1.1 name inference_model_*, for dashboards that still query the old
-	// names. The config turns it on by default.
-	LegacyNames bool
+	// NameSets selects the names the families are emitted under; the zero
+	// value means every set.
+	NameSets NameSets
 	// ModelNameLimit is the maximum number of distinct client-derived
 	// values of the model_name and target_model_name labels, counted
 	// together; names pinned with [Metrics.PinModels] do not count. Later
@@ -35,19 +35,23 @@ type Options struct {
 	// 1000, as upstream.
 	ModelNameLimit int
 	// ModelPairLimit is the maximum number of distinct (model_name,
-	// target_model_name) pairs other than the pinned models' natural pairs;
-	// past it a pair is recorded with [OverflowModelName] as its target (and
-	// as its model unless that is pinned). Zero or negative means 1000.
+	// target_model_name, fairness_id, priority) combinations, shared by
+	// every name set; past it a combination is folded as [modelCap]
+	// describes. Zero or negative means [DefaultModelPairLimit] of the
+	// enabled sets.
 	ModelPairLimit int
-	// Plugins are the scheduler plugins whose
-	// inference_extension_plugin_duration_seconds series are created up
-	// front, normally [scheduler.Config.Plugins] of the gateway's scheduler
-	// configuration; nil means every plugin. Each series is resolved once,
-	// so observing allocates nothing; observations of plugins not listed
-	// are dropped.
+	// FairnessIDLimit is the maximum number of distinct fairness_id values;
+	// later new IDs are recorded as [OverflowModelName]. Zero or negative
+	// means 100.
+	FairnessIDLimit int
+	// Plugins are the scheduler plugins whose plugin_duration_seconds
+	// series are created up front, normally [scheduler.Config.Plugins] of
+	// the gateway's scheduler configuration; nil means every plugin. Each
+	// series is resolved once, so observing allocates nothing; observations
+	// of plugins not listed are dropped.
 	Plugins []scheduler.Plugin
-	// Commit and BuildRef are the labels of inference_extension_info. Empty
-	// values are reported as "unknown".
+	// Commit and BuildRef are the labels of the info gauges. Empty values
+	// are reported as "unknown".
 	Commit, BuildRef string
 	// Now is the clock that ages pinned model names; nil means time.Now.
 	Now func() time.Time
@@ -64,73 +68,39 @@ type RequestObservation = exchange.Record
 type Metrics struct {
 	models *modelCap
 	// objectives holds the inference_objective_* families, then the legacy
-	// inference_model_* copies when enabled.
+	// inference_model_* copies, as enabled.
 	objectives []*objectiveFamilies
+	// llmd holds the llm_d_epp_* request families; nil when off.
+	llmd *llmdFamilies
+	// extensions holds the gateway-internal families of each enabled set
+	// (inference_extension_*, llm_d_epp_*).
+	extensions []*extensionFamilies
+	// requestProcessing and responseProcessing are llm-d's picker-overhead
+	// histograms; nil when the llm-d set is off.
+	requestProcessing, responseProcessing prometheus.Histogram
 
-	scheduleDuration prometheus.Histogram
-	scheduleAttempts *prometheus.CounterVec
-	pluginDuration   *prometheus.HistogramVec
-	// plugins are pluginDuration's children, resolved once per plugin in
-	// Options.Plugins (nil for the others) so observing allocates nothing.
-	plugins        [scheduler.NumPlugins]prometheus.Observer
-	prefixSize     prometheus.Gauge
-	prefixHitRatio prometheus.Histogram
-	prefixHitBytes prometheus.Histogram
-	panics         *prometheus.CounterVec
-	now            func() time.Time
+	panics *prometheus.CounterVec
+	now    func() time.Time
 }
 
 // NewMetrics creates the gateway's metric families and registers them with
 // reg; a nil reg leaves them unregistered. It panics if a family is already
 // registered, which is a wiring bug.
 func NewMetrics(reg prometheus.Registerer, opts Options) *Metrics {
-	limit, pairLimit := opts.ModelNameLimit, opts.ModelPairLimit
+	limit, pairLimit, fairLimit := opts.ModelNameLimit, opts.ModelPairLimit, opts.FairnessIDLimit
 	if limit <= 0 {
 		limit = defaultModelNameLimit
 	}
+	sets := opts.NameSets.orAll()
 	if pairLimit <= 0 {
-		pairLimit = defaultModelPairLimit
+		pairLimit = DefaultModelPairLimit(sets.count())
+	}
+	if fairLimit <= 0 {
+		fairLimit = defaultFairnessLimit
 	}
 	now := opts.Now
 	if now == nil {
 		now = time.Now
-	}
-	m := &Metrics{
-		models: newModelCap(limit, pairLimit),
-		now:    now,
-		panics: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "infergate_panics_recovered_total",
-			Help: "Panics recovered in request handlers, by component; each one is a bug worth reporting.",
-		}, []string{"component"}),
-		objectives: []*objectiveFamilies{newObjectiveFamilies(objectivePrefix, "")},
-		scheduleDuration: prometheus.NewHistogram(prometheus.HistogramOpts{
-			Name:    extensionPrefix + "scheduler_e2e_duration_seconds",
-			Help:    alpha("Time the scheduler took to pick an endpoint for a request, in seconds."),
-			Buckets: schedulerBuckets,
-		}),
-		scheduleAttempts: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: extensionPrefix + "scheduler_attempts_total",
-			Help: alpha("Scheduling attempts by outcome and chosen endpoint."),
-		}, []string{"status", "target_model_name", "pod_name", "endpoint_namespace", "port"}),
-		pluginDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name:    extensionPrefix + "plugin_duration_seconds",
-			Help:    alpha("Time spent in one scheduling or request-control plugin, in seconds."),
-			Buckets: schedulerBuckets,
-		}, []string{"extension_point", "plugin_type", "plugin_name"}),
-		prefixSize: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: extensionPrefix + "prefix_indexer_size",
-			Help: alpha("Number of entries in the prefix-cache index."),
-		}),
-		prefixHitRatio: prometheus.NewHistogram(prometheus.HistogramOpts{
-			Name:    extensionPrefix + "prefix_indexer_hit_ratio",
-			Help:    alpha("Fraction of a request's prefix found in the prefix-cache index, from 0 to 1."),
-			Buckets: hitRatioBuckets,
-		}),
-		prefixHitBytes: prometheus.NewHistogram(prometheus.HistogramOpts{
-			Name:    extensionPrefix + "prefix_indexer_hit_bytes",
-			Help:    alpha("Length of the prefix found in the prefix-cache index, in bytes."),
-			Buckets: hitBytesBuckets,
-		}),
 	}
 	plugins := opts.Plugins
 	if plugins == nil {
@@ -138,13 +108,33 @@ func NewMetrics(reg prometheus.Registerer, opts Options) *Metrics {
 			plugins = append(plugins, p)
 		}
 	}
-	for _, p := range plugins {
-		if p < scheduler.NumPlugins {
-			info := p.Info()
-			m.plugins[p] = m.pluginDuration.WithLabelValues(info.ExtensionPoint, info.Type, info.Name)
-		}
+	m := &Metrics{
+		models: newModelCap(limit, pairLimit, fairLimit),
+		now:    now,
+		panics: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "infergate_panics_recovered_total",
+			Help: "Panics recovered in request handlers, by component; each one is a bug worth reporting.",
+		}, []string{"component"}),
 	}
-	if opts.LegacyNames {
+	if sets.LLMD {
+		m.llmd = newLLMDFamilies()
+		m.extensions = append(m.extensions, newExtensionFamilies(llmdPrefix, true, plugins, opts.Commit, opts.BuildRef))
+		m.requestProcessing = prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    llmdPrefix + "request_processing_duration_seconds",
+			Help:    alpha("The gateway's own time per request before forwarding it: receiving and parsing the body, admission and routing, in seconds."),
+			Buckets: requestProcessingBuckets,
+		})
+		m.responseProcessing = prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    llmdPrefix + "response_processing_duration_seconds",
+			Help:    alpha("The gateway's own time per response spent handling its body chunks (usage and token timing), in seconds."),
+			Buckets: responseProcessingBuckets,
+		})
+	}
+	if sets.GIE {
+		m.objectives = append(m.objectives, newObjectiveFamilies(objectivePrefix, ""))
+		m.extensions = append(m.extensions, newExtensionFamilies(extensionPrefix, false, plugins, opts.Commit, opts.BuildRef))
+	}
+	if sets.Legacy {
 		m.objectives = append(m.objectives, newObjectiveFamilies(legacyPrefix, objectivePrefix))
 	}
 	if reg == nil {
@@ -153,14 +143,14 @@ func NewMetrics(reg prometheus.Registerer, opts Options) *Metrics {
 	for _, f := range m.objectives {
 		f.register(reg)
 	}
-	info := prometheus.NewGauge(prometheus.GaugeOpts{
-		Name:        extensionPrefix + "info",
-		Help:        alpha("Build information of the gateway; always 1."),
-		ConstLabels: prometheus.Labels{"commit": orUnknown(opts.Commit), "build_ref": orUnknown(opts.BuildRef)},
-	})
-	info.Set(1)
-	reg.MustRegister(info, m.scheduleDuration, m.scheduleAttempts, m.pluginDuration,
-		m.prefixSize, m.prefixHitRatio, m.prefixHitBytes, m.panics)
+	if m.llmd != nil {
+		m.llmd.register(reg)
+		reg.MustRegister(m.requestProcessing, m.responseProcessing)
+	}
+	for _, f := range m.extensions {
+		f.register(reg)
+	}
+	reg.MustRegister(m.panics)
 	return m
 }
 
@@ -177,41 +167,71 @@ func orUnknown(s string) string {
 //
 // Every request increments request_total, so error_total/request_total never
 // exceeds 1 (upstream counts only requests that were scheduled). A failed
-// request also increments request_error_total and, when known, request_sizes;
-// duration, response size, token, TTFT, TPOT and normalized-TPOT histograms
-// describe successful requests only, so fast rejections do not pull latency
-// quantiles down.
+// request also increments request_error_total and, when known, the request
+// size; duration, response size, token, TTFT, TPOT and normalized-TPOT
+// histograms describe successful requests only, so fast rejections do not
+// pull latency quantiles down. The llm-d picker-overhead histograms record
+// every request that was routed.
 func (m *Metrics) ObserveRequest(o RequestObservation) {
 	if m == nil {
 		return
 	}
-	model, target := m.models.pair(o.Model, o.TargetModel)
+	k := m.models.key(o.Model, o.TargetModel, o.FairnessID, o.Priority)
 	code := o.ErrorCode
 	if code != "" && !knownErrorCode(code) {
 		code = ErrorUnknown
 	}
 	priority := strconv.Itoa(o.Priority)
 	for _, f := range m.objectives {
-		f.observe(o, model, target, code, priority)
+		f.observe(o, k.model, k.target, code, priority)
+	}
+	if m.llmd != nil {
+		m.llmd.observe(o, k, code)
+		if o.RequestProcessing > 0 {
+			m.requestProcessing.Observe(o.RequestProcessing.Seconds())
+		}
+		if o.ResponseProcessing > 0 {
+			m.responseProcessing.Observe(o.ResponseProcessing.Seconds())
+		}
 	}
 }
 
-// RunningAdd adds delta (normally +1 or -1) to running_requests for model.
-func (m *Metrics) RunningAdd(model string, delta int) {
+// RunningAdd adds delta (normally +1 or -1) to the running-requests gauges
+// of r's series.
+func (m *Metrics) RunningAdd(r exchange.Running, delta int) {
 	if m == nil {
 		return
 	}
-	label := m.models.label(model)
+	label := m.models.label(r.Model)
 	for _, f := range m.objectives {
 		f.running.WithLabelValues(label).Add(float64(delta))
 	}
+	if m.llmd != nil {
+		k := m.models.key(r.Model, r.TargetModel, r.FairnessID, r.Priority)
+		m.llmd.running.WithLabelValues(k.model, k.target, k.fairness, strconv.Itoa(k.priority)).Add(float64(delta))
+	}
 }
+
+// StreamGaps returns the recorder of the time between consecutive
+// token-carrying chunks of one stream (llm_d_epp_request_streaming_itl_seconds),
+// labelled like r's other llm-d series; nil when the llm-d set is off. It
+// implements [exchange.GapObserver].
+func (m *Metrics) StreamGaps(r exchange.Running) func(time.Duration) {
+	if m == nil || m.llmd == nil {
+		return nil
+	}
+	k := m.models.key(r.Model, r.TargetModel, r.FairnessID, r.Priority)
+	h := m.llmd.itl.WithLabelValues(k.model, k.target, k.fairness, strconv.Itoa(k.priority))
+	return func(d time.Duration) { h.Observe(d.Seconds()) }
+}
+
+var _ exchange.GapObserver = (*Metrics)(nil)
 
 // ObserveSchedule records one scheduling attempt: its duration and its
 // outcome. On failure, endpointName, endpointNamespace and port are normally
-// empty. endpointName becomes the pod_name label, endpointNamespace the
-// endpoint_namespace label. With ObservePrefix it implements
-// [router.ScheduleObserver].
+// empty. endpointName becomes the pod_name label (endpoint_name in the
+// llm-d set), endpointNamespace the endpoint_namespace label. With
+// ObservePrefix it implements [router.ScheduleObserver].
 func (m *Metrics) ObserveSchedule(d time.Duration, success bool, targetModel, endpointName, endpointNamespace, port string) {
 	if m == nil {
 		return
@@ -220,24 +240,33 @@ func (m *Metrics) ObserveSchedule(d time.Duration, success bool, targetModel, en
 	if success {
 		status = "success"
 	}
-	m.scheduleDuration.Observe(d.Seconds())
-	m.scheduleAttempts.WithLabelValues(status, m.models.label(targetModel), endpointName, endpointNamespace, port).Inc()
+	target := m.models.label(targetModel)
+	for _, f := range m.extensions {
+		f.scheduleDuration.Observe(d.Seconds())
+		f.scheduleAttempts.WithLabelValues(status, target, endpointName, endpointNamespace, port).Inc()
+	}
 }
 
 var _ scheduler.PluginObserver = (*Metrics)(nil)
 
 var _ router.ScheduleObserver = (*Metrics)(nil)
 
+var _ exchange.Observer = (*Metrics)(nil)
+
 // ObservePlugin records the time one scheduler plugin took in one pick, in
-// inference_extension_plugin_duration_seconds labelled with p's extension
-// point ("Filter", "Scorer" or "Picker"), type and name. It implements
+// plugin_duration_seconds labelled with p's extension point ("Filter",
+// "Scorer" or "Picker"), type and name. It implements
 // [scheduler.PluginObserver] and allocates nothing. Plugins not in
 // Options.Plugins are not recorded.
 func (m *Metrics) ObservePlugin(p scheduler.Plugin, d time.Duration) {
-	if m == nil || p >= scheduler.NumPlugins || m.plugins[p] == nil {
+	if m == nil || p >= scheduler.NumPlugins {
 		return
 	}
-	m.plugins[p].Observe(d.Seconds())
+	for _, f := range m.extensions {
+		if o := f.plugins[p]; o != nil {
+			o.Observe(d.Seconds())
+		}
+	}
 }
 
 // ObservePrefix records one prefix-cache lookup: the matched fraction of the
@@ -246,8 +275,10 @@ func (m *Metrics) ObservePrefix(hitRatio float64, hitBytes int) {
 	if m == nil {
 		return
 	}
-	m.prefixHitRatio.Observe(hitRatio)
-	m.prefixHitBytes.Observe(float64(hitBytes))
+	for _, f := range m.extensions {
+		f.prefixHitRatio.Observe(hitRatio)
+		f.prefixHitBytes.Observe(float64(hitBytes))
+	}
 }
 
 // SetPrefixIndexSize reports the number of entries in the prefix-cache index.
@@ -255,7 +286,9 @@ func (m *Metrics) SetPrefixIndexSize(n int) {
 	if m == nil {
 		return
 	}
-	m.prefixSize.Set(float64(n))
+	for _, f := range m.extensions {
+		f.prefixSize.Set(float64(n))
+	}
 }
 
 // PinModels pins models (the configured models with their targets, and the
@@ -278,7 +311,12 @@ func (m *Metrics) deleteModel(n string) {
 	for _, f := range m.objectives {
 		f.deleteModel(n)
 	}
-	m.scheduleAttempts.DeletePartialMatch(prometheus.Labels{"target_model_name": n})
+	if m.llmd != nil {
+		m.llmd.deleteModel(n)
+	}
+	for _, f := range m.extensions {
+		f.scheduleAttempts.DeletePartialMatch(prometheus.Labels{"target_model_name": n})
+	}
 }
 
 // PanicRecovered counts one panic recovered in component (a fixed name such

@@ -14,6 +14,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/infergate/infergate/internal/exchange"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/prometheus/common/expfmt"
 
@@ -26,21 +28,27 @@ var update = flag.Bool("update", false, "rewrite testdata/*.golden from the curr
 // recordSequence drives every Metrics method with a fixed sequence.
 func recordSequence(m *Metrics) {
 	m.ObserveRequest(RequestObservation{
-		Model: "llama", TargetModel: "llama-lora", Priority: 1,
+		Model: "llama", TargetModel: "llama-lora", Priority: 1, FairnessID: "tenant-a", Streaming: true,
 		Duration: 1500 * time.Millisecond, RequestBytes: 1000, ResponseBytes: 2000,
 		InputTokens: 100, OutputTokens: 50, CachedTokens: 64,
 		TTFT: 200 * time.Millisecond, TPOT: 20 * time.Millisecond,
+		RequestProcessing: 3 * time.Millisecond, ResponseProcessing: 400 * time.Microsecond,
 	})
 	// Unknown token counts and timings are not observed.
 	m.ObserveRequest(RequestObservation{
 		Model: "llama", TargetModel: "llama-lora", Priority: 1,
 		Duration: 40 * time.Millisecond, RequestBytes: 300, ResponseBytes: 10,
+		RequestProcessing: time.Millisecond,
 	})
 	m.ObserveRequest(RequestObservation{Model: "llama", ErrorCode: ErrorBadRequest, RequestBytes: 20, Duration: time.Millisecond})
 	m.ObserveRequest(RequestObservation{Model: "llama", TargetModel: "llama-lora", ErrorCode: "Weird", Duration: time.Second})
-	m.RunningAdd("llama", 1)
-	m.RunningAdd("llama", 1)
-	m.RunningAdd("llama", -1)
+	m.RunningAdd(exchange.Running{Model: "llama", TargetModel: "llama-lora", FairnessID: "tenant-a", Priority: 1}, 1)
+	m.RunningAdd(exchange.Running{Model: "llama", TargetModel: "llama-lora", FairnessID: "tenant-a", Priority: 1}, 1)
+	m.RunningAdd(exchange.Running{Model: "llama", TargetModel: "llama-lora", FairnessID: "tenant-a", Priority: 1}, -1)
+	if gap := m.StreamGaps(exchange.Running{Model: "llama", TargetModel: "llama-lora", FairnessID: "tenant-a", Priority: 1}); gap != nil {
+		gap(30 * time.Millisecond)
+		gap(70 * time.Millisecond)
+	}
 	m.ObserveSchedule(300*time.Microsecond, true, "llama-lora", "vllm-0", "serving", "8000")
 	m.ObserveSchedule(50*time.Microsecond, false, "llama-lora", "", "", "")
 	m.ObservePlugin(scheduler.PluginQueueScorer, 30*time.Microsecond)
@@ -88,14 +96,14 @@ func compareGolden(t *testing.T, reg prometheus.Gatherer, name string) {
 
 func TestMetricsGolden(t *testing.T) {
 	reg := prometheus.NewRegistry()
-	m := NewMetrics(reg, Options{LegacyNames: true, Commit: "abc123", BuildRef: "v0.1.0", Plugins: scheduler.DefaultConfig().Plugins()})
+	m := NewMetrics(reg, Options{Commit: "abc123", BuildRef: "v0.1.0", Plugins: scheduler.DefaultConfig().Plugins()})
 	recordSequence(m)
 	compareGolden(t, reg, "metrics.golden")
 }
 
 func TestObserveRequestCounts(t *testing.T) {
 	reg := prometheus.NewRegistry()
-	m := NewMetrics(reg, Options{})
+	m := NewMetrics(reg, Options{NameSets: NameSets{GIE: true}})
 	recordSequence(m)
 
 	total := testutil.ToFloat64(sumCounter(t, reg, "inference_objective_request_total"))
@@ -170,40 +178,49 @@ func TestErrorRatioNeverAboveOne(t *testing.T) {
 	}
 }
 
-func TestLegacyNames(t *testing.T) {
-	tests := []struct {
-		name       string
-		legacy     bool
-		wantLegacy int
-	}{
-		{name: "off", legacy: false, wantLegacy: 0},
-		{name: "on", legacy: true, wantLegacy: 12},
+// TestNameSets checks that each name set switches exactly its families, and
+// that the legacy copies mirror the GIE per-objective families.
+func TestNameSets(t *testing.T) {
+	count := func(mfs []string, prefix string) (out []string) {
+		for _, n := range mfs {
+			if strings.HasPrefix(n, prefix) {
+				out = append(out, strings.TrimPrefix(n, prefix))
+			}
+		}
+		return out
 	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
+	for _, sets := range []NameSets{{LLMD: true}, {GIE: true}, {Legacy: true}, {GIE: true, Legacy: true}, {}} {
+		t.Run(fmt.Sprintf("%+v", sets), func(t *testing.T) {
 			reg := prometheus.NewRegistry()
-			recordSequence(NewMetrics(reg, Options{LegacyNames: tc.legacy}))
+			recordSequence(NewMetrics(reg, Options{NameSets: sets}))
+			store := pool.NewStore("p")
+			reg.MustRegister(NewPoolCollector(store, 0, nil, sets))
 			mfs, err := reg.Gather()
 			if err != nil {
 				t.Fatal(err)
 			}
-			var current, legacy []string
+			var names []string
 			for _, mf := range mfs {
-				switch name := mf.GetName(); {
-				case strings.HasPrefix(name, legacyPrefix):
-					legacy = append(legacy, strings.TrimPrefix(name, legacyPrefix))
-				case strings.HasPrefix(name, objectivePrefix):
-					current = append(current, strings.TrimPrefix(name, objectivePrefix))
+				names = append(names, mf.GetName())
+			}
+			all := sets.orAll()
+			want := map[string]int{llmdPrefix: 0, objectivePrefix: 0, legacyPrefix: 0, extensionPrefix: 0, poolPrefix: 0}
+			if all.LLMD {
+				want[llmdPrefix] = 29 // per_endpoint_queue_size has no series without endpoints
+			}
+			if all.GIE {
+				want[objectivePrefix], want[extensionPrefix], want[poolPrefix] = 12, 7, 4
+			}
+			if all.Legacy {
+				want[legacyPrefix] = 12
+			}
+			for prefix, n := range want {
+				if got := count(names, prefix); len(got) != n {
+					t.Errorf("%d %s* families, want %d: %v", len(got), prefix, n, got)
 				}
 			}
-			if len(current) != 12 {
-				t.Errorf("got %d inference_objective_ families, want 12: %v", len(current), current)
-			}
-			if len(legacy) != tc.wantLegacy {
-				t.Errorf("got %d inference_model_ families, want %d", len(legacy), tc.wantLegacy)
-			}
-			if tc.legacy {
-				if diff := cmp.Diff(current, legacy); diff != "" {
+			if all.GIE && all.Legacy {
+				if diff := cmp.Diff(count(names, objectivePrefix), count(names, legacyPrefix)); diff != "" {
 					t.Errorf("legacy families differ from current ones (-current +legacy):\n%s", diff)
 				}
 			}
@@ -224,8 +241,8 @@ func TestModelNameCap(t *testing.T) {
 	} {
 		m.ObserveRequest(o)
 	}
-	m.RunningAdd("z", 1)
-	m.RunningAdd("a", 1)
+	m.RunningAdd(exchange.Running{Model: "z"}, 1)
+	m.RunningAdd(exchange.Running{Model: "a"}, 1)
 
 	got := labelValues(t, reg, "inference_objective_request_total", "model_name", "target_model_name")
 	want := []string{"/", "a/a", "a/b", "b/a", "other/other"}
@@ -243,7 +260,7 @@ func TestModelNameCap(t *testing.T) {
 
 func TestModelNameCapConcurrent(t *testing.T) {
 	const limit = 10
-	c := newModelCap(limit, 1000)
+	c := newModelCap(limit, 1000, 100)
 	var wg sync.WaitGroup
 	results := make([][]string, 8)
 	for g := range results {
@@ -280,15 +297,16 @@ func TestModelNameCapConcurrent(t *testing.T) {
 func TestPinnedModelsKeepTheirLabels(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	now := time.Unix(1_000_000, 0)
-	m := NewMetrics(reg, Options{ModelNameLimit: 2, ModelPairLimit: 3, Now: func() time.Time { return now }})
+	// Combination slots: junk-0, junk-1, the overflow names' one, llama's.
+	m := NewMetrics(reg, Options{ModelNameLimit: 2, ModelPairLimit: 4, Now: func() time.Time { return now }})
 	m.PinModels([]PinnedModel{{Name: "llama"}, {Name: "sql-lora"}})
 	// A flood of client-made names fills the cap first...
 	for i := range 50 {
 		m.ObserveRequest(RequestObservation{Model: fmt.Sprintf("junk-%d", i), TargetModel: fmt.Sprintf("junk-%d", i)})
 	}
 	// ...and pinned names still keep their own values.
-	m.ObserveRequest(RequestObservation{Model: "llama", TargetModel: "sql-lora"}) // pair slot 1 of 2
-	m.RunningAdd("llama", 1)
+	m.ObserveRequest(RequestObservation{Model: "llama", TargetModel: "sql-lora"}) // the last combination slot
+	m.RunningAdd(exchange.Running{Model: "llama", TargetModel: "llama-lora", FairnessID: "tenant-a", Priority: 1}, 1)
 	got := labelValues(t, reg, "inference_objective_request_total", "model_name", "target_model_name")
 	want := []string{"junk-0/junk-0", "junk-1/junk-1", "llama/sql-lora", "other/other"}
 	if diff := cmp.Diff(want, got); diff != "" {
@@ -338,7 +356,7 @@ func TestBadLabelValuesNeverReachPrometheus(t *testing.T) {
 	// Invalid UTF-8 panics inside WithLabelValues if it gets there.
 	m.ObserveRequest(RequestObservation{Model: "ok\xff\xfe", TargetModel: long})
 	m.ObserveSchedule(time.Millisecond, true, "sql-lora\xff\xfe", "ep", "", "80")
-	m.RunningAdd("x\xc3", 1)
+	m.RunningAdd(exchange.Running{Model: "x\xc3"}, 1)
 	m.PinModels([]PinnedModel{{Name: "bad\xff", Targets: []string{long}}})
 	got := labelValues(t, reg, "inference_objective_request_total", "model_name", "target_model_name")
 	if diff := cmp.Diff([]string{"other/other"}, got); diff != "" {
@@ -382,13 +400,13 @@ var reservedLabels = map[string]bool{
 
 func TestNoReservedLabels(t *testing.T) {
 	reg := NewRegistry()
-	m := NewMetrics(reg, Options{LegacyNames: true})
+	m := NewMetrics(reg, Options{})
 	recordSequence(m)
 	store := pool.NewStore("pool-a")
 	store.Sync([]pool.Spec{{Name: "vllm-0", Address: "10.0.0.1:8000"}})
 	now := time.Unix(1000, 0)
 	store.Load().Endpoints()[0].SetMetrics(&pool.Metrics{WaitingQueue: 1, ScrapedAt: now})
-	reg.MustRegister(NewPoolCollector(store, time.Minute, func() time.Time { return now }))
+	reg.MustRegister(NewPoolCollector(store, time.Minute, func() time.Time { return now }, NameSets{}))
 
 	mfs, err := reg.Gather()
 	if err != nil {
@@ -413,14 +431,19 @@ func TestNoReservedLabels(t *testing.T) {
 
 func TestLint(t *testing.T) {
 	reg := prometheus.NewRegistry()
-	recordSequence(NewMetrics(reg, Options{LegacyNames: true}))
+	recordSequence(NewMetrics(reg, Options{}))
 	store := pool.NewStore("pool-a")
-	reg.MustRegister(NewPoolCollector(store, time.Minute, nil))
+	reg.MustRegister(NewPoolCollector(store, time.Minute, nil, NameSets{}))
 	problems, err := testutil.GatherAndLint(reg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, p := range problems {
+		// llm-d's prefix reads as a unit ("_d_", days) to the linter; the
+		// name is upstream's and cannot change.
+		if strings.HasPrefix(p.Metric, llmdPrefix) && strings.Contains(p.Text, "abbreviated units") {
+			continue
+		}
 		t.Errorf("%s: %s", p.Metric, p.Text)
 	}
 }

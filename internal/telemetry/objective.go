@@ -19,16 +19,41 @@ type objectiveFamilies struct {
 	tpot         *prometheus.HistogramVec
 }
 
-// newObjectiveFamilies builds the families named prefix+suffix. When
-// currentPrefix is set, the families are legacy copies and their HELP says
-// which current name to migrate to.
+// llmdSuccessor maps each per-objective family suffix to the llm_d_epp_*
+// family that replaces it upstream (llm-d router v0.10), for the
+// deprecation marker in HELP.
+var llmdSuccessor = map[string]string{
+	"request_total":                            llmdPrefix + "request_total",
+	"request_error_total":                      llmdPrefix + "request_error_total",
+	"running_requests":                         llmdPrefix + "request_running",
+	"request_duration_seconds":                 llmdPrefix + "request_duration_seconds",
+	"request_sizes":                            llmdPrefix + "request_size_bytes",
+	"response_sizes":                           llmdPrefix + "response_size_bytes",
+	"input_tokens":                             llmdPrefix + "request_input_tokens",
+	"output_tokens":                            llmdPrefix + "request_output_tokens",
+	"prompt_cached_tokens":                     llmdPrefix + "request_cached_tokens",
+	"normalized_time_per_output_token_seconds": llmdPrefix + "request_ntpot_seconds",
+	"request_ttft_seconds":                     llmdPrefix + "request_ttft_seconds",
+	"request_tpot_seconds":                     llmdPrefix + "request_streaming_tpot_seconds",
+}
+
+// deprecated prefixes text with upstream's deprecation marker naming the
+// replacing family.
+func deprecated(successor, text string) string {
+	return "[Deprecated: Use " + successor + "] " + text
+}
+
+// newObjectiveFamilies builds the families named prefix+suffix. HELP carries
+// upstream's marker naming the llm_d_epp_* successor; when currentPrefix is
+// set, the families are legacy copies and their HELP also says which GIE
+// name replaced them.
 func newObjectiveFamilies(prefix, currentPrefix string) *objectiveFamilies {
 	modelLabels := []string{"model_name", "target_model_name"}
 	help := func(name, text string) string {
 		if currentPrefix != "" {
 			text += " Deprecated name, use " + currentPrefix + name + "."
 		}
-		return alpha(text)
+		return alpha(deprecated(llmdSuccessor[name], text))
 	}
 	counter := func(name, text string, labels ...string) *prometheus.CounterVec {
 		return prometheus.NewCounterVec(prometheus.CounterOpts{Name: prefix + name, Help: help(name, text)}, labels)

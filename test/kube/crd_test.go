@@ -34,6 +34,8 @@ func TestCRDs(t *testing.T) {
 		"inferencepools.inference.networking.k8s.io",
 		"inferencemodelrewrites.inference.networking.x-k8s.io",
 		"inferenceobjectives.inference.networking.x-k8s.io",
+		"inferencemodelrewrites.llm-d.ai",
+		"inferenceobjectives.llm-d.ai",
 	}
 	if diff := cmp.Diff(wantNames, names); diff != "" {
 		t.Fatalf("installed CRDs (-want +got):\n%s", diff)
@@ -193,7 +195,23 @@ func ports(numbers ...string) string {
 	return s
 }
 
+// invalidObjects lists the objects the CRDs must reject: each
+// InferenceObjective and InferenceModelRewrite case twice, in
+// inference.networking.x-k8s.io and in llm-d.ai, which validate alike.
 func invalidObjects() []invalidObject {
+	objs := gieInvalidObjects()
+	for _, o := range objs {
+		if strings.Contains(o.yaml, "apiVersion: inference.networking.x-k8s.io/v1alpha2\n") {
+			o.name += " (llm-d.ai)"
+			o.yaml = strings.Replace(o.yaml, "inference.networking.x-k8s.io/v1alpha2", "llm-d.ai/v1alpha2", 1)
+			objs = append(objs, o)
+		}
+	}
+	return objs
+}
+
+// gieInvalidObjects are the cases in the GIE groups.
+func gieInvalidObjects() []invalidObject {
 	return []invalidObject{
 		{name: "pool zero target ports", yaml: pool("p0", selector+"  targetPorts: []\n"), wantErr: "spec.targetPorts"},
 		{name: "pool nine target ports", yaml: pool("p9", selector+ports("1", "2", "3", "4", "5", "6", "7", "8", "9")), wantErr: "must have at most 8 items"},

@@ -147,6 +147,42 @@ metadata: {name: batch, namespace: %[1]s}
 spec:
   poolRef: {name: pool-a}
   priority: -1
+---
+# llm-d router v0.10's group: a rewrite only there, and one of the same
+# name as an older-group one, which it replaces.
+apiVersion: llm-d.ai/v1alpha2
+kind: InferenceModelRewrite
+metadata: {name: alias-llmd, namespace: %[1]s}
+spec:
+  poolRef: {name: pool-a}
+  rules:
+  - matches: [{model: {value: alias-llmd}}]
+    targets: [{modelRewrite: model-a}]
+---
+apiVersion: inference.networking.x-k8s.io/v1alpha2
+kind: InferenceModelRewrite
+metadata: {name: twin, namespace: %[1]s}
+spec:
+  poolRef: {name: pool-a}
+  rules:
+  - matches: [{model: {value: alias-old}}]
+    targets: [{modelRewrite: model-a}]
+---
+apiVersion: llm-d.ai/v1alpha2
+kind: InferenceModelRewrite
+metadata: {name: twin, namespace: %[1]s}
+spec:
+  poolRef: {name: pool-a}
+  rules:
+  - matches: [{model: {value: alias-new}}]
+    targets: [{modelRewrite: model-a}]
+---
+apiVersion: llm-d.ai/v1alpha2
+kind: InferenceObjective
+metadata: {name: batch, namespace: %[1]s}
+spec:
+  poolRef: {name: pool-a}
+  priority: -3
 `, gwNamespace, port))
 	for _, pod := range []string{"a-0", "a-1", "b-0"} {
 		createReadyPod(ctx, t, cs, pod, podIP[pod])
@@ -182,6 +218,43 @@ metrics:
 		}
 		if got := podsServing(t, gw.URL, "alias-a", 4); !onlyPods(got, "a-0", "a-1") {
 			t.Errorf("alias-a (InferenceModelRewrite) served by %v, want pool-a's pods", podNames(got))
+		}
+	})
+
+	t.Run("routes by objects of both groups, llm-d.ai winning by name", func(t *testing.T) {
+		for _, model := range []string{"alias-llmd", "alias-new"} {
+			if got := podsServing(t, gw.URL, model, 4); !onlyPods(got, "a-0", "a-1") {
+				t.Errorf("%s (llm-d.ai InferenceModelRewrite) served by %v, want pool-a's pods", model, podNames(got))
+			}
+		}
+		body := `{"model":"alias-old","prompt":"x","max_tokens":2}`
+		resp, err := http.Post(gw.URL+"/v1/completions", "application/json", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusNotFound {
+			t.Errorf("alias-old (rule of an old-group object its llm-d.ai twin replaces) = %d, want 404", resp.StatusCode)
+		}
+		// The llm-d.ai objective "batch" (priority -3) replaces the older
+		// one (-1); the request's fairness ID reaches the llm-d metrics.
+		req, err := http.NewRequest(http.MethodPost, gw.URL+"/v1/completions", strings.NewReader(`{"model":"model-a","prompt":"y","max_tokens":2}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("x-llm-d-inference-objective", "batch")
+		req.Header.Set("x-gateway-inference-fairness-id", "tenant-k")
+		resp, err = http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("request with objective batch = %d", resp.StatusCode)
+		}
+		want := `llm_d_epp_request_total{fairness_id="tenant-k",model_name="model-a",priority="-3",target_model_name="model-a"} 1`
+		if m := scrapeMetrics(t, gw.MetricsURL, readerToken); !strings.Contains(m, want) {
+			t.Errorf("/metrics lacks %s", want)
 		}
 	})
 
@@ -311,7 +384,7 @@ func gatewayServiceAccount(ctx context.Context, t *testing.T, cs kubernetes.Inte
 		{APIGroups: []string{""}, Resources: []string{"pods"}, Verbs: []string{"get", "list", "watch"}},
 		{APIGroups: []string{"inference.networking.k8s.io"}, Resources: []string{"inferencepools"}, Verbs: []string{"get", "list", "watch"}},
 		{APIGroups: []string{"inference.networking.k8s.io"}, Resources: []string{"inferencepools/status"}, Verbs: []string{"get", "update", "patch"}},
-		{APIGroups: []string{"inference.networking.x-k8s.io"}, Resources: []string{"inferenceobjectives", "inferencemodelrewrites"}, Verbs: []string{"get", "list", "watch"}},
+		{APIGroups: []string{"llm-d.ai", "inference.networking.x-k8s.io"}, Resources: []string{"inferenceobjectives", "inferencemodelrewrites"}, Verbs: []string{"get", "list", "watch"}},
 		{APIGroups: []string{"coordination.k8s.io"}, Resources: []string{"leases"}, Verbs: []string{"get", "list", "watch", "create", "update", "patch"}},
 		{APIGroups: []string{"", "events.k8s.io"}, Resources: []string{"events"}, Verbs: []string{"create", "patch"}},
 	}
@@ -457,6 +530,26 @@ func podsServing(t *testing.T, base, model string, n int) map[string]int {
 		got[resp.Header.Get("x-inference-pod")]++
 	}
 	return got
+}
+
+// scrapeMetrics returns the gateway's /metrics exposition.
+func scrapeMetrics(t *testing.T, metricsURL, token string) string {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, metricsURL+"/metrics", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET /metrics = %d %v", resp.StatusCode, err)
+	}
+	return string(b)
 }
 
 // getStatus GETs url with an optional bearer token and returns the status.

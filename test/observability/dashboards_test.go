@@ -116,12 +116,67 @@ func (f *fixture) checkDashboard(t *testing.T, path, key string, vars map[string
 	t.Logf("%s: %d queries, %d without series", path, len(queries), len(pending))
 }
 
+// checkNoDuplicates runs every query that reads several metric name sets
+// ("(A) or (B) ...") and its first branch alone, and requires the same
+// number of series: with every set scraped, the sets count the same
+// requests and must not show up twice in a panel.
+func (f *fixture) checkNoDuplicates(t *testing.T, path, key string, vars map[string]string) {
+	checked := 0
+	for _, q := range dashboardQueries(t, path, key) {
+		expr, unknown := substitute(q.Expr, vars)
+		first := firstBranch(expr)
+		if len(unknown) > 0 || first == "" {
+			continue
+		}
+		whole, err := f.prom.query(expr)
+		if err != nil {
+			t.Errorf("panel %q: %v", q.Panel, err)
+			continue
+		}
+		one, err := f.prom.query(first)
+		if err != nil {
+			t.Errorf("panel %q: %v", q.Panel, err)
+			continue
+		}
+		if len(whole) != len(one) {
+			t.Errorf("panel %q: %d series, its first name set alone %d: %s", q.Panel, len(whole), len(one), expr)
+		}
+		checked++
+	}
+	if checked < 10 {
+		t.Errorf("%s: only %d queries read several name sets", path, checked)
+	}
+}
+
+// firstBranch returns A of "(A) or ...", "" when expr has no such form.
+func firstBranch(expr string) string {
+	if !strings.HasPrefix(expr, "(") {
+		return ""
+	}
+	depth := 0
+	for i, c := range expr {
+		switch c {
+		case '(':
+			depth++
+		case ')':
+			depth--
+			if depth == 0 {
+				if strings.HasPrefix(expr[i+1:], " or ") {
+					return expr[1:i]
+				}
+				return ""
+			}
+		}
+	}
+	return ""
+}
+
 // checkGrafanaVariables checks that the Grafana dashboard's cluster and
 // namespace variables, which are label_values() queries, list the test's
 // values.
 func (f *fixture) checkGrafanaVariables(t *testing.T) {
 	dash := readGrafana(t)
-	labelValuesRE := regexp.MustCompile(`^label_values\((\w+), (\w+)\)$`)
+	labelValuesRE := regexp.MustCompile(`^label_values\((.+), (\w+)\)$`)
 	want := map[string]string{"cluster": testCluster, "namespace": testNamespace}
 	for _, v := range dash.Templating.List {
 		if v.Type != "query" {
@@ -129,7 +184,7 @@ func (f *fixture) checkGrafanaVariables(t *testing.T) {
 		}
 		m := labelValuesRE.FindStringSubmatch(v.Definition)
 		if m == nil {
-			t.Errorf("variable %s: definition %q is not label_values(metric, label)", v.Name, v.Definition)
+			t.Errorf("variable %s: definition %q is not label_values(selector, label)", v.Name, v.Definition)
 			continue
 		}
 		var values []string

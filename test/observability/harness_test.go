@@ -90,7 +90,7 @@ type gateway struct {
 
 // startGateway writes cfg (YAML without listeners or auth) to a file, adds
 // loopback listeners and a metrics token file, and starts `infergate serve`.
-func startGateway(t *testing.T, cfg string) *gateway {
+func startGateway(t *testing.T, cfg string, metricsKeys ...string) *gateway {
 	t.Helper()
 	dir := t.TempDir()
 	token := "obs-token-" + strings.Repeat("k", 24)
@@ -98,7 +98,9 @@ func startGateway(t *testing.T, cfg string) *gateway {
 	if err := os.WriteFile(tokenFile, []byte(token+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	full := fmt.Sprintf("listen: 127.0.0.1:0\nmetricsListen: 127.0.0.1:0\nmetrics:\n  auth:\n    tokenFile: %s\n%s", tokenFile, cfg)
+	// metricsKeys are more lines of the metrics section, such as
+	// "  nameSets: [llm-d]\n".
+	full := fmt.Sprintf("listen: 127.0.0.1:0\nmetricsListen: 127.0.0.1:0\nmetrics:\n  auth:\n    tokenFile: %s\n%s%s", tokenFile, strings.Join(metricsKeys, ""), cfg)
 	path := filepath.Join(dir, "gateway.yaml")
 	if err := os.WriteFile(path, []byte(full), 0o600); err != nil {
 		t.Fatal(err)
