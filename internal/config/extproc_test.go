@@ -62,6 +62,11 @@ metrics: {auth: {tokenFile: /run/token}}
 			want: []string{`extProc.pool: "c" names no pool`},
 		},
 		{
+			name: "host names in the ext_proc pool",
+			yaml: "pools:\n  - {name: p, endpoints: [{address: \"vllm-0.svc:8000\"}, {address: \"10.0.0.1:8000\"}]}\nmetrics: {auth: {tokenFile: /t}}\nextProc: {listen: \":9002\"}\n",
+			want: []string{`pools[0].endpoints[0].address: "vllm-0.svc:8000": the ext_proc pool's endpoints need IP addresses (Envoy's ORIGINAL_DST cluster reads ip:port only)`},
+		},
+		{
 			name: "plaintext with tls, fallbacks out of range",
 			yaml: minimalYAML + "extProc: {listen: \":9002\", plaintext: true, tls: {certFile: /c, keyFile: /k}, fallbacks: 9}\n",
 			want: []string{
