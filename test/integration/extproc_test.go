@@ -2,9 +2,12 @@ package integration
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"net/http"
 	"net/netip"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -17,6 +20,8 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+
+	"github.com/infergate/infergate/internal/proctest"
 )
 
 // extProcRE finds the ext_proc listeners on the gateway's serving line.
@@ -212,5 +217,52 @@ func TestExtProcServe(t *testing.T) {
 	// The access log line is the exchange's, as from the proxy.
 	if n := len(regexp.MustCompile(`msg=request component=extproc .*status=200 error_code="" `).FindAllString(gw.Output(), -1)); n != 2 {
 		t.Errorf("%d ext_proc access log lines, want 2:\n%s", n, gw.Output())
+	}
+}
+
+// TestExtProcUpstreamFlags starts `infergate serve` the way an upstream
+// picker manifest would, with infergate's --extproc-* flags and upstream's
+// flags that have no meaning here: it serves ext_proc in plaintext and says
+// which flags it ignored.
+func TestExtProcUpstreamFlags(t *testing.T) {
+	_, a := startSim(t, "sim-a")
+	dir := t.TempDir()
+	tokenFile := filepath.Join(dir, "token")
+	if err := os.WriteFile(tokenFile, []byte("it-token-"+strings.Repeat("y", 24)+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg := fmt.Sprintf("listen: 127.0.0.1:0\nmetricsListen: 127.0.0.1:0\nmetrics:\n  auth:\n    tokenFile: %s\n%s", tokenFile, poolYAML(a))
+	path := filepath.Join(dir, "gateway.yaml")
+	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	gw := proctest.StartGateway(t, binPath, "--config", path, "--extproc-listen", "127.0.0.1:0", "--extproc-plaintext",
+		"--v", "4", "--zap-encoder", "json", "--config-file", "/nonexistent/epp.yaml", "--metrics-port", "9090")
+	out := gw.Output()
+	m := regexp.MustCompile(`extproc=(\S+) extproc_health=off extproc_tls=false extproc_pool=test`).FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("serving line without plaintext ext_proc:\n%s", out)
+	}
+	for _, f := range []string{"--v", "--zap-encoder", "--config-file", "--metrics-port"} {
+		if !strings.Contains(out, "flag="+f) {
+			t.Errorf("no warning for %s:\n%s", f, out)
+		}
+	}
+	cc, err := grpc.NewClient(m[1], grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cc.Close()
+	ps, err := extprocv3.NewExternalProcessorClient(cc).Process(testContext(t, 30*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ps.Send(&extprocv3.ProcessingRequest{Request: &extprocv3.ProcessingRequest_RequestHeaders{RequestHeaders: &extprocv3.HttpHeaders{
+		Headers: hdrs(":method", "GET", ":path", "/v1/models"), EndOfStream: true}}}); err != nil {
+		t.Fatal(err)
+	}
+	r, err := ps.Recv()
+	if err != nil || r.GetImmediateResponse().GetStatus().GetCode() != 200 || !bytes.Contains(r.GetImmediateResponse().GetBody(), []byte(baseModel)) {
+		t.Fatalf("models over ext_proc: %v %v", r, err)
 	}
 }
