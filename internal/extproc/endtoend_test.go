@@ -63,7 +63,7 @@ func TestChatCompletionEndToEnd(t *testing.T) {
 	a, b := startSim(t, "a"), startSim(t, "b")
 	p := startPicker(t, Options{}, poolDef{name: "test", addrs: []string{a, b}, models: []string{simModel}})
 	body := chatBody(simModel, 200, false)
-	d, upstream, got := roundTrip(t, p, httpReq{path: "/v1/chat/completions", body: body, headers: [][2]string{{"x-request-id", "req-1"}}}, 1<<20, time.Second)
+	d, upstream, got := roundTrip(t, p, httpReq{path: "/v1/chat/completions", body: body, headers: [][2]string{{"x-request-id", "req-1"}}}, 1<<20, testTimeout)
 
 	dest := d.set[HeaderDestination]
 	if dest != a && dest != b {
@@ -108,7 +108,7 @@ func TestStreamSplitMidEvent(t *testing.T) {
 	a := startSim(t, "a")
 	p := startPicker(t, Options{}, poolDef{name: "test", addrs: []string{a}, models: []string{simModel}})
 	body := chatBody(simModel, 100, true)
-	d, upstream, got := roundTrip(t, p, httpReq{path: "/v1/chat/completions", body: body}, 7, time.Second)
+	d, upstream, got := roundTrip(t, p, httpReq{path: "/v1/chat/completions", body: body}, 7, testTimeout)
 	if !bytes.Contains(d.body, []byte(`"include_usage":true`)) || len(d.body) <= len(body) {
 		t.Fatalf("include_usage not injected: %s", d.body)
 	}
@@ -151,7 +151,7 @@ func TestLargeBodyInEnvoyChunks(t *testing.T) {
 	addr := strings.TrimPrefix(backend.URL, "http://")
 	p := startPicker(t, Options{}, poolDef{name: "test", addrs: []string{addr}, models: []string{simModel}})
 	body := chatBody(simModel, 1_500_000, false)
-	d, _, _ := roundTrip(t, p, httpReq{path: "/v1/chat/completions", body: body}, 1<<20, 2*time.Second)
+	d, _, _ := roundTrip(t, p, httpReq{path: "/v1/chat/completions", body: body}, 1<<20, testTimeout)
 	mu.Lock()
 	defer mu.Unlock()
 	if gotLen != len(body) || gotSum != sha256.Sum256(body) {
@@ -169,7 +169,7 @@ func TestLongPromptWithinMessageTimeout(t *testing.T) {
 	a := startSim(t, "a")
 	p := startPicker(t, Options{}, poolDef{name: "test", addrs: []string{a}, models: []string{simModel}})
 	body := chatBody(simModel, 200_000, false)
-	_, upstream, got := roundTrip(t, p, httpReq{path: "/v1/chat/completions", body: body}, 1<<20, time.Second)
+	_, upstream, got := roundTrip(t, p, httpReq{path: "/v1/chat/completions", body: body}, 1<<20, testTimeout)
 	var resp struct {
 		Usage struct {
 			PromptTokens int `json:"prompt_tokens"`
@@ -188,7 +188,7 @@ func TestRequestEndingWithTrailers(t *testing.T) {
 	p := startPicker(t, Options{}, poolDef{name: "test", addrs: []string{a}, models: []string{simModel}})
 	body := chatBody(simModel, 40_000, false)
 	r := httpReq{path: "/v1/chat/completions", body: body, trailers: true}
-	s := openStream(t, dialPicker(t, p.addr), time.Second)
+	s := openStream(t, dialPicker(t, p.addr), testTimeout)
 	d, err := s.request(r)
 	if err != nil {
 		t.Fatal(err)

@@ -27,6 +27,12 @@ import (
 // ORIGINAL_DST cluster does (x-gateway-destination-endpoint parsed as
 // ip:port, nothing else accepted).
 
+// testTimeout is the message timeout the tests' Envoy enforces: Envoy's
+// default is 200 ms, the tests allow more because they share a loaded
+// machine with the race detector on (TestMessageTimeoutEnforced shows the
+// timeout bites).
+const testTimeout = 3 * time.Second
+
 // envoyChunk is Envoy's default body chunk: its buffers are 16 KiB slices.
 const envoyChunk = 16 << 10
 

@@ -90,7 +90,7 @@ func TestTLSSelfSigned(t *testing.T) {
 	defer func() { _ = g.Close(); <-served }()
 
 	secure := dialPicker(t, ln.Addr().String(), grpc.WithTransportCredentials(credentials.NewTLS(&tls.Config{InsecureSkipVerify: true}))) //nolint:gosec // the self-signed certificate is not verifiable
-	s := openStream(t, secure, time.Second)
+	s := openStream(t, secure, testTimeout)
 	d, err := s.request(httpReq{method: http.MethodGet, path: "/v1/models"})
 	if err != nil || d.immediate.GetStatus().GetCode() != 200 {
 		t.Fatalf("over TLS: %v %v", err, d.immediate)
@@ -115,7 +115,7 @@ func TestTLSSelfSigned(t *testing.T) {
 func TestGracefulStop(t *testing.T) {
 	p := startPicker(t, Options{}, poolDef{name: "test", addrs: []string{epA}, models: []string{"base"}})
 	client := dialPicker(t, p.addr)
-	s := openStream(t, client, time.Second)
+	s := openStream(t, client, testTimeout)
 	d, err := s.request(httpReq{path: "/v1/completions", body: []byte(`{"model":"base","prompt":"x"}`)})
 	if err != nil || d.immediate != nil {
 		t.Fatalf("%v %v", err, d.immediate)
@@ -159,7 +159,7 @@ func TestGracefulStop(t *testing.T) {
 
 func TestGracefulStopBounded(t *testing.T) {
 	p := startPicker(t, Options{}, poolDef{name: "test", addrs: []string{epA}, models: []string{"base"}})
-	s := openStream(t, dialPicker(t, p.addr), time.Second)
+	s := openStream(t, dialPicker(t, p.addr), testTimeout)
 	if d, err := s.request(httpReq{path: "/v1/completions", body: []byte(`{"model":"base","prompt":"x"}`)}); err != nil || d.immediate != nil {
 		t.Fatalf("%v %v", err, d.immediate)
 	}

@@ -94,7 +94,7 @@ func TestImmediateResponses(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			p := startPicker(t, tc.opts, ok, saturated)
-			s := openStream(t, dialPicker(t, p.addr), time.Second)
+			s := openStream(t, dialPicker(t, p.addr), testTimeout)
 			d, err := s.request(tc.req)
 			if err != nil {
 				t.Fatal(err)
@@ -130,7 +130,7 @@ func TestImmediateResponses(t *testing.T) {
 func TestBodyBudgetShared(t *testing.T) {
 	budget := admission.NewBudget(32 << 10)
 	p := startPicker(t, Options{Budget: budget}, poolDef{name: "test", addrs: []string{epA}, models: []string{"base"}})
-	s := openStream(t, dialPicker(t, p.addr), time.Second)
+	s := openStream(t, dialPicker(t, p.addr), testTimeout)
 	d, err := s.request(httpReq{path: "/v1/chat/completions", body: chatBody("base", 100_000, false)})
 	if err != nil {
 		t.Fatal(err)
@@ -146,7 +146,7 @@ func TestBodyBudgetShared(t *testing.T) {
 
 func TestModelsList(t *testing.T) {
 	p := startPicker(t, Options{}, poolDef{name: "test", addrs: []string{epA}, models: []string{"base", "lora-a"}})
-	s := openStream(t, dialPicker(t, p.addr), 0)
+	s := openStream(t, dialPicker(t, p.addr), testTimeout)
 	d, err := s.request(httpReq{method: http.MethodGet, path: "/v1/models?x=1"})
 	if err != nil {
 		t.Fatal(err)
@@ -177,7 +177,7 @@ func TestModelsList(t *testing.T) {
 func TestSubsetHintRestrictsPick(t *testing.T) {
 	p := startPicker(t, Options{}, poolDef{name: "test", addrs: []string{epA, epB}, models: []string{"base"}})
 	for range 5 {
-		s := openStream(t, dialPicker(t, p.addr), time.Second)
+		s := openStream(t, dialPicker(t, p.addr), testTimeout)
 		d, err := s.request(httpReq{path: "/v1/completions", body: []byte(`{"model":"base","prompt":"hello"}`), metadata: subsetMetadata("10.0.0.2:9999", "bogus")})
 		if err != nil || d.immediate != nil {
 			t.Fatalf("request: %v %v", err, d.immediate)
@@ -193,12 +193,12 @@ func TestSubsetHintRestrictsPick(t *testing.T) {
 func TestPoolRestriction(t *testing.T) {
 	other := poolDef{name: "other", addrs: []string{epB}, models: []string{"other-model"}}
 	p := startPicker(t, Options{Pool: "test"}, poolDef{name: "test", addrs: []string{epA}, models: []string{"base"}}, other)
-	s := openStream(t, dialPicker(t, p.addr), time.Second)
+	s := openStream(t, dialPicker(t, p.addr), testTimeout)
 	d, err := s.request(httpReq{path: "/v1/completions", body: []byte(`{"model":"other-model","prompt":"x"}`)})
 	if err != nil || d.immediate == nil || d.immediate.GetStatus().GetCode() != 404 {
 		t.Fatalf("a model of another pool: %v %v", err, d.immediate)
 	}
-	s = openStream(t, dialPicker(t, p.addr), time.Second)
+	s = openStream(t, dialPicker(t, p.addr), testTimeout)
 	if d, err = s.request(httpReq{path: "/v1/completions", body: []byte(`{"model":"base","prompt":"x"}`)}); err != nil || d.set[HeaderDestination] != epA {
 		t.Fatalf("own pool: %v %v", err, d.set)
 	}
@@ -208,7 +208,7 @@ func TestPoolRestriction(t *testing.T) {
 // removed by the header mutation and steer nothing.
 func TestUntrustedControlHeadersRemoved(t *testing.T) {
 	p := startPicker(t, Options{DropControlHeaders: true}, poolDef{name: "test", addrs: []string{epA}, models: []string{"base"}})
-	s := openStream(t, dialPicker(t, p.addr), time.Second)
+	s := openStream(t, dialPicker(t, p.addr), testTimeout)
 	d, err := s.request(httpReq{path: "/v1/completions", body: []byte(`{"model":"base","prompt":"x"}`),
 		headers: [][2]string{{exchange.HeaderModelRewrite, "evil"}, {exchange.HeaderObjectiveLegacy, "batch"}, {exchange.HeaderSLOTTFT, "junk"}}})
 	if err != nil || d.immediate != nil {
@@ -229,7 +229,7 @@ func TestUntrustedControlHeadersRemoved(t *testing.T) {
 // set on the request and the immediate answers.
 func TestGeneratedRequestIDIsSet(t *testing.T) {
 	p := startPicker(t, Options{}, poolDef{name: "test", addrs: []string{epA}, models: []string{"base"}})
-	s := openStream(t, dialPicker(t, p.addr), time.Second)
+	s := openStream(t, dialPicker(t, p.addr), testTimeout)
 	d, err := s.request(httpReq{path: "/v1/completions", body: []byte(`{"model":"base","prompt":"x"}`)})
 	if err != nil || len(d.set[exchange.HeaderRequestID]) != 32 {
 		t.Fatalf("request id %q (%v)", d.set[exchange.HeaderRequestID], err)
@@ -242,7 +242,7 @@ func TestGeneratedRequestIDIsSet(t *testing.T) {
 func TestServedEndpointAccounting(t *testing.T) {
 	p := startPicker(t, Options{}, poolDef{name: "test", addrs: []string{epA}, models: []string{"base"}})
 	// B joins the pool after the pick is made (Envoy knows it from elsewhere).
-	s := openStream(t, dialPicker(t, p.addr), time.Second)
+	s := openStream(t, dialPicker(t, p.addr), testTimeout)
 	d, err := s.request(httpReq{path: "/v1/completions", body: []byte(`{"model":"base","prompt":"x"}`)})
 	if err != nil || d.set[HeaderDestination] != epA {
 		t.Fatalf("%v %v", err, d.set)
@@ -286,7 +286,7 @@ func TestServedEndpointAccounting(t *testing.T) {
 func TestClientCancelMidStream(t *testing.T) {
 	budget := admission.NewBudget(1 << 30)
 	p := startPicker(t, Options{Budget: budget}, poolDef{name: "test", addrs: []string{epA}, models: []string{"base"}})
-	s := openStream(t, dialPicker(t, p.addr), time.Second)
+	s := openStream(t, dialPicker(t, p.addr), testTimeout)
 	d, err := s.request(httpReq{path: "/v1/completions", body: []byte(`{"model":"base","prompt":"x","stream":true}`)})
 	if err != nil || d.immediate != nil {
 		t.Fatalf("%v %v", err, d.immediate)
@@ -347,7 +347,7 @@ func TestMessageTimeoutEnforced(t *testing.T) {
 func TestPanicRecovered(t *testing.T) {
 	rec := &recorder{panicOnRunning: true}
 	p := startPicker(t, Options{Metrics: rec}, poolDef{name: "test", addrs: []string{epA}, models: []string{"base"}})
-	s := openStream(t, dialPicker(t, p.addr), time.Second)
+	s := openStream(t, dialPicker(t, p.addr), testTimeout)
 	d, err := s.request(httpReq{path: "/v1/completions", body: []byte(`{"model":"base","prompt":"x"}`)})
 	if err != nil || d.immediate == nil || d.immediate.GetStatus().GetCode() != 500 {
 		t.Fatalf("%v %v", err, d.immediate)
@@ -358,7 +358,7 @@ func TestPanicRecovered(t *testing.T) {
 	if panics != 1 {
 		t.Errorf("%d panics counted", panics)
 	}
-	s = openStream(t, dialPicker(t, p.addr), time.Second)
+	s = openStream(t, dialPicker(t, p.addr), testTimeout)
 	if d, err = s.request(httpReq{method: http.MethodGet, path: "/v1/models"}); err != nil || d.immediate.GetStatus().GetCode() != 200 {
 		t.Fatalf("after the panic: %v %v", err, d.immediate)
 	}
@@ -368,7 +368,7 @@ func TestPanicRecovered(t *testing.T) {
 // endpoint and every candidate's score; the header keeps one ip:port.
 func TestFallbacksAndScores(t *testing.T) {
 	p := startPicker(t, Options{Fallbacks: 1, EndpointScores: true}, poolDef{name: "test", addrs: []string{epA, epB}, models: []string{"base"}})
-	s := openStream(t, dialPicker(t, p.addr), time.Second)
+	s := openStream(t, dialPicker(t, p.addr), testTimeout)
 	d, err := s.request(httpReq{path: "/v1/completions", body: []byte(`{"model":"base","prompt":"x"}`)})
 	if err != nil || d.immediate != nil {
 		t.Fatalf("%v %v", err, d.immediate)
