@@ -7,7 +7,8 @@ import (
 
 // Listener values that turn a listener off.
 const (
-	// ListenOff turns an optional listener off (as does leaving it empty).
+	// ListenOff turns an optional listener off (as does leaving it
+	// empty), and the proxy listener (listen) when ext_proc is on.
 	ListenOff = "off"
 )
 

@@ -62,6 +62,11 @@ metrics: {auth: {tokenFile: /run/token}}
 			want: []string{`extProc.pool: "c" names no pool`},
 		},
 		{
+			name: "proxy off without ext_proc",
+			yaml: minimalYAML + "listen: \"off\"\n",
+			want: []string{`listen: can be off only when extProc.listen is set (nothing would serve requests)`},
+		},
+		{
 			name: "host names in the ext_proc pool",
 			yaml: "pools:\n  - {name: p, endpoints: [{address: \"vllm-0.svc:8000\"}, {address: \"10.0.0.1:8000\"}]}\nmetrics: {auth: {tokenFile: /t}}\nextProc: {listen: \":9002\"}\n",
 			want: []string{`pools[0].endpoints[0].address: "vllm-0.svc:8000": the ext_proc pool's endpoints need IP addresses (Envoy's ORIGINAL_DST cluster reads ip:port only)`},
@@ -86,6 +91,9 @@ metrics: {auth: {tokenFile: /run/token}}
 				t.Errorf("error lines (-want +got):\n%s", diff)
 			}
 		})
+	}
+	if _, err := Parse([]byte(minimalYAML + "listen: \"off\"\nextProc: {listen: \":9002\"}\n")); err != nil {
+		t.Fatalf("a pure picker (proxy off): %v", err)
 	}
 	c, err := Parse([]byte(twoPools + "extProc: {listen: \"127.0.0.1:0\", healthListen: \"127.0.0.1:0\", pool: b}\n"))
 	if err != nil || c.ExtProcPool() != "b" {

@@ -14,17 +14,27 @@ import (
 	"google.golang.org/grpc/credentials"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
+	"github.com/infergate/infergate/internal/config"
 	"github.com/infergate/infergate/internal/proctest"
 )
 
 // TestExtProcSideBySide runs the proxy and the ext_proc picker (TLS on a
 // generated certificate) in one gateway: health turns SERVING once the
 // gateway is ready, the picker answers, and both stop on cancel.
-func TestExtProcSideBySide(t *testing.T) {
+func TestExtProcSideBySide(t *testing.T) { testExtProc(t, false) }
+
+// TestExtProcOnly runs the gateway as a pure endpoint picker: the proxy
+// listener off, ext_proc and health on.
+func TestExtProcOnly(t *testing.T) { testExtProc(t, true) }
+
+func testExtProc(t *testing.T, proxyOff bool) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	cfg := testConfig(t, ctx)
 	cfg.ExtProc.Listen, cfg.ExtProc.HealthListen = "127.0.0.1:0", "127.0.0.1:0"
+	if proxyOff {
+		cfg.Listen = config.ListenOff
+	}
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
@@ -34,6 +44,9 @@ func TestExtProcSideBySide(t *testing.T) {
 	}
 	if err := gw.Listen(); err != nil {
 		t.Fatal(err)
+	}
+	if (gw.Addr() == nil) != proxyOff {
+		t.Fatalf("proxy address %v with the proxy off=%v", gw.Addr(), proxyOff)
 	}
 	served := make(chan error, 1)
 	go func() { served <- gw.Serve(ctx) }()
