@@ -243,7 +243,8 @@ func TestServedEndpointAccounting(t *testing.T) {
 	p := startPicker(t, Options{}, poolDef{name: "test", addrs: []string{epA}, models: []string{"base"}})
 	// B joins the pool after the pick is made (Envoy knows it from elsewhere).
 	s := openStream(t, dialPicker(t, p.addr), testTimeout)
-	d, err := s.request(httpReq{path: "/v1/completions", body: []byte(`{"model":"base","prompt":"x"}`)})
+	d, err := s.request(httpReq{path: "/v1/completions", body: []byte(`{"model":"base","prompt":"x"}`),
+		headers: [][2]string{{exchange.HeaderFairnessIDLegacy, "tenant-a"}}})
 	if err != nil || d.set[HeaderDestination] != epA {
 		t.Fatalf("%v %v", err, d.set)
 	}
@@ -272,7 +273,7 @@ func TestServedEndpointAccounting(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.finish()
-	if r := p.rec.waitRecords(t, 1)[0]; r.ErrorCode != "" || r.OutputTokens != 2 {
+	if r := p.rec.waitRecords(t, 1)[0]; r.ErrorCode != "" || r.OutputTokens != 2 || r.FairnessID != "tenant-a" {
 		t.Errorf("record %+v", r)
 	}
 	if b.InFlight() != 0 {

@@ -50,12 +50,12 @@ func (r *recorder) ObserveRequest(rec exchange.Record) {
 	r.recs = append(r.recs, rec)
 }
 
-func (r *recorder) RunningAdd(model string, delta int) {
+func (r *recorder) RunningAdd(run exchange.Running, delta int) {
 	r.mu.Lock()
 	if r.running == nil {
 		r.running = map[string]int{}
 	}
-	r.running[model] += delta
+	r.running[run.Model] += delta
 	p := r.panicOnRunning && delta > 0
 	r.mu.Unlock()
 	if p {

@@ -220,6 +220,7 @@ func (st *stream) decide(trailers bool) (bool, error) {
 		return true, st.fail(err)
 	}
 	x.Parsed(req)
+	x.SetFairnessID(st.ctl.FairnessID)
 	in := router.Input{
 		Model:        req.Model,
 		Prompt:       req.Prompt,
