@@ -70,6 +70,8 @@ type Config struct {
 	Metrics Metrics `yaml:"metrics" json:"metrics"`
 	// Shutdown tunes graceful shutdown.
 	Shutdown Shutdown `yaml:"shutdown" json:"shutdown"`
+	// ExtProc turns on the Envoy ext_proc endpoint picker (off by default).
+	ExtProc ExtProc `yaml:"extProc" json:"extProc"`
 }
 
 // Shutdown tunes graceful shutdown.
@@ -158,6 +160,8 @@ func (c *Config) Validate() error {
 		errs = append(errs, fieldErrorf("metricsListen", "%q is also the listen address", c.MetricsListen))
 	}
 	errs = append(errs, c.TLS.validate()...)
+	errs = append(errs, c.ExtProc.validate(c)...)
+	errs = append(errs, c.validateListeners()...)
 	if c.Kubernetes.Enabled {
 		errs = append(errs, c.Kubernetes.validate(c)...)
 	} else {

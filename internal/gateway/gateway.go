@@ -84,6 +84,7 @@ type Gateway struct {
 	connLimit *connlimit.Limiter // counts the proxy listener's connections
 	tls       tlsConfigs         // nil fields: plain HTTP (tls.go)
 	live      *liveDashboard     // built-in dashboard (dashboard.go)
+	extProc   *extProcFront      // nil when extProc.listen is off (extproc.go)
 
 	catalogMu  sync.Mutex
 	pools      map[string]*servedPool  // by name; guarded by catalogMu
@@ -152,7 +153,12 @@ func New(cfg *config.Config, o Options) (*Gateway, error) {
 			return nil, err
 		}
 	}
+	// One body budget and one in-flight cap for both front ends.
+	budget := admission.NewBudget(cfg.Limits.MaxBufferedBodyBytes)
+	inflight := admission.NewInFlight(cfg.Limits.MaxInFlight)
 	g.proxy = proxy.New(proxy.Options{
+		Budget:               budget,
+		InFlight:             inflight,
 		Router:               g.router,
 		Metrics:              metrics,
 		Logger:               log.With("component", "proxy"),
@@ -170,6 +176,9 @@ func New(cfg *config.Config, o Options) (*Gateway, error) {
 		DropControlHeaders:   !cfg.TrustsControlHeaders(),
 		TLS:                  tlsCfg.upstream,
 	})
+	if g.extProc, err = g.newExtProc(cfg, budget, inflight); err != nil {
+		return nil, err
+	}
 
 	ma, err := metricsAuth(cfg.Metrics.Auth, o.MetricsAuth)
 	if err != nil {
@@ -341,6 +350,13 @@ func (g *Gateway) Listen() error {
 		ln.Close()
 		return fmt.Errorf("listen %s: %w", g.cfg.MetricsListen, err)
 	}
+	if g.extProc != nil {
+		if err := g.extProc.listen(g.cfg.ExtProc); err != nil {
+			ln.Close()
+			admLn.Close()
+			return err
+		}
+	}
 	// The connection limits wrap the raw TCP listener, below any TLS.
 	g.ln, g.admLn = g.connLimit.Listener(ln), admLn
 	return nil
@@ -384,14 +400,23 @@ func (g *Gateway) Serve(ctx context.Context) error {
 	run.add("metrics", &http.Server{Handler: recovery.Handler(g.admin, "admin", g.metrics, g.log),
 		ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: g.cfg.Limits.MaxHeaderBytes,
 		ErrorLog: slog.NewLogLogger(g.log.Handler(), slog.LevelDebug)}, tlsListener(g.admLn, g.tls.metrics))
+	if e := g.extProc; e != nil {
+		// Health before ext_proc, so it is stopped after: a probe sees
+		// NOT_SERVING while the streams drain.
+		if e.health != nil {
+			run.add("extproc-health", e.health, e.healthLn)
+		}
+		run.add("extproc", e.grpc, e.ln)
+	}
 	run.add("proxy", &http.Server{Handler: recovery.Handler(g.proxy, "proxy", g.metrics, g.log),
 		ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: g.cfg.Limits.MaxHeaderBytes,
 		ConnState: g.connLimit.ConnState, ConnContext: g.connLimit.ConnContext,
 		ErrorLog: slog.NewLogLogger(g.log.Handler(), slog.LevelDebug)}, tlsListener(g.ln, g.tls.proxy))
 	run.start()
 	g.ready.Store(true)
-	g.log.Info("gateway serving", "proxy", g.ln.Addr().String(), "metrics", g.admLn.Addr().String(), "pools", len(g.set.Stores()),
-		"proxy_tls", g.tls.proxy != nil, "metrics_tls", g.tls.metrics != nil, "upstream_tls", g.tls.upstream != nil)
+	g.extProc.setReady(true)
+	g.log.Info("gateway serving", append([]any{"proxy", g.ln.Addr().String(), "metrics", g.admLn.Addr().String(), "pools", len(g.set.Stores()),
+		"proxy_tls", g.tls.proxy != nil, "metrics_tls", g.tls.metrics != nil, "upstream_tls", g.tls.upstream != nil}, g.extProc.logAttrs()...)...)
 
 	var err error
 	select {
@@ -400,6 +425,7 @@ func (g *Gateway) Serve(ctx context.Context) error {
 	}
 
 	g.ready.Store(false)
+	g.extProc.setReady(false)
 	g.log.Info("shutting down", "grace_period", g.cfg.Shutdown.GracePeriod.Duration)
 	graceCtx, cancel := context.WithTimeout(context.Background(), g.cfg.Shutdown.GracePeriod.Duration)
 	defer cancel()

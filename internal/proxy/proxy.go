@@ -32,6 +32,12 @@ type Options struct {
 	// MaxBufferedBodyBytes bounds the body memory all in-flight requests
 	// hold together (503 beyond); 0 means 1 GiB.
 	MaxBufferedBodyBytes int64
+	// Budget, when set, is the body budget to use instead of one of
+	// MaxBufferedBodyBytes (shared with the ext_proc front end).
+	Budget *admission.Budget
+	// InFlight, when set, is the in-flight cap to use instead of one of
+	// MaxInFlight (shared with the ext_proc front end).
+	InFlight *admission.InFlight
 	// BodyReadTimeout bounds the arrival of a request body (408 beyond);
 	// 0 means 30s.
 	BodyReadTimeout time.Duration
@@ -144,11 +150,17 @@ func New(o Options) *Handler {
 		budget = 1 << 30
 	}
 	h.budget = admission.NewBudget(budget)
+	if o.Budget != nil {
+		h.budget = o.Budget
+	}
 	inflight := o.MaxInFlight
 	if inflight <= 0 {
 		inflight = 10000
 	}
 	h.inflight = admission.NewInFlight(inflight)
+	if o.InFlight != nil {
+		h.inflight = o.InFlight
+	}
 	h.ex = exchange.New(exchange.Options{Observer: o.Metrics, Logger: h.log, Now: h.now})
 	h.upstream = o.Transport
 	if h.upstream == nil {

@@ -92,6 +92,9 @@ func (s *Scheduler) Pick(req *Request, snap *pool.Snapshot, now time.Time) (Resu
 	if s.baseline != nil {
 		best := s.baseline.choose(c.cands, s.rnd)
 		t.mark(s.picker)
+		if req.Ranking != nil {
+			req.Ranking.fill(c.cands, nil, best)
+		}
 		return Result{Endpoint: c.cands[best], Candidates: len(c.cands)}, nil
 	}
 	c.measure()
@@ -121,6 +124,9 @@ func (s *Scheduler) Pick(req *Request, snap *pool.Snapshot, now time.Time) (Resu
 
 	best := maxScore(c.total, s.rnd)
 	t.mark(PluginMaxScorePicker)
+	if req.Ranking != nil {
+		req.Ranking.fill(c.cands, c.total, best)
+	}
 	res := Result{
 		Endpoint:          c.cands[best],
 		PrefixMatchBlocks: c.match[best],
