@@ -233,7 +233,9 @@ func TestGatewayAPIRender(t *testing.T) {
 			if cfg.TrustsControlHeaders() {
 				t.Error("config trusts client control headers behind a Gateway")
 			}
-			checkGatewayChain(t, m, g.ns, g.provider)
+			if pool := checkGatewayChain(t, m, g.ns, g.provider); cfg.ExtProcPool() != pool {
+				t.Errorf("the picker serves pool %q; the HTTPRoute sends to %q", cfg.ExtProcPool(), pool)
+			}
 			dep := asTyped[appsv1.Deployment](t, m.get(t, "Deployment", g.ns, "infergate"))
 			podLabels := labels.Set(dep.Spec.Template.Labels)
 			if dep.Spec.Replicas == nil || *dep.Spec.Replicas < 2 {
@@ -275,10 +277,12 @@ func TestGatewayAPIRender(t *testing.T) {
 		dep := asTyped[appsv1.Deployment](t, m.get(t, "Deployment", "default", "infergate"))
 		pod := dep.Spec.Template.Spec
 		raw := deployedRawConfig(t, m, "default", pod, pod.Containers[0])
-		cert, _, _ := unstructured.NestedString(raw, "tls", "extProc", "certFile")
-		key, _, _ := unstructured.NestedString(raw, "tls", "extProc", "keyFile")
-		checkSecretFile(t, pod, pod.Containers[0], "tls.extProc.certFile", cert, "picker-tls", corev1.TLSCertKey)
-		checkSecretFile(t, pod, pod.Containers[0], "tls.extProc.keyFile", key, "picker-tls", corev1.TLSPrivateKeyKey)
+		cfg := deployedConfig(t, m, "default", pod, pod.Containers[0])
+		if cfg.ExtProc.Plaintext || raw["tls"] != nil {
+			t.Errorf("config extProc.plaintext %v, tls %v; want TLS with the key pair under extProc.tls only", cfg.ExtProc.Plaintext, raw["tls"])
+		}
+		checkSecretFile(t, pod, pod.Containers[0], "extProc.tls.certFile", cfg.ExtProc.TLS.CertFile, "picker-tls", corev1.TLSCertKey)
+		checkSecretFile(t, pod, pod.Containers[0], "extProc.tls.keyFile", cfg.ExtProc.TLS.KeyFile, "picker-tls", corev1.TLSPrivateKeyKey)
 	})
 
 	t.Run("invalid values", func(t *testing.T) {
@@ -310,8 +314,9 @@ func TestGatewayAPIRender(t *testing.T) {
 	})
 }
 
-// checkGatewayChain follows a request through the Gateway API objects of m.
-func checkGatewayChain(t *testing.T, m objectList, ns, provider string) {
+// checkGatewayChain follows a request through the Gateway API objects of m
+// and returns the InferencePool the route sends to.
+func checkGatewayChain(t *testing.T, m objectList, ns, provider string) string {
 	t.Helper()
 	routes := m.ofKind("HTTPRoute")
 	if len(routes) != 1 {
@@ -400,6 +405,7 @@ func checkGatewayChain(t *testing.T, m objectList, ns, provider string) {
 			t.Errorf("%s rendered for provider %s", renderedID(o), provider)
 		}
 	}
+	return poolName
 }
 
 // gkeMaxTimeoutSec is the largest GCPBackendPolicy timeoutSec.

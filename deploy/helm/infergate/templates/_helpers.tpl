@@ -61,7 +61,7 @@ gke-gmp-system
 {{- $cfg := dict
   "apiVersion" "infergate.dev/v1alpha1"
   "kind" "GatewayConfig"
-  "listen" (ternary ":8080" "off" .Values.proxy.enabled)
+  "listen" (ternary ":8080" "127.0.0.1:8080" .Values.proxy.enabled)
   "metricsListen" ":9090"
   "kubernetes" $kube
   "metrics" (dict "auth" $auth)
@@ -80,10 +80,14 @@ gke-gmp-system
 {{- with include "infergate.pickerPool" . -}}
 {{- $_ := set $ep "pool" . -}}
 {{- end -}}
+{{- if and (not .Values.extProc.plaintext) .Values.tls.extProc.secretName -}}
+{{- $dir := include "infergate.tlsDir" "extProc" -}}
+{{- $_ := set $ep "tls" (dict "certFile" (printf "%s/tls.crt" $dir) "keyFile" (printf "%s/tls.key" $dir)) -}}
+{{- end -}}
 {{- $_ := set $cfg "extProc" $ep -}}
 {{- end -}}
 {{- $tls := dict -}}
-{{- range $listener := include "infergate.tlsListeners" . | fromJsonArray -}}
+{{- range $listener := list "proxy" "metrics" -}}
 {{- if (get $.Values.tls $listener).secretName -}}
 {{- $dir := include "infergate.tlsDir" $listener -}}
 {{- $_ := set $tls $listener (dict "certFile" (printf "%s/tls.crt" $dir) "keyFile" (printf "%s/tls.key" $dir)) -}}
