@@ -3,6 +3,7 @@ package envoy
 import (
 	"fmt"
 	"os"
+	"reflect"
 	"slices"
 	"testing"
 	"time"
@@ -25,6 +26,7 @@ import (
 	// resolve their Any fields (an unregistered type fails the decode).
 	_ "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/health_check/v3"
 	_ "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/router/v3"
+	_ "github.com/envoyproxy/go-control-plane/envoy/extensions/transport_sockets/raw_buffer/v3"
 
 	"github.com/infergate/infergate/internal/exchange"
 )
@@ -312,9 +314,25 @@ func checkPickerCluster(t *testing.T, b *bootstrapv3.Bootstrap, wantTLS bool) {
 	if up.GetSni() == "" || !slices.Contains(up.GetCommonTlsContext().GetAlpnProtocols(), "h2") {
 		t.Errorf("picker TLS sni %q alpn %q; want a server name and h2", up.GetSni(), up.GetCommonTlsContext().GetAlpnProtocols())
 	}
+	// gRPC health is served in plaintext on the health port (9003), not
+	// on the ext_proc port: the check must go there without TLS.
 	hc := c.GetHealthChecks()
 	if len(hc) != 1 || hc[0].GetGrpcHealthCheck().GetServiceName() != "envoy.service.ext_proc.v3.ExternalProcessor" {
-		t.Errorf("picker health checks %v; want gRPC health of envoy.service.ext_proc.v3.ExternalProcessor", hc)
+		t.Fatalf("picker health checks %v; want gRPC health of envoy.service.ext_proc.v3.ExternalProcessor", hc)
+	}
+	for _, lb := range c.GetLoadAssignment().GetEndpoints() {
+		for _, e := range lb.GetLbEndpoints() {
+			if got := e.GetEndpoint().GetHealthCheckConfig().GetPortValue(); got != 9003 {
+				t.Errorf("picker endpoint health check port %d; want 9003, the gRPC health listener", got)
+			}
+		}
+	}
+	crit := hc[0].GetTransportSocketMatchCriteria().AsMap()
+	i := slices.IndexFunc(c.GetTransportSocketMatches(), func(m *clusterv3.Cluster_TransportSocketMatch) bool {
+		return reflect.DeepEqual(m.GetMatch().AsMap(), crit)
+	})
+	if len(crit) == 0 || i < 0 || c.GetTransportSocketMatches()[i].GetTransportSocket().GetName() != "envoy.transport_sockets.raw_buffer" {
+		t.Errorf("picker health check transport criteria %v; want a match on a plaintext (raw_buffer) transport socket", crit)
 	}
 }
 
