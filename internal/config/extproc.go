@@ -1,6 +1,9 @@
 package config
 
-import "net"
+import (
+	"net"
+	"net/netip"
+)
 
 // Listener values that turn a listener off.
 const (
@@ -114,13 +117,35 @@ func (e ExtProc) validate(c *Config) []error {
 		if len(c.Kubernetes.Pools) > 0 && c.Kubernetes.PoolSelector == nil && !contains(c.Kubernetes.Pools, e.Pool) && e.Pool != "" {
 			errs = append(errs, fieldErrorf("extProc.pool", "%q is not in kubernetes.pools", e.Pool))
 		}
-	case e.Pool != "":
+	default:
 		found := false
-		for _, p := range c.Pools {
-			found = found || p.Name == e.Pool
+		for i, p := range c.Pools {
+			if p.Name != c.ExtProcPool() {
+				continue
+			}
+			found = true
+			errs = append(errs, ipEndpoints(p, indexed("pools", i))...)
 		}
 		if !found {
 			errs = append(errs, fieldErrorf("extProc.pool", "%q names no pool", e.Pool))
+		}
+	}
+	return errs
+}
+
+// ipEndpoints reports endpoints of p (at path) whose host is not an IP
+// address: Envoy's ORIGINAL_DST cluster takes the destination header as
+// ip:port only.
+func ipEndpoints(p Pool, path string) []error {
+	var errs []error
+	for i, ep := range p.Endpoints {
+		host, _, err := net.SplitHostPort(ep.Address)
+		if err != nil {
+			continue // reported by the pool's own validation
+		}
+		if _, err := netip.ParseAddr(host); err != nil {
+			errs = append(errs, fieldErrorf(indexed(path+".endpoints", i)+".address",
+				"%q: the ext_proc pool's endpoints need IP addresses (Envoy's ORIGINAL_DST cluster reads ip:port only)", ep.Address))
 		}
 	}
 	return errs

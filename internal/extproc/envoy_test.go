@@ -117,8 +117,8 @@ type httpReq struct {
 	method, path string
 	headers      [][2]string
 	body         []byte
-	chunk        int            // body chunk size; 0 means 16 KiB
-	trailers     bool           // the request ends with trailers
+	chunk        int              // body chunk size; 0 means 16 KiB
+	trailers     bool             // the request ends with trailers
 	metadata     *corev3.Metadata // request metadata (subset hints)
 }
 

@@ -391,3 +391,55 @@ func TestFallbacksAndScores(t *testing.T) {
 	}
 	s.cancel()
 }
+
+// TestConcurrentStreams: many streams at once, some finishing their
+// response and some cancelled mid-response, leave no in-flight count,
+// running request or body budget behind.
+func TestConcurrentStreams(t *testing.T) {
+	budget := admission.NewBudget(1 << 30)
+	p := startPicker(t, Options{Budget: budget}, poolDef{name: "test", addrs: []string{epA, epB}, models: []string{"base"}})
+	client := dialPicker(t, p.addr)
+	const n = 40
+	errs := make(chan error, n)
+	for i := range n {
+		go func() {
+			s := openStream(t, client, 5*time.Second)
+			d, err := s.request(httpReq{path: "/v1/completions", body: []byte(`{"model":"base","prompt":"hello ` + strings.Repeat("x", i*100) + `"}`)})
+			if err != nil || d.immediate != nil {
+				errs <- errors.Join(err, errors.New("no decision"))
+				return
+			}
+			if i%2 == 0 {
+				s.cancel()
+				errs <- nil
+				return
+			}
+			_, _, err = s.respond(200, [][2]string{{"content-type", "application/json"}}, "", [][]byte{[]byte(`{"usage":{"prompt_tokens":1,"completion_tokens":1,"total_tokens":2}}`)}, false)
+			s.finish()
+			errs <- err
+		}()
+	}
+	for range n {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+	recs := p.rec.waitRecords(t, n)
+	closed := 0
+	for _, r := range recs {
+		if r.ErrorCode == exchange.ErrorClientClosed {
+			closed++
+		}
+	}
+	if closed != n/2 {
+		t.Errorf("%d client-closed records, want %d", closed, n/2)
+	}
+	for _, ep := range p.endpoints("test") {
+		if ep.InFlight() != 0 || ep.InFlightTokens() != 0 {
+			t.Errorf("%s: %d in flight (%d tokens)", ep.Name(), ep.InFlight(), ep.InFlightTokens())
+		}
+	}
+	if p.rec.runningTotal() != 0 || budget.Used() != 0 {
+		t.Errorf("running %d, budget %d", p.rec.runningTotal(), budget.Used())
+	}
+}

@@ -101,16 +101,6 @@ func (e *extProcFront) listen(cfg config.ExtProc) error {
 	return nil
 }
 
-// close releases listeners bound by listen that were never served.
-func (e *extProcFront) close() {
-	if e.ln != nil {
-		e.ln.Close()
-	}
-	if e.healthLn != nil {
-		e.healthLn.Close()
-	}
-}
-
 // setReady marks the health services ready or not.
 func (e *extProcFront) setReady(ready bool) {
 	if e != nil && e.health != nil {
