@@ -12,14 +12,15 @@ import (
 	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/service/ext_proc/v3"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/credentials/insecure"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
 	"github.com/infergate/infergate/internal/proctest"
 )
 
 // TestExtProcSideBySide runs the proxy and the ext_proc picker (TLS on a
-// generated certificate) in one gateway: health turns SERVING once the
-// gateway is ready, the picker answers, and both stop on cancel.
+// generated certificate) in one gateway: health (plaintext) turns SERVING
+// once the gateway is ready, the picker answers, and both stop on cancel.
 func TestExtProcSideBySide(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -39,7 +40,9 @@ func TestExtProcSideBySide(t *testing.T) {
 	go func() { served <- gw.Serve(ctx) }()
 
 	creds := grpc.WithTransportCredentials(credentials.NewTLS(&tls.Config{InsecureSkipVerify: true})) //nolint:gosec // a generated certificate
-	hc, err := grpc.NewClient(gw.ExtProcHealthAddr().String(), creds)
+	// Health is plaintext even with TLS on ext_proc, as upstream's: the
+	// kubelet's gRPC probe speaks no TLS.
+	hc, err := grpc.NewClient(gw.ExtProcHealthAddr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		t.Fatal(err)
 	}
