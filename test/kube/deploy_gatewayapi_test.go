@@ -296,6 +296,7 @@ func TestGatewayAPIRender(t *testing.T) {
 			{name: "GKE without the proxy-only subnet", set: []string{"extProc.enabled=true", "gateway.provider=gke"}, wantErr: "proxy-only subnet"},
 			{name: "no front end", set: []string{"proxy.enabled=false"}, wantErr: "serve no requests"},
 			{name: "picker with two pools", set: []string{"extProc.enabled=true", "pools={a,b}"}, wantErr: "needs extProc.pool"},
+			{name: "route to a pool the picker does not serve", set: []string{"extProc.enabled=true", "pools={a,b}", "extProc.pool=a", "gateway.provider=istio", "gateway.pool=b"}, wantErr: "is not the pool the picker serves"},
 			{name: "picker open to all", set: []string{"extProc.enabled=true", "networkPolicy.extProcFrom=null"}, wantErr: "admits everyone"},
 			{name: "picker certificate without picker", set: []string{"tls.extProc.secretName=picker-tls"}, wantErr: "needs extProc.enabled=true"},
 			{name: "picker certificate in plaintext", set: []string{"extProc.enabled=true", "extProc.plaintext=true", "tls.extProc.secretName=picker-tls"}, wantErr: "extProc.plaintext=false"},

@@ -216,6 +216,9 @@ grpc
 {{- if not (include "infergate.routePool" .) -}}
 {{- fail "gateway.provider needs gateway.pool (or extProc.pool): the InferencePool the HTTPRoute sends to" -}}
 {{- end -}}
+{{- if ne (include "infergate.routePool" .) (include "infergate.pickerPool" .) -}}
+{{- fail (printf "gateway.pool %q is not the pool the picker serves (%q): set extProc.pool to it" (include "infergate.routePool" .) (include "infergate.pickerPool" .)) -}}
+{{- end -}}
 {{- if and (eq .Values.gateway.provider "gke") .Values.networkPolicy.enabled -}}
 {{- $ip := false -}}
 {{- range .Values.networkPolicy.extProcFrom -}}
