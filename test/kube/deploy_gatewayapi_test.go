@@ -254,6 +254,20 @@ func TestGatewayAPIRender(t *testing.T) {
 		})
 	}
 
+	t.Run("kustomize/picker", func(t *testing.T) {
+		m := r.kustomizeBuild(t, "picker")
+		checkDeployedGateway(t, m, pickerGateway("default"))
+		dep := asTyped[appsv1.Deployment](t, m.get(t, "Deployment", "default", "infergate"))
+		podLabels := labels.Set(dep.Spec.Template.Labels)
+		checkPDB(t, m, "default", podLabels)
+		checkNetworkPolicy(t, m, "default", podLabels, true)
+		for _, kind := range []string{"Gateway", "HTTPRoute", "InferencePool"} {
+			if len(m.ofKind(kind)) != 0 {
+				t.Errorf("%s in the picker-only target", kind)
+			}
+		}
+	})
+
 	t.Run("same config as kustomize", func(t *testing.T) {
 		k := checkDeployedGateway(t, r.kustomizeBuild(t, "gateway-istio"), pickerGateway("default"))
 		h := checkDeployedGateway(t, r.helmTemplate(t, "infergate", "default", pickerValues("istio")...), pickerGateway("default"))
