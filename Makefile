@@ -24,9 +24,15 @@ KUSTOMIZE_VERSION := v5.8.2
 HELM_VERSION := v4.3.1
 export INFERGATE_KUSTOMIZE := $(TOOLS_BIN)/kustomize-$(KUSTOMIZE_VERSION)
 export INFERGATE_HELM := $(TOOLS_BIN)/helm-$(HELM_VERSION)
+# CRDs of the Gateway API (standard channel) and Istio for the deploy/ tests
+# under test/kube: copied from the Go modules the tool module hack/gateway-crds
+# pins, cached by version; the versions must match hack/gateway-crds/go.mod.
+GATEWAY_API_VERSION := v1.6.3
+ISTIO_API_VERSION := v1.32.0
+export INFERGATE_GATEWAY_CRDS := $(CACHE)/crds
 FUZZTIME  ?= 30s
 
-.PHONY: all build test tools chromium prometheus kube render-tools crds monitoring-crds check fmt-check vet staticcheck unit allocs fuzz fuzz-long bench clean
+.PHONY: all build test tools chromium prometheus kube render-tools gateway-crds crds monitoring-crds check fmt-check vet staticcheck unit allocs fuzz fuzz-long bench clean
 
 all: build
 
@@ -39,7 +45,7 @@ test: tools check unit allocs
 
 ## tools: install what the tests need from outside the module, when
 ## missing (idempotent; cached on the machine, never in the repository).
-tools: chromium prometheus kube render-tools $(UPSTREAM_PROMTOOL)
+tools: chromium prometheus kube render-tools gateway-crds $(UPSTREAM_PROMTOOL)
 
 ## chromium: Debian's chromium, for the dashboard's headless-browser test.
 chromium:
@@ -60,6 +66,12 @@ kube:
 render-tools:
 	@KUSTOMIZE_VERSION=$(KUSTOMIZE_VERSION) HELM_VERSION=$(HELM_VERSION) GO=$(GO) \
 	  INFERGATE_TOOLS_BIN=$(TOOLS_BIN) sh hack/ensure-render-tools.sh
+
+## gateway-crds: the Gateway API $(GATEWAY_API_VERSION) and Istio API
+## $(ISTIO_API_VERSION) CRDs (downloaded from the Go module proxy, seconds).
+gateway-crds:
+	@GATEWAY_API_VERSION=$(GATEWAY_API_VERSION) ISTIO_API_VERSION=$(ISTIO_API_VERSION) GO=$(GO) \
+	  sh hack/ensure-gateway-crds.sh
 
 ## crds: regenerate api/*/zz_generated.deepcopy.go and deploy/crds/ with
 ## controller-gen after changing the API types, and copy the CRDs into the

@@ -28,7 +28,7 @@ type extProcFlags struct {
 
 func (f *extProcFlags) bind(fs *pflag.FlagSet) {
 	fs.StringVar(&f.listen, "extproc-listen", "", `Envoy ext_proc gRPC listen address, "off" to turn it off (overrides extProc.listen)`)
-	fs.BoolVar(&f.plaintext, "extproc-plaintext", false, "serve ext_proc and its health service without TLS")
+	fs.BoolVar(&f.plaintext, "extproc-plaintext", false, "serve ext_proc without TLS (its gRPC health service is always plaintext)")
 	fs.IntVar(&f.grpcPort, "grpc-port", 0, "upstream alias: ext_proc listens on :PORT")
 	fs.IntVar(&f.healthPort, "grpc-health-port", 0, "upstream alias: gRPC health listens on :PORT")
 	fs.BoolVar(&f.secureServing, "secure-serving", true, "upstream alias: false serves ext_proc without TLS")

@@ -32,20 +32,21 @@ type ExtProc struct {
 	Listen string `yaml:"listen" json:"listen"`
 	// HealthListen is the host:port of the gRPC health listener (services
 	// "", inference-extension, liveness, readiness and
-	// envoy.service.ext_proc.v3.ExternalProcessor); "" or "off" (the
-	// default) turns it off. It needs Listen.
+	// envoy.service.ext_proc.v3.ExternalProcessor), always plaintext (the
+	// kubelet's gRPC probe speaks no TLS); "" or "off" (the default) turns
+	// it off. It needs Listen.
 	HealthListen string `yaml:"healthListen" json:"healthListen"`
 	// Pool names the pool this listener picks endpoints from, since Envoy
 	// names none. Required when the gateway has several pools (or, in
 	// Kubernetes mode, serves several InferencePools or a selector); with
 	// one pool it defaults to that one.
 	Pool string `yaml:"pool" json:"pool"`
-	// Plaintext serves ext_proc and health without TLS. Default false:
+	// Plaintext serves ext_proc without TLS. Default false:
 	// TLS with TLS's files, or a self-signed certificate generated at
 	// start (Envoy's upstream manifests do not verify the picker's
 	// certificate), as upstream's --secure-serving does.
 	Plaintext bool `yaml:"plaintext" json:"plaintext"`
-	// TLS is the key pair served on the ext_proc and health listeners
+	// TLS is the key pair served on the ext_proc listener
 	// (re-read when the files change); unset means a self-signed one.
 	TLS KeyPair `yaml:"tls" json:"tls"`
 	// Fallbacks is how many further endpoints, best first, follow the

@@ -52,13 +52,16 @@ func (g *Gateway) newExtProc(cfg *config.Config, budget *admission.Budget, infli
 	})
 	e.grpc = extproc.NewGRPC(e.server, tlsCfg)
 	if cfg.ExtProc.HealthOn() {
-		e.health = extproc.NewHealth(tlsCfg)
+		// Plaintext always, as upstream's picker: the kubelet's gRPC probe
+		// (which upstream's manifests and the Helm chart use) cannot speak
+		// TLS, and health reveals nothing worth encrypting.
+		e.health = extproc.NewHealth(nil)
 	}
 	return e, nil
 }
 
-// extProcTLS returns the server TLS configuration of the ext_proc and health
-// listeners: nil in plaintext mode, the configured key pair (re-read when
+// extProcTLS returns the server TLS configuration of the ext_proc listener
+// (its health listener is always plaintext): nil in plaintext mode, the configured key pair (re-read when
 // it changes), or a self-signed certificate generated now, as upstream's
 // picker does without --cert-path.
 func extProcTLS(e config.ExtProc, log *slog.Logger) (*tls.Config, error) {

@@ -12,6 +12,7 @@ import (
 	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/service/ext_proc/v3"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/credentials/insecure"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
 	"github.com/infergate/infergate/internal/config"
@@ -19,8 +20,8 @@ import (
 )
 
 // TestExtProcSideBySide runs the proxy and the ext_proc picker (TLS on a
-// generated certificate) in one gateway: health turns SERVING once the
-// gateway is ready, the picker answers, and both stop on cancel.
+// generated certificate) in one gateway: health (plaintext) turns SERVING
+// once the gateway is ready, the picker answers, and both stop on cancel.
 func TestExtProcSideBySide(t *testing.T) { testExtProc(t, false) }
 
 // TestExtProcOnly runs the gateway as a pure endpoint picker: the proxy
@@ -52,7 +53,9 @@ func testExtProc(t *testing.T, proxyOff bool) {
 	go func() { served <- gw.Serve(ctx) }()
 
 	creds := grpc.WithTransportCredentials(credentials.NewTLS(&tls.Config{InsecureSkipVerify: true})) //nolint:gosec // a generated certificate
-	hc, err := grpc.NewClient(gw.ExtProcHealthAddr().String(), creds)
+	// Health is plaintext even with TLS on ext_proc, as upstream's: the
+	// kubelet's gRPC probe speaks no TLS.
+	hc, err := grpc.NewClient(gw.ExtProcHealthAddr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		t.Fatal(err)
 	}
