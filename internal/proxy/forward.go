@@ -357,6 +357,17 @@ func (c *call) copyBody(body io.Reader, idle *time.Timer) error {
 		if rerr != io.EOF && rerr != context.Canceled {
 			c.h.log.Debug("upstream body read failed", "request_id", c.x.ID(), "err", rerr)
 		}
+		if rerr != io.EOF && !c.stalled.Load() && c.in.Context().Err() == nil {
+			// The replica broke off (or went idle) with the client still
+			// there: a stream ends with an error event, anything else is
+			// aborted.
+			out, ok := c.x.Cut((*outp)[:0], rerr, c.timedOut.Load())
+			if !ok {
+				return rerr
+			}
+			*outp = out[:cap(out)]
+			return c.write(out)
+		}
 		tail := c.x.Flush((*outp)[:0])
 		c.x.BodyEnd(rerr)
 		if len(tail) > 0 {
