@@ -31,6 +31,8 @@ type Upstream struct {
 	ForwardAuthorization *bool `yaml:"forwardAuthorization" json:"forwardAuthorization"`
 	// TLS turns on HTTPS to the model servers.
 	TLS UpstreamTLS `yaml:"tls" json:"tls"`
+	// OutlierDetection ejects failing endpoints for a while (outlier.go).
+	OutlierDetection OutlierDetection `yaml:"outlierDetection" json:"outlierDetection"`
 }
 
 // Retries returns MaxRetries, or its default (2) when unset.
@@ -58,6 +60,7 @@ func (u *Upstream) applyDefaults() {
 	if u.ForwardAuthorization == nil {
 		u.ForwardAuthorization = new(true)
 	}
+	u.OutlierDetection.applyDefaults()
 }
 
 // validate checks timeouts, retries and TLS settings.
@@ -70,6 +73,7 @@ func (u Upstream) validate() []error {
 		errs = append(errs, fieldErrorf("upstream.maxRetries", "must be >= 0, got %d", r))
 	}
 	errs = append(errs, u.TLS.validate()...)
+	errs = append(errs, u.OutlierDetection.validate()...)
 	return errs
 }
 

@@ -189,6 +189,7 @@ func (c *call) roundTrip(req *http.Request, dec *router.Decision) (*http.Respons
 	for {
 		x.Attempt(ep)
 		resp, err := c.attempt(req, ep)
+		x.AttemptDone(ep, statusOf(resp), err)
 		if err == nil && !retryableStatus(resp.StatusCode) {
 			x.Served(ep)
 			return resp, nil

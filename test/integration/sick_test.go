@@ -2,6 +2,9 @@ package integration
 
 import (
 	"errors"
+	"fmt"
+	"io"
+	"net/http"
 	"strings"
 	"syscall"
 	"testing"
@@ -47,5 +50,52 @@ func TestStreamCutByDyingReplicaRaisesInSDK(t *testing.T) {
 				t.Errorf("%d chunks before the error; want the stream cut mid-way", chunks)
 			}
 		})
+	}
+}
+
+// podAndStatus posts a completion and returns the replica that answered
+// and the status.
+func podAndStatus(t *testing.T, url string, i int) (string, int) {
+	t.Helper()
+	body := fmt.Sprintf(`{"model":%q,"prompt":"p%d","max_tokens":2}`, baseModel, i)
+	resp, err := http.Post(url+"/v1/completions", "application/json", strings.NewReader(body))
+	if err != nil {
+		t.Fatalf("POST: %v", err)
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, resp.Body)
+	return resp.Header.Get("x-inference-pod"), resp.StatusCode
+}
+
+// TestFailingReplicaIsEjected: a replica answering 500 to everything is
+// ejected after consecutive5xx answers and gets no more requests; the
+// ejection shows in the metrics.
+func TestFailingReplicaIsEjected(t *testing.T) {
+	_, bad := startSim(t, "sim-bad", "--time-scale", "50", "--error-rate", "1")
+	_, good := startSim(t, "sim-good", "--time-scale", "50")
+	gw := startGateway(t, poolYAML(bad, good)+"upstream:\n  outlierDetection:\n    consecutive5xx: 3\n    baseEjectionTime: 10m\n    maxEjectionTime: 10m\n")
+	eventually(t, 10*time.Second, "two ready endpoints", func() bool {
+		return sum(scrape(t, gw.MetricsURL+"/metrics", gw.Token), "inference_pool_ready_pods") == 2
+	})
+	failures := 0
+	for i := 0; failures < 3; i++ {
+		if i == 200 {
+			t.Fatalf("the failing replica got %d of 200 requests; want 3 to reach it", failures)
+		}
+		if _, status := podAndStatus(t, gw.URL, i); status != http.StatusOK {
+			failures++
+		}
+	}
+	fams := scrape(t, gw.MetricsURL+"/metrics", gw.Token)
+	if got := sum(fams, "infergate_outlier_ejections_total"); got != 1 {
+		t.Errorf("infergate_outlier_ejections_total = %v, want 1", got)
+	}
+	if got := sum(fams, "infergate_outlier_ejected_endpoints"); got != 1 {
+		t.Errorf("infergate_outlier_ejected_endpoints = %v, want 1", got)
+	}
+	for i := range 30 {
+		if pod, status := podAndStatus(t, gw.URL, 1000+i); status != http.StatusOK || pod != "sim-good" {
+			t.Fatalf("request %d after the ejection: %d from %q; want 200 from sim-good", i, status, pod)
+		}
 	}
 }
