@@ -168,6 +168,7 @@ func New(cfg *config.Config, o Options) (*Gateway, error) {
 		ConnectTimeout:       cfg.Upstream.ConnectTimeout.Duration,
 		FirstByteTimeout:     cfg.Upstream.FirstByteTimeout.Duration,
 		IdleTimeout:          cfg.Upstream.IdleTimeout.Duration,
+		Staleness:            cfg.Scrape.Staleness.Duration,
 		StripAuthorization:   !cfg.Upstream.ForwardAuth(),
 		DropControlHeaders:   !cfg.TrustsControlHeaders(),
 		TLS:                  tlsCfg.upstream,

@@ -32,8 +32,11 @@ type call struct {
 	ctx      context.Context
 	cancel   context.CancelFunc
 	timedOut atomic.Bool // a first-byte or idle timeout fired
-	stalled  atomic.Bool // the client took no bytes for the stall timeout
-	sw       stallWriter
+	// attemptCancel cancels the context of the attempt whose response is
+	// being passed on; forward calls it at the end.
+	attemptCancel context.CancelFunc
+	stalled       atomic.Bool // the client took no bytes for the stall timeout
+	sw            stallWriter
 }
 
 // timeout marks a first-byte or idle timeout and cancels the upstream request.
@@ -50,6 +53,11 @@ func (c *call) forward(w http.ResponseWriter, dec *router.Decision, body []byte)
 	defer cancel()
 	c.ctx, c.cancel = ctx, cancel
 	c.sw.init(w, c.h.stall, c)
+	defer func() {
+		if c.attemptCancel != nil {
+			c.attemptCancel()
+		}
+	}()
 	resp, err := c.roundTrip(c.outbound(dec.Endpoint, body), dec)
 	if err != nil {
 		if e := c.x.UpstreamFailed(err, c.timedOut.Load(), ctx.Err() != nil); e != nil {
@@ -188,7 +196,11 @@ func (c *call) roundTrip(req *http.Request, dec *router.Decision) (*http.Respons
 	ep := dec.Endpoint
 	for {
 		x.Attempt(ep)
-		resp, err := c.attempt(req, ep)
+		var store *pool.Store
+		if x.Attempts() <= h.retries {
+			store = dec.Pool // room to retry: watch the endpoint
+		}
+		resp, err := c.attempt(req, ep, store)
 		x.AttemptDone(ep, statusOf(resp), err)
 		if err == nil && !retryableStatus(resp.StatusCode) {
 			x.Served(ep)
@@ -227,19 +239,30 @@ func (c *call) give(resp *http.Response, ep *pool.Endpoint, err error) (*http.Re
 }
 
 // attempt sends one request, failing it when no response headers arrive
-// within the first-byte timeout.
-func (c *call) attempt(req *http.Request, ep *pool.Endpoint) (*http.Response, error) {
+// within the first-byte timeout. With a store it also watches ep (see
+// abandon.go) and abandons the attempt, with [exchange.ErrAbandoned], when
+// ep turns stale or is ejected before answering.
+func (c *call) attempt(req *http.Request, ep *pool.Endpoint, store *pool.Store) (*http.Response, error) {
+	actx, acancel := context.WithCancel(c.ctx)
+	w := c.watch(ep, store, acancel)
 	timer := time.AfterFunc(c.h.firstB, c.timeout)
-	resp, err := c.h.upstream.RoundTrip(req)
-	if !timer.Stop() && c.timedOut.Load() {
+	resp, err := c.h.upstream.RoundTrip(req.WithContext(actx))
+	stopped := timer.Stop()
+	abandoned := w.stop()
+	if !stopped && c.timedOut.Load() {
+		err = exchange.ErrFirstByteTimeout
+	} else if abandoned {
+		err = exchange.ErrAbandoned
+	}
+	if err != nil {
 		if resp != nil {
 			resp.Body.Close()
 		}
-		return nil, fmt.Errorf("endpoint %s: %w", ep.Name(), exchange.ErrFirstByteTimeout)
-	}
-	if err != nil {
+		acancel()
 		return nil, fmt.Errorf("endpoint %s: %w", ep.Name(), err)
 	}
+	// The body is read under actx: it ends with the call's context.
+	c.attemptCancel = acancel
 	return resp, nil
 }
 

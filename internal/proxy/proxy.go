@@ -54,6 +54,11 @@ type Options struct {
 	FirstByteTimeout time.Duration
 	// IdleTimeout bounds the gap between response body reads; 0 means 2m.
 	IdleTimeout time.Duration
+	// Staleness is how old an endpoint's scraped metrics may be. An attempt
+	// without response headers yet is abandoned and retried elsewhere when
+	// its endpoint's metrics go stale or outlier detection ejects it
+	// (abandon.go); 0 turns that off.
+	Staleness time.Duration
 	// StripAuthorization drops the client's Authorization header instead of
 	// forwarding it unchanged.
 	StripAuthorization bool
@@ -82,6 +87,7 @@ type Handler struct {
 	retries  int
 	idle     time.Duration
 	firstB   time.Duration
+	staleAge time.Duration // Options.Staleness
 	stripAut bool
 	dropCtl  bool
 	scheme   string // upstream URL scheme: "http" or "https"
@@ -107,6 +113,7 @@ func New(o Options) *Handler {
 		retries:  max(o.MaxRetries, 0),
 		idle:     o.IdleTimeout,
 		firstB:   o.FirstByteTimeout,
+		staleAge: o.Staleness,
 		stripAut: o.StripAuthorization,
 		dropCtl:  o.DropControlHeaders,
 		scheme:   "http",

@@ -99,3 +99,55 @@ func TestFailingReplicaIsEjected(t *testing.T) {
 		}
 	}
 }
+
+// TestStoppedReplicaRequestRetriedElsewhere: a request waiting for its
+// first byte at a replica that stops (SIGSTOP: it stops answering scrapes
+// too) is abandoned there once the replica's metrics go stale and served
+// by another replica, long before the first-byte timeout.
+func TestStoppedReplicaRequestRetriedElsewhere(t *testing.T) {
+	// Replica a answers only after 72 s (1h / time-scale 50), so the
+	// request stays there with no byte sent. b is not running yet when the
+	// request arrives, so it can only go to a.
+	a, addrA := startSim(t, "sim-a", "--time-scale", "50", "--added-latency", "1h")
+	t.Cleanup(func() { a.Signal(syscall.SIGCONT) })
+	addrB := reservePort(t)
+	gw := startGateway(t, poolYAML(addrA, addrB)+"upstream:\n  firstByteTimeout: 5m\n")
+	type answer struct {
+		pod    string
+		status int
+	}
+	done := make(chan answer, 1)
+	go func() {
+		resp, err := http.Post(gw.URL+"/v1/completions", "application/json",
+			strings.NewReader(fmt.Sprintf(`{"model":%q,"prompt":"hello","max_tokens":2}`, baseModel)))
+		if err != nil {
+			done <- answer{pod: err.Error()}
+			return
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		done <- answer{pod: resp.Header.Get("x-inference-pod"), status: resp.StatusCode}
+	}()
+	eventually(t, 10*time.Second, "the request to be in flight", func() bool {
+		return sum(scrape(t, gw.MetricsURL+"/metrics", gw.Token), "inference_objective_running_requests") == 1
+	})
+	startSim(t, "sim-b", "--time-scale", "50", "--listen", addrB)
+	eventually(t, 10*time.Second, "two ready endpoints", func() bool {
+		return sum(scrape(t, gw.MetricsURL+"/metrics", gw.Token), "inference_pool_ready_pods") == 2
+	})
+	a.Signal(syscall.SIGSTOP)
+	stopped := time.Now()
+	select {
+	case ans := <-done:
+		if ans.status != http.StatusOK || ans.pod != "sim-b" {
+			t.Fatalf("request at the stopped replica ended with %d from %q; want 200 from sim-b", ans.status, ans.pod)
+		}
+		// Scrape staleness is 2 s; the answer must not wait for a.
+		if took := time.Since(stopped); took > 10*time.Second {
+			t.Errorf("the request took %v after the stop to complete elsewhere", took)
+		}
+		t.Logf("completed on sim-b %v after sim-a was stopped", time.Since(stopped).Round(time.Millisecond))
+	case <-time.After(30 * time.Second):
+		t.Fatal("the request at the stopped replica was not retried elsewhere within 30 s (first-byte timeout 5 m)")
+	}
+}
