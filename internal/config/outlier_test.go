@@ -18,9 +18,11 @@ func TestOutlierDetectionValidate(t *testing.T) {
 	o.MaxEjectionPercent = new(101)
 	o.BaseEjectionTime = Duration{time.Minute}
 	o.MaxEjectionTime = Duration{time.Second}
+	c.Upstream.HedgeAfter = Duration{-time.Second}
 	c.ApplyDefaults()
 	err := c.Validate()
 	for _, want := range []string{
+		"upstream.hedgeAfter: must be >= 0, got -1s",
 		"upstream.outlierDetection.consecutive5xx: must be >= 0, got -1",
 		"upstream.outlierDetection.maxEjectionPercent: must be in [0, 100], got 101",
 		"upstream.outlierDetection.maxEjectionTime: must be >= baseEjectionTime (1m0s), got 1s",

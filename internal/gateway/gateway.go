@@ -169,6 +169,7 @@ func New(cfg *config.Config, o Options) (*Gateway, error) {
 		FirstByteTimeout:     cfg.Upstream.FirstByteTimeout.Duration,
 		IdleTimeout:          cfg.Upstream.IdleTimeout.Duration,
 		Staleness:            cfg.Scrape.Staleness.Duration,
+		HedgeAfter:           cfg.Upstream.HedgeAfter.Duration,
 		StripAuthorization:   !cfg.Upstream.ForwardAuth(),
 		DropControlHeaders:   !cfg.TrustsControlHeaders(),
 		TLS:                  tlsCfg.upstream,

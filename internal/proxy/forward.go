@@ -32,11 +32,15 @@ type call struct {
 	ctx      context.Context
 	cancel   context.CancelFunc
 	timedOut atomic.Bool // a first-byte or idle timeout fired
-	// attemptCancel cancels the context of the attempt whose response is
-	// being passed on; forward calls it at the end.
-	attemptCancel context.CancelFunc
-	stalled       atomic.Bool // the client took no bytes for the stall timeout
-	sw            stallWriter
+	// cancels cancel the contexts of the attempts that got an answer (the
+	// one passed on among them); forward calls them at the end.
+	cancels []context.CancelFunc
+	// won and wonReq are set by attemptOrHedge when the hedge's answer is
+	// the one to use (roundTrip takes them over).
+	won     *pool.Endpoint
+	wonReq  *http.Request
+	stalled atomic.Bool // the client took no bytes for the stall timeout
+	sw      stallWriter
 }
 
 // timeout marks a first-byte or idle timeout and cancels the upstream request.
@@ -54,8 +58,8 @@ func (c *call) forward(w http.ResponseWriter, dec *router.Decision, body []byte)
 	c.ctx, c.cancel = ctx, cancel
 	c.sw.init(w, c.h.stall, c)
 	defer func() {
-		if c.attemptCancel != nil {
-			c.attemptCancel()
+		for _, f := range c.cancels {
+			f()
 		}
 	}()
 	resp, err := c.roundTrip(c.outbound(dec.Endpoint, body), dec)
@@ -200,7 +204,11 @@ func (c *call) roundTrip(req *http.Request, dec *router.Decision) (*http.Respons
 		if x.Attempts() <= h.retries {
 			store = dec.Pool // room to retry: watch the endpoint
 		}
-		resp, err := c.attempt(req, ep, store)
+		resp, err := c.attemptOrHedge(req, ep, store)
+		if c.won != nil {
+			// The hedge's answer is the one to go on with.
+			ep, req, c.won, c.wonReq = c.won, c.wonReq, nil, nil
+		}
 		x.AttemptDone(ep, statusOf(resp), err)
 		if err == nil && !retryableStatus(resp.StatusCode) {
 			x.Served(ep)
@@ -242,8 +250,11 @@ func (c *call) give(resp *http.Response, ep *pool.Endpoint, err error) (*http.Re
 // within the first-byte timeout. With a store it also watches ep (see
 // abandon.go) and abandons the attempt, with [exchange.ErrAbandoned], when
 // ep turns stale or is ejected before answering.
-func (c *call) attempt(req *http.Request, ep *pool.Endpoint, store *pool.Store) (*http.Response, error) {
-	actx, acancel := context.WithCancel(c.ctx)
+//
+// The attempt's context ends with parent or with the returned cancel,
+// which is non-nil with a response: the response body is read under it.
+func (c *call) attempt(parent context.Context, req *http.Request, ep *pool.Endpoint, store *pool.Store) (*http.Response, context.CancelFunc, error) {
+	actx, acancel := context.WithCancel(parent)
 	w := c.watch(ep, store, acancel)
 	timer := time.AfterFunc(c.h.firstB, c.timeout)
 	resp, err := c.h.upstream.RoundTrip(req.WithContext(actx))
@@ -259,11 +270,9 @@ func (c *call) attempt(req *http.Request, ep *pool.Endpoint, store *pool.Store) 
 			resp.Body.Close()
 		}
 		acancel()
-		return nil, fmt.Errorf("endpoint %s: %w", ep.Name(), err)
+		return nil, nil, fmt.Errorf("endpoint %s: %w", ep.Name(), err)
 	}
-	// The body is read under actx: it ends with the call's context.
-	c.attemptCancel = acancel
-	return resp, nil
+	return resp, acancel, nil
 }
 
 // retryableErr reports whether a transport error may be retried elsewhere:

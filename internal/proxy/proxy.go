@@ -59,6 +59,10 @@ type Options struct {
 	// its endpoint's metrics go stale or outlier detection ejects it
 	// (abandon.go); 0 turns that off.
 	Staleness time.Duration
+	// HedgeAfter, when positive, sends a second copy of a request that has
+	// no response headers after this long to another endpoint and keeps
+	// the first answer (hedge.go); 0 turns hedging off.
+	HedgeAfter time.Duration
 	// StripAuthorization drops the client's Authorization header instead of
 	// forwarding it unchanged.
 	StripAuthorization bool
@@ -88,6 +92,7 @@ type Handler struct {
 	idle     time.Duration
 	firstB   time.Duration
 	staleAge time.Duration // Options.Staleness
+	hedge    time.Duration // Options.HedgeAfter
 	stripAut bool
 	dropCtl  bool
 	scheme   string // upstream URL scheme: "http" or "https"
@@ -114,6 +119,7 @@ func New(o Options) *Handler {
 		idle:     o.IdleTimeout,
 		firstB:   o.FirstByteTimeout,
 		staleAge: o.Staleness,
+		hedge:    o.HedgeAfter,
 		stripAut: o.StripAuthorization,
 		dropCtl:  o.DropControlHeaders,
 		scheme:   "http",
