@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -26,7 +27,7 @@ type ChaosOptions struct {
 	Progress func(format string, args ...any)
 }
 
-// Chaos fleet shape: five replicas of eight batch slots. sim-0 is killed
+// Chaos fleet shape (hostile clients run next to it: chaoshostile.go): five replicas of eight batch slots. sim-0 is killed
 // and restarted on its port, sim-1 is stopped (SIGSTOP) for longer than the
 // scrape staleness, sim-2 answers bursts of 503, sim-3 stalls every stream
 // for a second (far below the idle timeout), sim-4 is healthy. The load
@@ -90,12 +91,16 @@ func RunChaos(ctx context.Context, o ChaosOptions) (*ChaosReport, error) {
 	wg.Go(func() { samples.run(ctx) })
 	load := newChaosLoad(r.proxy, int(0.8*chaosReplicas*chaosSlots))
 	wg.Go(func() { load.run(ctx) })
+	hostile := &chaosHostile{addr: strings.TrimPrefix(r.proxy, "http://")}
+	wg.Go(func() { hostile.run(ctx) })
 	err := r.schedule(ctx, start)
 	wg.Wait()
 	if err != nil {
 		return nil, err
 	}
-	return buildChaosReport(o.Duration, load.records(), samples, r.eventsCopy()), nil
+	rep := buildChaosReport(o.Duration, load.records(), samples, r.eventsCopy())
+	rep.HostileRequests = int(hostile.requests.Load())
+	return rep, nil
 }
 
 // startFleet starts the replicas and the gateway.

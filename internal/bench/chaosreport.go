@@ -27,6 +27,9 @@ type ChaosReport struct {
 	StreamsCut, CutWithoutEvent, CutElsewhere int
 	// CutByPod counts the cut streams by the replica that served them.
 	CutByPod map[string]int
+	// HostileRequests counts the hostile clients' requests and
+	// connections that ended (chaoshostile.go).
+	HostileRequests int
 	// Faults lists, per fault, how long the gateway kept sending new
 	// requests to the sick replica and how long it took to use it again.
 	Faults []ChaosFault
@@ -160,7 +163,8 @@ func (r *ChaosReport) WriteMarkdown(w io.Writer) error {
 	}
 	p := func(format string, args ...any) { fmt.Fprintf(w, format, args...) }
 	p("# Chaos suite, %v\n\n", r.Duration)
-	p("%d requests ended, %d completed with [DONE].\n\n", r.Requests, r.Completed)
+	p("%d requests ended, %d completed with [DONE]; %d hostile requests (from 127.0.0.2-5) ran next to them.\n\n",
+		r.Requests, r.Completed, r.HostileRequests)
 	p("| check | value | bound | |\n|---|---|---|---|\n")
 	p("| requests failed before the first byte | %d | 0 | %s |\n", r.FailedBeforeFirstByte, ok(r.FailedBeforeFirstByte == 0))
 	p("| 5xx answers to clients | %d | 0 | %s |\n", r.Gateway5xx, ok(r.Gateway5xx == 0))
