@@ -78,9 +78,17 @@
 //	inference_extension_prefix_indexer_hit_ratio        histogram, 0 .. 1 by 0.1
 //	inference_extension_prefix_indexer_hit_bytes        histogram, 0, 16 .. 65536
 //
+// Passive outlier detection ([NewOutlierMetrics], the pools' detectors'
+// observer):
+//
+//	infergate_outlier_ejections_total     counter {pool,reason}
+//	infergate_outlier_returns_total       counter {pool}
+//	infergate_outlier_ejected_endpoints   gauge {pool}, computed at scrape time
+//
 // plugin_duration_seconds has one series per plugin the configured
 // scheduler runs ([scheduler.Config.Plugins], passed as Options.Plugins):
-// the Filter plugins exclusion, scrape-failures and stale-metrics, each
+// the Filter plugins exclusion (which also times skipping endpoints outlier
+// detection ejected), scrape-failures and stale-metrics, each
 // Scorer with a non-zero weight (queue, kv-cache, prefix, lora, in-flight;
 // types queue-scorer, kv-cache-utilization-scorer, prefix-cache-scorer,
 // lora-affinity-scorer, in-flight-scorer) and the strategy's Picker
