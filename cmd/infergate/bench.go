@@ -44,13 +44,19 @@ printed at the end.
 With --target, the suite's workloads are sent to an existing OpenAI endpoint instead
 (a gateway or a replica), in wall time.
 
-Suites: a built-in name (--list) or a YAML file (--print-suite shows the format).`,
+Suites: a built-in name (--list) or a YAML file (--print-suite shows the format).
+
+--suite chaos is different: simulator and gateway processes of this binary run
+under load for --duration while replicas are killed and restarted, stopped
+(SIGSTOP), answer 503 bursts and stall, and hostile clients run from other
+loopback addresses; it prints and writes report.md and fails when a check fails.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if list {
 				for _, n := range bench.SuiteNames() {
 					fmt.Fprintln(cmd.OutOrStdout(), n)
 				}
+				fmt.Fprintln(cmd.OutOrStdout(), "chaos")
 				return nil
 			}
 			if suiteName == "chaos" {
