@@ -76,6 +76,7 @@ type Gateway struct {
 	router    *router.Router
 	scraper   *modelmetrics.Scraper
 	metrics   *telemetry.Metrics
+	outliers  *telemetry.OutlierMetrics
 	proxy     *proxy.Handler
 	admin     http.Handler
 	discovery Discovery
@@ -140,6 +141,7 @@ func New(cfg *config.Config, o Options) (*Gateway, error) {
 		pools:     make(map[string]*servedPool),
 		connLimit: connlimit.New(connlimit.Options{PerAddress: cfg.Limits.MaxConnsPerAddress, Max: cfg.Limits.MaxConns}),
 	}
+	g.outliers = telemetry.NewOutlierMetrics(reg, g.set)
 	g.live = newLiveDashboard(reg, log.With("component", "dashboard"))
 	g.scraper = modelmetrics.NewScraper(modelmetrics.Options{
 		Interval:       cfg.Scrape.Interval.Duration,
@@ -179,6 +181,8 @@ func New(cfg *config.Config, o Options) (*Gateway, error) {
 		ConnectTimeout:       cfg.Upstream.ConnectTimeout.Duration,
 		FirstByteTimeout:     cfg.Upstream.FirstByteTimeout.Duration,
 		IdleTimeout:          cfg.Upstream.IdleTimeout.Duration,
+		Staleness:            cfg.Scrape.Staleness.Duration,
+		HedgeAfter:           cfg.Upstream.HedgeAfter.Duration,
 		StripAuthorization:   !cfg.Upstream.ForwardAuth(),
 		DropControlHeaders:   !cfg.TrustsControlHeaders(),
 		TLS:                  tlsCfg.upstream,
@@ -266,6 +270,9 @@ func (g *Gateway) SetCatalog(c config.Catalog) error {
 		sp, ok := g.pools[pc.Name]
 		if !ok {
 			st := pool.NewStore(pc.Name)
+			if od := g.cfg.Upstream.OutlierDetection; od.On() {
+				st.SetOutlierDetector(pool.NewOutlierDetector(od.Detector(), time.Now, g.outliers))
+			}
 			sp = &servedPool{
 				store:     st,
 				sched:     scheduler.New(schedulerConfig(g.cfg), nil, scheduler.WithPluginObserver(g.metrics)),

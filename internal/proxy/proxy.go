@@ -60,6 +60,15 @@ type Options struct {
 	FirstByteTimeout time.Duration
 	// IdleTimeout bounds the gap between response body reads; 0 means 2m.
 	IdleTimeout time.Duration
+	// Staleness is how old an endpoint's scraped metrics may be. An attempt
+	// without response headers yet is abandoned and retried elsewhere when
+	// its endpoint's metrics go stale or outlier detection ejects it
+	// (abandon.go); 0 turns that off.
+	Staleness time.Duration
+	// HedgeAfter, when positive, sends a second copy of a request that has
+	// no response headers after this long to another endpoint and keeps
+	// the first answer (hedge.go); 0 turns hedging off.
+	HedgeAfter time.Duration
 	// StripAuthorization drops the client's Authorization header instead of
 	// forwarding it unchanged.
 	StripAuthorization bool
@@ -88,6 +97,8 @@ type Handler struct {
 	retries  int
 	idle     time.Duration
 	firstB   time.Duration
+	staleAge time.Duration // Options.Staleness
+	hedge    time.Duration // Options.HedgeAfter
 	stripAut bool
 	dropCtl  bool
 	scheme   string // upstream URL scheme: "http" or "https"
@@ -113,6 +124,8 @@ func New(o Options) *Handler {
 		retries:  max(o.MaxRetries, 0),
 		idle:     o.IdleTimeout,
 		firstB:   o.FirstByteTimeout,
+		staleAge: o.Staleness,
+		hedge:    o.HedgeAfter,
 		stripAut: o.StripAuthorization,
 		dropCtl:  o.DropControlHeaders,
 		scheme:   "http",
