@@ -46,6 +46,6 @@ type Observer interface {
 // nopObserver discards everything.
 type nopObserver struct{}
 
-func (nopObserver) FlowQueued(string, Item, int)                      {}
+func (nopObserver) FlowQueued(string, Item, int)                     {}
 func (nopObserver) FlowOutcome(string, Item, Outcome, time.Duration) {}
-func (nopObserver) FlowSaturation(string, float64, int)               {}
+func (nopObserver) FlowSaturation(string, float64, int)              {}
