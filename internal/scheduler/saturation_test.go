@@ -2,6 +2,7 @@ package scheduler
 
 import (
 	"testing"
+	"time"
 
 	"github.com/infergate/infergate/internal/pool"
 )
@@ -47,5 +48,28 @@ func TestSaturation(t *testing.T) {
 	}
 	if got := s.Saturation(nil, testNow); got != 1 {
 		t.Errorf("Saturation(nil) = %v, want 1", got)
+	}
+}
+
+func TestLoadUncapped(t *testing.T) {
+	now := time.Unix(1000, 0)
+	s := New(DefaultConfig(), nil)
+	busy := pool.NewEndpoint(pool.Spec{Name: "busy", Address: "a:1"})
+	busy.SetMetrics(&pool.Metrics{WaitingQueue: 15, ScrapedAt: now})
+	idle := pool.NewEndpoint(pool.Spec{Name: "idle", Address: "b:1"})
+	idle.SetMetrics(&pool.Metrics{WaitingQueue: 0, ScrapedAt: now})
+	stale := pool.NewEndpoint(pool.Spec{Name: "stale", Address: "c:1"})
+	stale.SetMetrics(&pool.Metrics{ScrapedAt: now.Add(-time.Minute)})
+	snap := pool.NewSnapshot([]*pool.Endpoint{busy, idle, stale})
+	level, demand, nStale, per := s.Load(snap, now)
+	// busy: 15/5 = 3 (capped 1), idle 0, stale 1.
+	if level != 2.0/3 || demand != 4.0/3 || nStale != 1 || per != 1.0/15 {
+		t.Fatalf("Load = %v, %v, %d, %v; want 2/3, 4/3, 1, 1/15", level, demand, nStale, per)
+	}
+	if level != s.Saturation(snap, now) {
+		t.Fatalf("Load level %v differs from Saturation %v", level, s.Saturation(snap, now))
+	}
+	if l, d, _, p := s.Load(pool.NewSnapshot(nil), now); l != 1 || d != 1 || p != 0 {
+		t.Fatalf("empty pool: %v, %v, %v", l, d, p)
 	}
 }
