@@ -544,3 +544,14 @@ func (q *Queue) onRecheck() {
 	q.dispatchLocked(q.clock.Now())
 	q.scheduleRecheckLocked()
 }
+
+// Report reads the pool's saturation and reports it to the observer, so
+// the saturation gauge stays current while no request arrives.
+func (q *Queue) Report() {
+	if q == nil {
+		return
+	}
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.evaluateLocked(q.clock.Now())
+}

@@ -76,6 +76,7 @@ type Gateway struct {
 	router    *router.Router
 	scraper   *modelmetrics.Scraper
 	metrics   *telemetry.Metrics
+	flowObs   *telemetry.FlowMetrics
 	proxy     *proxy.Handler
 	admin     http.Handler
 	discovery Discovery
@@ -90,10 +91,12 @@ type Gateway struct {
 	configured []telemetry.PinnedModel // the catalog's models and targets; guarded by catalogMu
 }
 
-// servedPool is one pool's store, scheduler and metrics collector.
+// servedPool is one pool's store, scheduler, flow control and metrics
+// collector.
 type servedPool struct {
 	store     *pool.Store
 	sched     *scheduler.Scheduler
+	flow      *admission.Queue
 	collector prometheus.Collector
 }
 
@@ -128,6 +131,7 @@ func New(cfg *config.Config, o Options) (*Gateway, error) {
 		reg:       reg,
 		set:       pool.NewSet(),
 		metrics:   metrics,
+		flowObs:   telemetry.NewFlowMetrics(reg, metrics),
 		discovery: o.Discovery,
 		pools:     make(map[string]*servedPool),
 		connLimit: connlimit.New(connlimit.Options{PerAddress: cfg.Limits.MaxConnsPerAddress, Max: cfg.Limits.MaxConns}),
@@ -250,9 +254,11 @@ func (g *Gateway) SetCatalog(c config.Catalog) error {
 		sp, ok := g.pools[pc.Name]
 		if !ok {
 			st := pool.NewStore(pc.Name)
+			sched := scheduler.New(schedulerConfig(g.cfg), nil, scheduler.WithPluginObserver(g.metrics))
 			sp = &servedPool{
 				store:     st,
-				sched:     scheduler.New(schedulerConfig(g.cfg), nil, scheduler.WithPluginObserver(g.metrics)),
+				sched:     sched,
+				flow:      g.newFlow(pc.Name, st, sched),
 				collector: telemetry.NewPoolCollector(st, g.cfg.Scrape.Staleness.Duration, time.Now),
 			}
 			if err := g.reg.Register(sp.collector); err != nil {
@@ -268,11 +274,13 @@ func (g *Gateway) SetCatalog(c config.Catalog) error {
 		}
 		sp.store.Sync(specs)
 		stores = append(stores, sp.store)
-		routes = append(routes, router.Pool{Store: sp.store, Scheduler: sp.sched})
+		routes = append(routes, router.Pool{Store: sp.store, Scheduler: sp.sched, Flow: sp.flow})
 	}
 	for name, sp := range g.pools {
 		if !keep[name] {
 			g.reg.Unregister(sp.collector)
+			sp.flow.Close()
+			g.flowObs.ForgetPool(name)
 			delete(g.pools, name)
 			g.log.Info("stopped serving pool", "pool", name)
 		}
@@ -401,6 +409,11 @@ func (g *Gateway) Serve(ctx context.Context) error {
 
 	g.ready.Store(false)
 	g.log.Info("shutting down", "grace_period", g.cfg.Shutdown.GracePeriod.Duration)
+	// Queued requests get 503 rejected-shutting-down at once, and so do
+	// requests arriving while the listeners drain.
+	for _, sp := range g.servedPools() {
+		sp.flow.Close()
+	}
 	graceCtx, cancel := context.WithTimeout(context.Background(), g.cfg.Shutdown.GracePeriod.Duration)
 	defer cancel()
 	err = errors.Join(err, run.shutdown(graceCtx))
@@ -471,6 +484,7 @@ func (g *Gateway) maintain(ctx context.Context) {
 		next := make(map[*scheduler.Scheduler]*pool.Snapshot, len(seen))
 		for _, sp := range g.servedPools() {
 			size += sp.sched.PrefixIndexSize()
+			sp.flow.Report() // keep the saturation gauge fresh without traffic
 			snap := sp.store.Load()
 			if snap != seen[sp.sched] {
 				sp.sched.Forget(snap)

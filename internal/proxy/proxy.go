@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strconv"
 	"sync"
 	"time"
 
@@ -233,7 +234,7 @@ func (h *Handler) serveInference(w http.ResponseWriter, r *http.Request, id stri
 		return
 	}
 	c.x.Parsed(req)
-	dec, err := h.router.Route(router.Input{
+	dec, err := h.router.Prepare(router.Input{
 		Model:        req.Model,
 		Prompt:       req.Prompt,
 		MaxTokens:    req.MaxTokens,
@@ -241,6 +242,27 @@ func (h *Handler) serveInference(w http.ResponseWriter, r *http.Request, id stri
 		ModelRewrite: ctl.Rewrite,
 	})
 	if err != nil {
+		h.fail(w, c, err)
+		return
+	}
+	tk, err := dec.Flow.Enqueue(r.Context(), admission.Item{
+		Priority:    dec.Priority,
+		FairnessID:  ctl.FairnessID,
+		SLO:         time.Duration(ctl.SLOTTFTMillis) * time.Millisecond,
+		Bytes:       c.held,
+		Model:       req.Model,
+		TargetModel: dec.TargetModel,
+	})
+	if err != nil {
+		h.fail(w, c, err)
+		return
+	}
+	defer tk.Release()
+	c.tk = &tk
+	if waited := tk.Waited(); waited > 0 {
+		w.Header().Set(exchange.HeaderQueueWait, strconv.FormatInt(waited.Milliseconds(), 10))
+	}
+	if err := h.router.Pick(dec, req.Prompt); err != nil {
 		h.fail(w, c, err)
 		return
 	}
@@ -381,7 +403,11 @@ func (h *Handler) putBuf(b *[]byte) {
 func (h *Handler) fail(w http.ResponseWriter, c *call, err error) {
 	e, dropped := c.x.Fail(err)
 	if dropped != "" {
-		setDropped(w.Header(), dropped, time.Second)
+		after, ok := admission.RetryAfter(err)
+		if !ok {
+			after = time.Second
+		}
+		setDropped(w.Header(), dropped, after)
 	}
 	writeError(w, e)
 }

@@ -1,0 +1,33 @@
+package gateway
+
+import (
+	"github.com/infergate/infergate/internal/admission"
+	"github.com/infergate/infergate/internal/config"
+	"github.com/infergate/infergate/internal/pool"
+	"github.com/infergate/infergate/internal/router"
+	"github.com/infergate/infergate/internal/scheduler"
+)
+
+// newFlow builds a pool's flow control from the config's flowControl
+// section, in the native proxy's mode. An ext_proc front end passes its own
+// mode per request (config.FlowControl.ModeFor(config.FrontEndExtProc) as
+// admission.Item.Mode), so both front ends share one queue per pool.
+func (g *Gateway) newFlow(name string, st *pool.Store, sched *scheduler.Scheduler) *admission.Queue {
+	fc := g.cfg.FlowControl
+	return admission.NewQueue(admission.Options{
+		Pool: name,
+		Mode: admission.Mode(fc.ModeFor(config.FrontEndProxy)),
+		Signal: router.FlowSignal{
+			Store:                  st,
+			Scheduler:              sched,
+			MaxRequestsPerEndpoint: fc.MaxRequestsPerEndpoint,
+			MaxTokensPerEndpoint:   fc.MaxTokensPerEndpoint,
+		},
+		TTL:                fc.TTL.Duration,
+		MaxRequestsPerBand: fc.MaxRequestsPerBand,
+		Ordering:           admission.Ordering(fc.Ordering),
+		Fairness:           admission.Fairness(fc.Fairness),
+		NoEndpointHold:     fc.NoEndpointHold.Duration,
+		Observer:           g.flowObs,
+	})
+}
