@@ -115,6 +115,10 @@ type Options struct {
 	// Recheck is how often saturation is re-read while requests wait; 0
 	// means 10ms.
 	Recheck time.Duration
+	// Budget is the body-byte budget the front end reserved the items'
+	// bytes in; the queue marks the bytes it holds there
+	// ([Budget.AddQueued]). Nil marks nothing.
+	Budget *Budget
 }
 
 // Queue is one pool's flow control: the gate between a parsed request and
@@ -154,6 +158,7 @@ type Queue struct {
 	fairness Fairness
 	clock    Clock
 	obs      Observer
+	budget   *Budget
 
 	mu          sync.Mutex
 	bands       []*band // by priority, highest first; kept while empty
@@ -171,7 +176,7 @@ func NewQueue(o Options) *Queue {
 	q := &Queue{
 		pool: o.Pool, mode: o.Mode, sig: o.Signal, ttl: o.TTL, hold: o.NoEndpointHold,
 		recheck: o.Recheck, maxBand: o.MaxRequestsPerBand, order: o.Ordering,
-		fairness: o.Fairness, clock: o.Clock, obs: o.Observer,
+		fairness: o.Fairness, clock: o.Clock, obs: o.Observer, budget: o.Budget,
 	}
 	if q.mode == "" {
 		q.mode = ModeQueue
@@ -494,6 +499,7 @@ func (q *Queue) pushLocked(b *band, it Item, mode Mode, now time.Time) *waiter {
 	b.push(w)
 	q.queued++
 	q.queuedBytes += it.Bytes
+	q.budget.AddQueued(it.Bytes)
 	q.obs.FlowQueued(q.pool, it, 1)
 	return w
 }
@@ -503,6 +509,7 @@ func (q *Queue) removeLocked(w *waiter) {
 	w.flow.band.remove(w)
 	q.queued--
 	q.queuedBytes -= w.item.Bytes
+	q.budget.AddQueued(-w.item.Bytes)
 	q.obs.FlowQueued(q.pool, w.item, -1)
 	if w.stop != nil {
 		w.stop()

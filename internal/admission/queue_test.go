@@ -557,3 +557,16 @@ func TestQueueReportsUncappedDemand(t *testing.T) {
 	}
 	h.drainAll(5)
 }
+
+func TestQueueMarksQueuedBytesInBudget(t *testing.T) {
+	b := NewBudget(1000)
+	h := newHarness(t, Options{Budget: b})
+	h.enqueue(context.Background(), "a", Item{FairnessID: "f", Bytes: 120})
+	if b.Queued() != 120 {
+		t.Fatalf("budget marks %d queued bytes, want 120", b.Queued())
+	}
+	h.drainAll(1)
+	if b.Queued() != 0 {
+		t.Fatalf("budget marks %d queued bytes after the dispatch, want 0", b.Queued())
+	}
+}

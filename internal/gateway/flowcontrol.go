@@ -1,6 +1,8 @@
 package gateway
 
 import (
+	"time"
+
 	"github.com/infergate/infergate/internal/admission"
 	"github.com/infergate/infergate/internal/config"
 	"github.com/infergate/infergate/internal/pool"
@@ -29,5 +31,19 @@ func (g *Gateway) newFlow(name string, st *pool.Store, sched *scheduler.Schedule
 		Fairness:           admission.Fairness(fc.Fairness),
 		NoEndpointHold:     fc.NoEndpointHold.Duration,
 		Observer:           g.flowObs,
+		Budget:             g.budget,
 	})
+}
+
+// queueRetryAfter is the Retry-After of a request refused because queued
+// requests hold the body budget: the longest of the pools' drain estimates
+// (the body is refused before its pool is known).
+func (g *Gateway) queueRetryAfter() time.Duration {
+	after := time.Second
+	for _, sp := range g.servedPools() {
+		if n, _ := sp.flow.Queued(); n > 0 {
+			after = max(after, sp.flow.RetryAfter())
+		}
+	}
+	return after
 }

@@ -77,6 +77,7 @@ type Gateway struct {
 	scraper   *modelmetrics.Scraper
 	metrics   *telemetry.Metrics
 	flowObs   *telemetry.FlowMetrics
+	budget    *admission.Budget // request bodies, in flight and queued
 	proxy     *proxy.Handler
 	admin     http.Handler
 	discovery Discovery
@@ -132,6 +133,7 @@ func New(cfg *config.Config, o Options) (*Gateway, error) {
 		set:       pool.NewSet(),
 		metrics:   metrics,
 		flowObs:   telemetry.NewFlowMetrics(reg, metrics),
+		budget:    admission.NewBudget(cfg.Limits.MaxBufferedBodyBytes),
 		discovery: o.Discovery,
 		pools:     make(map[string]*servedPool),
 		connLimit: connlimit.New(connlimit.Options{PerAddress: cfg.Limits.MaxConnsPerAddress, Max: cfg.Limits.MaxConns}),
@@ -162,6 +164,8 @@ func New(cfg *config.Config, o Options) (*Gateway, error) {
 		Logger:               log.With("component", "proxy"),
 		MaxBodyBytes:         cfg.Limits.MaxBodyBytes,
 		MaxBufferedBodyBytes: cfg.Limits.MaxBufferedBodyBytes,
+		Budget:               g.budget,
+		QueueRetryAfter:      g.queueRetryAfter,
 		BodyReadTimeout:      cfg.Limits.BodyReadTimeout.Duration,
 		ClientStallTimeout:   cfg.Limits.ClientStallTimeout.Duration,
 		MaxInFlight:          cfg.Limits.MaxInFlight,

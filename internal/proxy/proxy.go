@@ -39,6 +39,14 @@ type Options struct {
 	// ClientStallTimeout is how long a response write may block on a client
 	// that takes no bytes before the request is cancelled; 0 means 30s.
 	ClientStallTimeout time.Duration
+	// Budget, when set, is the body budget to use instead of one of
+	// MaxBufferedBodyBytes: the one the pools' flow control marks its
+	// queued bytes in, so a budget spent by queued requests answers 429
+	// rejected-saturated (the queue is full) instead of 503.
+	Budget *admission.Budget
+	// QueueRetryAfter, when set, gives the Retry-After of a 429 for a
+	// budget spent by queued requests; nil means one second.
+	QueueRetryAfter func() time.Duration
 	// MaxInFlight caps inference requests being read or served (503
 	// beyond); 0 means 10000.
 	MaxInFlight int
@@ -90,6 +98,7 @@ type Handler struct {
 	upstream http.RoundTripper
 	bufs     sync.Pool
 	budget   *admission.Budget
+	retryQ   func() time.Duration
 	inflight *admission.InFlight
 	bodyTO   time.Duration
 	stall    time.Duration
@@ -144,7 +153,11 @@ func New(o Options) *Handler {
 	if budget <= 0 {
 		budget = 1 << 30
 	}
-	h.budget = admission.NewBudget(budget)
+	h.budget = o.Budget
+	if h.budget == nil {
+		h.budget = admission.NewBudget(budget)
+	}
+	h.retryQ = o.QueueRetryAfter
 	inflight := o.MaxInFlight
 	if inflight <= 0 {
 		inflight = 10000
@@ -224,7 +237,7 @@ func (h *Handler) serveInference(w http.ResponseWriter, r *http.Request, id stri
 		defer h.putBuf(buf)
 	}
 	if err != nil {
-		h.fail(w, c, err)
+		h.fail(w, c, h.budgetErr(err))
 		return
 	}
 	body := *buf
@@ -268,7 +281,7 @@ func (h *Handler) serveInference(w http.ResponseWriter, r *http.Request, id stri
 	}
 	out := c.x.Begin(dec, body)
 	if len(out) > 0 && &out[0] != &body[0] && !h.reserve(c, cap(out)) {
-		h.fail(w, c, exchange.ErrSaturated)
+		h.fail(w, c, h.budgetErr(exchange.ErrSaturated))
 		return
 	}
 	c.forward(w, dec, out)
@@ -359,6 +372,20 @@ func (h *Handler) readBody(r *http.Request, c *call) (*[]byte, error) {
 	}
 	*buf = b
 	return buf, nil
+}
+
+// budgetErr turns a refusal by the body budget into a full flow-control
+// queue (429) when queued requests hold part of the budget; other errors
+// pass unchanged.
+func (h *Handler) budgetErr(err error) error {
+	if !errors.Is(err, exchange.ErrSaturated) || h.budget.Queued() <= 0 {
+		return err
+	}
+	after := time.Second
+	if h.retryQ != nil {
+		after = h.retryQ()
+	}
+	return &admission.Rejection{Err: admission.ErrQueueFull, RetryAfter: max(after, time.Second)}
 }
 
 // reserve takes n bytes of the body budget for c, reporting whether they
