@@ -29,8 +29,8 @@ type call struct {
 	h        *Handler
 	in       *http.Request
 	x        *exchange.Exchange
-	held     int64             // body-budget bytes held (returned by finish)
-	tk       *admission.Ticket // flow-control ticket; routed after the first attempt is counted
+	held     int64            // body-budget bytes held (returned by finish)
+	tk       admission.Ticket // flow-control ticket; routed once the first attempt is counted
 	ctx      context.Context
 	cancel   context.CancelFunc
 	timedOut atomic.Bool // a first-byte or idle timeout fired

@@ -258,7 +258,7 @@ func (h *Handler) serveInference(w http.ResponseWriter, r *http.Request, id stri
 		h.fail(w, c, err)
 		return
 	}
-	tk, err := dec.Flow.Enqueue(r.Context(), admission.Item{
+	c.tk, err = dec.Flow.Enqueue(r.Context(), admission.Item{
 		Priority:    dec.Priority,
 		FairnessID:  ctl.FairnessID,
 		SLO:         time.Duration(ctl.SLOTTFTMillis) * time.Millisecond,
@@ -270,9 +270,8 @@ func (h *Handler) serveInference(w http.ResponseWriter, r *http.Request, id stri
 		h.fail(w, c, err)
 		return
 	}
-	defer tk.Release()
-	c.tk = &tk
-	if waited := tk.Waited(); waited > 0 {
+	defer c.tk.Release()
+	if waited := c.tk.Waited(); waited > 0 {
 		w.Header().Set(exchange.HeaderQueueWait, strconv.FormatInt(waited.Milliseconds(), 10))
 	}
 	if err := h.router.Pick(dec, req.Prompt); err != nil {
