@@ -32,6 +32,9 @@ func (g *Gateway) newFlow(name string, st *pool.Store, sched *scheduler.Schedule
 		NoEndpointHold:     fc.NoEndpointHold.Duration,
 		Observer:           g.flowObs,
 		Budget:             g.budget,
+		// Scrapes publish no event: while requests wait, saturation is
+		// re-read five times per scrape interval (10ms by default).
+		Recheck: g.cfg.Scrape.Interval.Duration / 5,
 	})
 }
 
