@@ -20,7 +20,7 @@ const llmdPrefix = "llm_d_epp_"
 // models into "other").
 const (
 	fairnessIDLimit = 100
-	flowSeriesLimit = 1000
+	flowSeriesLimit = 100
 )
 
 // flowQueueBuckets are upstream's flow-control queue-duration buckets, in
