@@ -39,6 +39,7 @@ func gatewayConfig(addrs []string, strategy string, timeScale float64, listen, m
 		if o.QueueDepthThreshold > 0 {
 			cfg.Scheduler.QueueDepthThreshold = o.QueueDepthThreshold
 		}
+		cfg.FlowControl.QueueDepthThreshold = o.FlowQueueDepthThreshold
 	}
 	// Every request comes from this process's one loopback address: the
 	// per-address connection limit would turn an overload scenario's

@@ -154,6 +154,9 @@ type SchedulerOverride struct {
 	} `yaml:"weights" json:"weights"`
 	// QueueDepthThreshold replaces scheduler.queueDepthThreshold.
 	QueueDepthThreshold int `yaml:"queueDepthThreshold" json:"queueDepthThreshold,omitempty"`
+	// FlowQueueDepthThreshold replaces flowControl.queueDepthThreshold
+	// (the dispatch gate only; the pick keeps the scheduler's).
+	FlowQueueDepthThreshold int `yaml:"flowQueueDepthThreshold" json:"flowQueueDepthThreshold,omitempty"`
 }
 
 // Fleet describes identical simulated replicas.

@@ -71,6 +71,15 @@ type FlowControl struct {
 	// the pool has no endpoint (scale from zero) before 503
 	// rejected-no-endpoints; 0 answers at once. At most ttl. Default 0.
 	NoEndpointHold Duration `yaml:"noEndpointHold" json:"noEndpointHold"`
+	// QueueDepthThreshold, when > 0, is the effective queue depth (waiting
+	// requests plus requests sent since the last scrape) at which an
+	// endpoint counts as full for flow control, instead of
+	// scheduler.queueDepthThreshold. Lower keeps the waiting in the
+	// gateway, where priority and fairness apply, instead of in the
+	// replica's first-come queue; too low for the replicas' throughput
+	// between two scrapes leaves batch slots empty. Default 0 (the
+	// scheduler's, 5 by default).
+	QueueDepthThreshold int `yaml:"queueDepthThreshold" json:"queueDepthThreshold"`
 	// MaxRequestsPerEndpoint, when > 0, also counts an endpoint as full
 	// once this gateway has that many requests outstanding there (the
 	// gateway's own counters, no scrape lag). Default 0 (off): the scraped
@@ -132,6 +141,9 @@ func (f FlowControl) validate() []error {
 		errs = append(errs, fieldErrorf("flowControl.noEndpointHold", "must be >= 0, got %s", f.NoEndpointHold))
 	} else if f.TTL.Duration > 0 && f.NoEndpointHold.Duration > f.TTL.Duration {
 		errs = append(errs, fieldErrorf("flowControl.noEndpointHold", "%s must be at most flowControl.ttl (%s)", f.NoEndpointHold, f.TTL))
+	}
+	if f.QueueDepthThreshold < 0 {
+		errs = append(errs, fieldErrorf("flowControl.queueDepthThreshold", "must be >= 0, got %d", f.QueueDepthThreshold))
 	}
 	if f.MaxRequestsPerEndpoint < 0 {
 		errs = append(errs, fieldErrorf("flowControl.maxRequestsPerEndpoint", "must be >= 0, got %d", f.MaxRequestsPerEndpoint))

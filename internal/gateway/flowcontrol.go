@@ -22,6 +22,7 @@ func (g *Gateway) newFlow(name string, st *pool.Store, sched *scheduler.Schedule
 		Signal: router.FlowSignal{
 			Store:                  st,
 			Scheduler:              sched,
+			QueueDepthThreshold:    fc.QueueDepthThreshold,
 			MaxRequestsPerEndpoint: fc.MaxRequestsPerEndpoint,
 			MaxTokensPerEndpoint:   fc.MaxTokensPerEndpoint,
 		},

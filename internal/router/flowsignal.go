@@ -19,6 +19,10 @@ type FlowSignal struct {
 	Store *pool.Store
 	// Scheduler is the pool's scheduler.
 	Scheduler *scheduler.Scheduler
+	// QueueDepthThreshold, when > 0, replaces the scheduler's queue-depth
+	// threshold for this signal: the effective queue at which an endpoint
+	// counts as full for dispatch.
+	QueueDepthThreshold int
 	// MaxRequestsPerEndpoint, when > 0, makes an endpoint full at that
 	// many requests outstanding from this gateway.
 	MaxRequestsPerEndpoint int
@@ -32,7 +36,7 @@ var _ admission.Signal = FlowSignal{}
 // Saturation implements [admission.Signal]; it allocates nothing.
 func (f FlowSignal) Saturation(now time.Time) admission.Saturation {
 	snap := f.Store.Load()
-	level, demand, stale, per := f.Scheduler.Load(snap, now)
+	level, demand, stale, per := f.Scheduler.Load(snap, now, f.QueueDepthThreshold)
 	s := admission.Saturation{Level: level, Demand: demand, QueueUnit: per, Endpoints: snap.Len(), Stale: stale}
 	if snap.Len() == 0 || (f.MaxRequestsPerEndpoint <= 0 && f.MaxTokensPerEndpoint <= 0) {
 		return s

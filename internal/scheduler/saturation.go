@@ -37,34 +37,39 @@ func (s *Scheduler) Saturation(snap *pool.Snapshot, now time.Time) float64 {
 
 // endpointSaturation is one endpoint's saturation score in [0,1].
 func (s *Scheduler) endpointSaturation(ep *pool.Endpoint, now time.Time) float64 {
-	score, _ := s.endpointLoad(ep, now)
+	score, _ := s.endpointLoad(ep, now, s.cfg.QueueDepthThreshold)
 	return min(score, 1)
 }
 
-// endpointLoad is one endpoint's uncapped saturation score, and whether it
-// is 1 because the endpoint's metrics are stale, missing or failing.
-func (s *Scheduler) endpointLoad(ep *pool.Endpoint, now time.Time) (float64, bool) {
+// endpointLoad is one endpoint's uncapped saturation score with queueDepth
+// as the queue-depth threshold, and whether it is 1 because the endpoint's
+// metrics are stale, missing or failing.
+func (s *Scheduler) endpointLoad(ep *pool.Endpoint, now time.Time, queueDepth int) (float64, bool) {
 	m := ep.Metrics()
 	if !isFresh(m, now, s.cfg.Staleness) || ep.ScrapeFailures() >= int64(s.cfg.MaxScrapeFailures) {
 		return 1, true
 	}
 	q := effectiveQueue(m.WaitingQueue, m.Running, max(ep.InFlight(), 0))
-	return max(q/float64(s.cfg.QueueDepthThreshold), clamp01(m.KVCacheUsage)/s.cfg.KVCacheThreshold), false
+	return max(q/float64(queueDepth), clamp01(m.KVCacheUsage)/s.cfg.KVCacheThreshold), false
 }
 
-// Load is the pool's state as flow control reads it. Level is
-// [Scheduler.Saturation]; Demand is the same mean with each endpoint's
+// Load is the pool's state as flow control reads it, with queueDepth as
+// the queue-depth threshold (0 or less: the configured one). Level is
+// [Scheduler.Saturation] (with that threshold); Demand is the same mean with each endpoint's
 // score not capped at 1 (above 1 when endpoints hold more than their
 // queue-depth threshold); Stale counts the endpoints scored 1 for stale,
 // missing or failing metrics; PerRequest is what one more queued request
-// adds to Demand, 1/(QueueDepthThreshold × endpoints). An empty pool has
-// Level and Demand 1 and PerRequest 0. Load allocates nothing.
-func (s *Scheduler) Load(snap *pool.Snapshot, now time.Time) (level, demand float64, stale int, perRequest float64) {
+// adds to Demand, 1/(queueDepth × endpoints). An empty pool has Level and
+// Demand 1 and PerRequest 0. Load allocates nothing.
+func (s *Scheduler) Load(snap *pool.Snapshot, now time.Time, queueDepth int) (level, demand float64, stale int, perRequest float64) {
 	if snap == nil || snap.Len() == 0 {
 		return 1, 1, 0, 0
 	}
+	if queueDepth <= 0 {
+		queueDepth = s.cfg.QueueDepthThreshold
+	}
 	for _, ep := range snap.Endpoints() {
-		score, isStale := s.endpointLoad(ep, now)
+		score, isStale := s.endpointLoad(ep, now, queueDepth)
 		level += min(score, 1)
 		demand += score
 		if isStale {
@@ -72,5 +77,5 @@ func (s *Scheduler) Load(snap *pool.Snapshot, now time.Time) (level, demand floa
 		}
 	}
 	n := float64(snap.Len())
-	return level / n, demand / n, stale, 1 / (float64(s.cfg.QueueDepthThreshold) * n)
+	return level / n, demand / n, stale, 1 / (float64(queueDepth) * n)
 }

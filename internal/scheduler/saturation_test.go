@@ -61,7 +61,7 @@ func TestLoadUncapped(t *testing.T) {
 	stale := pool.NewEndpoint(pool.Spec{Name: "stale", Address: "c:1"})
 	stale.SetMetrics(&pool.Metrics{ScrapedAt: now.Add(-time.Minute)})
 	snap := pool.NewSnapshot([]*pool.Endpoint{busy, idle, stale})
-	level, demand, nStale, per := s.Load(snap, now)
+	level, demand, nStale, per := s.Load(snap, now, 0)
 	// busy: 15/5 = 3 (capped 1), idle 0, stale 1.
 	if level != 2.0/3 || demand != 4.0/3 || nStale != 1 || per != 1.0/15 {
 		t.Fatalf("Load = %v, %v, %d, %v; want 2/3, 4/3, 1, 1/15", level, demand, nStale, per)
@@ -69,7 +69,11 @@ func TestLoadUncapped(t *testing.T) {
 	if level != s.Saturation(snap, now) {
 		t.Fatalf("Load level %v differs from Saturation %v", level, s.Saturation(snap, now))
 	}
-	if l, d, _, p := s.Load(pool.NewSnapshot(nil), now); l != 1 || d != 1 || p != 0 {
+	// A threshold of its own: busy 15/3 (capped 1), idle 0, stale 1.
+	if level, demand, _, per := s.Load(snap, now, 3); level != 2.0/3 || demand != 6.0/3 || per != 1.0/9 {
+		t.Fatalf("Load with threshold 3 = %v, %v, %v; want 2/3, 2, 1/9", level, demand, per)
+	}
+	if l, d, _, p := s.Load(pool.NewSnapshot(nil), now, 0); l != 1 || d != 1 || p != 0 {
 		t.Fatalf("empty pool: %v, %v, %v", l, d, p)
 	}
 }

@@ -23,7 +23,10 @@ const worstCaseFlowBytes = 16 << 20
 func TestWorstCaseFlowExpositionSize(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	f := NewFlowMetrics(reg, nil)
-	long := func(p string, i int) string { s := fmt.Sprintf("%s%d-", p, i); return s + strings.Repeat("x", maxLabelBytes-len(s)) }
+	long := func(p string, i int) string {
+		s := fmt.Sprintf("%s%d-", p, i)
+		return s + strings.Repeat("x", maxLabelBytes-len(s))
+	}
 	outcomes := []admission.Outcome{admission.OutcomeDispatched, admission.OutcomeRejectedCapacity,
 		admission.OutcomeRejectedNoEndpoints, admission.OutcomeRejectedOther, admission.OutcomeEvictedTTL,
 		admission.OutcomeEvictedContextCancelled, admission.OutcomeEvictedOther}
