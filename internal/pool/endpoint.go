@@ -52,6 +52,10 @@ type Metrics struct {
 	NumGPUBlocks int
 	// ScrapedAt is when the scrape that produced these values finished.
 	ScrapedAt time.Time
+
+	// The endpoint's gateway counters when these values were published
+	// (set by [Endpoint.SetMetrics]), for [Endpoint.SinceScrape].
+	inFlightMark, completedMark int64
 }
 
 // HasAdapter reports whether adapter is in ActiveAdapters.
@@ -94,6 +98,7 @@ type Endpoint struct {
 	models         atomic.Pointer[[]string]
 	inFlight       atomic.Int64
 	inFlightTokens atomic.Int64
+	completed      atomic.Int64 // requests released, ever
 	scrapeFailures atomic.Int64
 }
 
@@ -121,8 +126,12 @@ func (e *Endpoint) Spec() Spec { return e.spec }
 // successful scrape. The result must not be modified.
 func (e *Endpoint) Metrics() *Metrics { return e.metrics.Load() }
 
-// SetMetrics publishes a new scrape result. m must not be modified afterwards.
+// SetMetrics publishes a new scrape result, marking the gateway's counters
+// at this moment (see [Endpoint.SinceScrape]). m must not be modified
+// afterwards.
 func (e *Endpoint) SetMetrics(m *Metrics) {
+	m.completedMark = e.completed.Load()
+	m.inFlightMark = e.inFlight.Load()
 	e.metrics.Store(m)
 	e.scrapeFailures.Store(0)
 }
@@ -165,8 +174,21 @@ func (e *Endpoint) Acquire(tokens int64) {
 
 // Release ends a request recorded by Acquire with the same token count.
 func (e *Endpoint) Release(tokens int64) {
+	e.completed.Add(1)
 	e.inFlight.Add(-1)
 	e.inFlightTokens.Add(-tokens)
+}
+
+// SinceScrape returns how many of this gateway's requests at the endpoint
+// ended and how many were sent since m (a result of [Endpoint.Metrics])
+// was published. Both are 0 for m == nil.
+func (e *Endpoint) SinceScrape(m *Metrics) (ended, sent int64) {
+	if m == nil {
+		return 0, 0
+	}
+	ended = e.completed.Load() - m.completedMark
+	sent = e.inFlight.Load() - m.inFlightMark + ended
+	return max(ended, 0), max(sent, 0)
 }
 
 // InFlight returns the number of requests the gateway has outstanding at this endpoint.

@@ -37,25 +37,32 @@ func (s *Scheduler) Saturation(snap *pool.Snapshot, now time.Time) float64 {
 
 // endpointSaturation is one endpoint's saturation score in [0,1].
 func (s *Scheduler) endpointSaturation(ep *pool.Endpoint, now time.Time) float64 {
-	score, _ := s.endpointLoad(ep, now, s.cfg.QueueDepthThreshold)
+	score, _ := s.endpointLoad(ep, now, s.cfg.QueueDepthThreshold, false)
 	return min(score, 1)
 }
 
 // endpointLoad is one endpoint's uncapped saturation score with queueDepth
 // as the queue-depth threshold, and whether it is 1 because the endpoint's
-// metrics are stale, missing or failing.
-func (s *Scheduler) endpointLoad(ep *pool.Endpoint, now time.Time, queueDepth int) (float64, bool) {
+// metrics are stale, missing or failing. With sinceScrape the queue is
+// [flowQueue], which counts the requests that ended since the scrape.
+func (s *Scheduler) endpointLoad(ep *pool.Endpoint, now time.Time, queueDepth int, sinceScrape bool) (float64, bool) {
 	m := ep.Metrics()
 	if !isFresh(m, now, s.cfg.Staleness) || ep.ScrapeFailures() >= int64(s.cfg.MaxScrapeFailures) {
 		return 1, true
 	}
 	q := effectiveQueue(m.WaitingQueue, m.Running, max(ep.InFlight(), 0))
+	if sinceScrape {
+		ended, sent := ep.SinceScrape(m)
+		q = flowQueue(m.WaitingQueue, ended, sent)
+	}
 	return max(q/float64(queueDepth), clamp01(m.KVCacheUsage)/s.cfg.KVCacheThreshold), false
 }
 
 // Load is the pool's state as flow control reads it, with queueDepth as
 // the queue-depth threshold (0 or less: the configured one). Level is
-// [Scheduler.Saturation] (with that threshold); Demand is the same mean with each endpoint's
+// [Scheduler.Saturation] with that threshold and with the queue estimated
+// by [flowQueue], so a finished request frees its slot at once rather
+// than at the next scrape; Demand is the same mean with each endpoint's
 // score not capped at 1 (above 1 when endpoints hold more than their
 // queue-depth threshold); Stale counts the endpoints scored 1 for stale,
 // missing or failing metrics; PerRequest is what one more queued request
@@ -69,7 +76,7 @@ func (s *Scheduler) Load(snap *pool.Snapshot, now time.Time, queueDepth int) (le
 		queueDepth = s.cfg.QueueDepthThreshold
 	}
 	for _, ep := range snap.Endpoints() {
-		score, isStale := s.endpointLoad(ep, now, queueDepth)
+		score, isStale := s.endpointLoad(ep, now, queueDepth, true)
 		level += min(score, 1)
 		demand += score
 		if isStale {
@@ -78,4 +85,15 @@ func (s *Scheduler) Load(snap *pool.Snapshot, now time.Time, queueDepth int) (le
 	}
 	n := float64(snap.Len())
 	return level / n, demand / n, stale, 1 / (float64(queueDepth) * n)
+}
+
+// flowQueue estimates an endpoint's waiting queue from the last scrape
+// (waiting) and this gateway's requests there since: each of the ended
+// requests freed a batch slot that a waiting request took, and the sent
+// ones wait unless a slot was left free for them. (It assumes the batch
+// was full at the scrape, as it is whenever requests wait.)
+func flowQueue(waiting int, ended, sent int64) float64 {
+	w, ended, sent := int64(max(waiting, 0)), max(ended, 0), max(sent, 0)
+	free := max(ended-w, 0)
+	return float64(max(w-ended, 0) + max(sent-free, 0))
 }

@@ -77,3 +77,52 @@ func TestLoadUncapped(t *testing.T) {
 		t.Fatalf("empty pool: %v, %v, %v", l, d, p)
 	}
 }
+
+// TestLoadCountsRequestsEndedSinceTheScrape: flow control's gate frees a
+// slot as soon as one of the gateway's requests ends, not a scrape later.
+func TestLoadCountsRequestsEndedSinceTheScrape(t *testing.T) {
+	now := time.Unix(1000, 0)
+	s := New(DefaultConfig(), nil)
+	ep := pool.NewEndpoint(pool.Spec{Name: "a", Address: "a:1"})
+	for range 10 {
+		ep.Acquire(1)
+	}
+	ep.SetMetrics(&pool.Metrics{WaitingQueue: 2, Running: 8, ScrapedAt: now})
+	snap := pool.NewSnapshot([]*pool.Endpoint{ep})
+	if level, _, _, _ := s.Load(snap, now, 2); level != 1 {
+		t.Fatalf("2 waiting at threshold 2: level %v, want 1", level)
+	}
+	pick := s.Saturation(snap, now)
+	ep.Release(1) // one ends: a waiting request takes its slot
+	if level, _, _, _ := s.Load(snap, now, 2); level != 0.5 {
+		t.Fatalf("after one ended: level %v, want 0.5", level)
+	}
+	if got := s.Saturation(snap, now); got != pick {
+		t.Fatalf("the pick's saturation changed (%v, was %v); only flow control's reading should", got, pick)
+	}
+	ep.Acquire(1) // the gateway sends one: it waits again
+	if level, _, _, _ := s.Load(snap, now, 2); level != 1 {
+		t.Fatalf("after one more sent: level %v, want 1", level)
+	}
+}
+
+func TestFlowQueue(t *testing.T) {
+	for _, tc := range []struct {
+		waiting     int
+		ended, sent int64
+		want        float64
+	}{
+		{0, 0, 0, 0},
+		{3, 0, 0, 3},
+		{3, 1, 0, 2},
+		{3, 5, 0, 0},
+		{3, 5, 1, 0},    // 2 slots left free take the new one
+		{3, 5, 4, 2},    // 2 of 4 new ones fit
+		{0, 0, 4, 4},    // sent since the scrape count as waiting
+		{-1, -2, -3, 0}, // nonsense stays non-negative
+	} {
+		if got := flowQueue(tc.waiting, tc.ended, tc.sent); got != tc.want {
+			t.Errorf("flowQueue(%d, %d, %d) = %v, want %v", tc.waiting, tc.ended, tc.sent, got, tc.want)
+		}
+	}
+}
