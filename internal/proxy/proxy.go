@@ -215,8 +215,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// serveInference serves one inference request top-down: admit, read and
-// parse the body, route, then forward (forward.go). The exchange records
+// serveInference serves one inference request top-down: take an in-flight
+// slot, read and parse the body, resolve its pool, pass flow control, pick
+// an endpoint, then forward (forward.go). The exchange records
 // every step; finish closes it whatever happened, aborts included.
 func (h *Handler) serveInference(w http.ResponseWriter, r *http.Request, id string, kind openai.Kind) {
 	c := &call{h: h, in: r, x: h.ex.Start(id)}
