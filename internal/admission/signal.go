@@ -15,8 +15,9 @@ type Saturation struct {
 	// QueueUnit is how much one more request adds to Demand (for example
 	// 1/(queue-depth threshold × endpoints)).
 	QueueUnit float64
-	// Endpoints is the number of endpoints in the pool; 0 means "no
-	// endpoints", which is not the same as saturated.
+	// Endpoints is the number of ready endpoints in the pool (present and
+	// not failing their scrapes); 0 means "no endpoints", which is not the
+	// same as saturated.
 	Endpoints int
 	// Stale is the number of endpoints whose metrics are missing or older
 	// than the staleness window (they count as full in Level).

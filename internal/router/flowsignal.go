@@ -10,10 +10,12 @@ import (
 
 // FlowSignal is a pool's saturation as its flow control reads it
 // ([admission.Signal]): the scheduler's ([scheduler.Scheduler.Load]: the
-// scraped queue depth and KV-cache use, with requests sent since the last
-// scrape added to the queue, stale metrics counting as full only past the
-// staleness window) and, when limits are set, the gateway's own in-flight
-// requests and tokens per endpoint, whichever is higher.
+// scraped queue depth and KV-cache use corrected by the gateway's requests
+// sent and ended since the scrape, stale metrics counting as full only past
+// the staleness window, endpoints whose scrapes fail counting as absent)
+// and, when limits are set, the gateway's own in-flight requests and tokens
+// per endpoint, whichever is higher. The per-endpoint limits average over
+// all endpoints of the snapshot.
 type FlowSignal struct {
 	// Store is the pool.
 	Store *pool.Store
@@ -36,9 +38,9 @@ var _ admission.Signal = FlowSignal{}
 // Saturation implements [admission.Signal]; it allocates nothing.
 func (f FlowSignal) Saturation(now time.Time) admission.Saturation {
 	snap := f.Store.Load()
-	level, demand, stale, per := f.Scheduler.Load(snap, now, f.QueueDepthThreshold)
-	s := admission.Saturation{Level: level, Demand: demand, QueueUnit: per, Endpoints: snap.Len(), Stale: stale}
-	if snap.Len() == 0 || (f.MaxRequestsPerEndpoint <= 0 && f.MaxTokensPerEndpoint <= 0) {
+	l := f.Scheduler.Load(snap, now, f.QueueDepthThreshold)
+	s := admission.Saturation{Level: l.Level, Demand: l.Demand, QueueUnit: l.PerRequest, Endpoints: l.Ready, Stale: l.Stale}
+	if l.Ready == 0 || (f.MaxRequestsPerEndpoint <= 0 && f.MaxTokensPerEndpoint <= 0) {
 		return s
 	}
 	var cLevel, cDemand float64

@@ -58,33 +58,57 @@ func (s *Scheduler) endpointLoad(ep *pool.Endpoint, now time.Time, queueDepth in
 	return max(q/float64(queueDepth), clamp01(m.KVCacheUsage)/s.cfg.KVCacheThreshold), false
 }
 
-// Load is the pool's state as flow control reads it, with queueDepth as
-// the queue-depth threshold (0 or less: the configured one). Level is
-// [Scheduler.Saturation] with that threshold and with the queue estimated
-// by [flowQueue], so a finished request frees its slot at once rather
-// than at the next scrape; Demand is the same mean with each endpoint's
-// score not capped at 1 (above 1 when endpoints hold more than their
-// queue-depth threshold); Stale counts the endpoints scored 1 for stale,
-// missing or failing metrics; PerRequest is what one more queued request
-// adds to Demand, 1/(queueDepth × endpoints). An empty pool has Level and
-// Demand 1 and PerRequest 0. Load allocates nothing.
-func (s *Scheduler) Load(snap *pool.Snapshot, now time.Time, queueDepth int) (level, demand float64, stale int, perRequest float64) {
-	if snap == nil || snap.Len() == 0 {
-		return 1, 1, 0, 0
-	}
+// PoolLoad is a pool's state as flow control reads it ([Scheduler.Load]).
+type PoolLoad struct {
+	// Ready is the number of endpoints whose scrapes are not failing
+	// (fewer than MaxScrapeFailures in a row): the others are unreachable
+	// or broken rather than busy, and count as absent.
+	Ready int
+	// Level is the mean over ready endpoints of each one's saturation
+	// score capped at 1; 1 when none is ready.
+	Level float64
+	// Demand is the same mean with scores not capped (above 1 when
+	// endpoints hold more than their queue-depth threshold).
+	Demand float64
+	// Stale counts ready endpoints whose metrics are missing or older than
+	// the staleness window; they score 1.
+	Stale int
+	// PerRequest is what one more queued request adds to Demand:
+	// 1/(queue-depth threshold × ready endpoints); 0 when none is ready.
+	PerRequest float64
+}
+
+// Load reads the pool for flow control, with queueDepth as the queue-depth
+// threshold (0 or less: the configured one). Scores are those of
+// [Scheduler.Saturation] except that the queue is estimated by [flowQueue],
+// so a finished request frees its slot at once rather than at the next
+// scrape, and that endpoints with failing scrapes are left out (see
+// [PoolLoad.Ready]). Load allocates nothing.
+func (s *Scheduler) Load(snap *pool.Snapshot, now time.Time, queueDepth int) PoolLoad {
 	if queueDepth <= 0 {
 		queueDepth = s.cfg.QueueDepthThreshold
 	}
-	for _, ep := range snap.Endpoints() {
-		score, isStale := s.endpointLoad(ep, now, queueDepth, true)
-		level += min(score, 1)
-		demand += score
-		if isStale {
-			stale++
+	var l PoolLoad
+	if snap != nil {
+		for _, ep := range snap.Endpoints() {
+			if ep.ScrapeFailures() >= int64(s.cfg.MaxScrapeFailures) {
+				continue
+			}
+			score, isStale := s.endpointLoad(ep, now, queueDepth, true)
+			l.Ready++
+			l.Level += min(score, 1)
+			l.Demand += score
+			if isStale {
+				l.Stale++
+			}
 		}
 	}
-	n := float64(snap.Len())
-	return level / n, demand / n, stale, 1 / (float64(queueDepth) * n)
+	if l.Ready == 0 {
+		return PoolLoad{Level: 1, Demand: 1}
+	}
+	n := float64(l.Ready)
+	l.Level, l.Demand, l.PerRequest = l.Level/n, l.Demand/n, 1/(float64(queueDepth)*n)
+	return l
 }
 
 // flowQueue estimates an endpoint's waiting queue from the last scrape

@@ -61,7 +61,8 @@ func TestLoadUncapped(t *testing.T) {
 	stale := pool.NewEndpoint(pool.Spec{Name: "stale", Address: "c:1"})
 	stale.SetMetrics(&pool.Metrics{ScrapedAt: now.Add(-time.Minute)})
 	snap := pool.NewSnapshot([]*pool.Endpoint{busy, idle, stale})
-	level, demand, nStale, per := s.Load(snap, now, 0)
+	l := s.Load(snap, now, 0)
+	level, demand, nStale, per := l.Level, l.Demand, l.Stale, l.PerRequest
 	// busy: 15/5 = 3 (capped 1), idle 0, stale 1.
 	if level != 2.0/3 || demand != 4.0/3 || nStale != 1 || per != 1.0/15 {
 		t.Fatalf("Load = %v, %v, %d, %v; want 2/3, 4/3, 1, 1/15", level, demand, nStale, per)
@@ -70,11 +71,18 @@ func TestLoadUncapped(t *testing.T) {
 		t.Fatalf("Load level %v differs from Saturation %v", level, s.Saturation(snap, now))
 	}
 	// A threshold of its own: busy 15/3 (capped 1), idle 0, stale 1.
-	if level, demand, _, per := s.Load(snap, now, 3); level != 2.0/3 || demand != 6.0/3 || per != 1.0/9 {
-		t.Fatalf("Load with threshold 3 = %v, %v, %v; want 2/3, 2, 1/9", level, demand, per)
+	if l := s.Load(snap, now, 3); l.Level != 2.0/3 || l.Demand != 6.0/3 || l.PerRequest != 1.0/9 || l.Ready != 3 {
+		t.Fatalf("Load with threshold 3 = %+v; want level 2/3, demand 2, 1/9 per request, 3 ready", l)
 	}
-	if l, d, _, p := s.Load(pool.NewSnapshot(nil), now, 0); l != 1 || d != 1 || p != 0 {
-		t.Fatalf("empty pool: %v, %v, %v", l, d, p)
+	// Failing scrapes: the endpoint is absent, not busy.
+	for range DefaultConfig().MaxScrapeFailures {
+		stale.RecordScrapeFailure()
+	}
+	if l := s.Load(snap, now, 0); l.Ready != 2 || l.Level != 0.5 || l.Stale != 0 {
+		t.Fatalf("Load with one endpoint failing its scrapes = %+v; want 2 ready, level 1/2, none stale", l)
+	}
+	if l := s.Load(pool.NewSnapshot(nil), now, 0); l.Level != 1 || l.Demand != 1 || l.PerRequest != 0 || l.Ready != 0 {
+		t.Fatalf("empty pool: %+v", l)
 	}
 }
 
@@ -89,19 +97,19 @@ func TestLoadCountsRequestsEndedSinceTheScrape(t *testing.T) {
 	}
 	ep.SetMetrics(&pool.Metrics{WaitingQueue: 2, Running: 8, ScrapedAt: now})
 	snap := pool.NewSnapshot([]*pool.Endpoint{ep})
-	if level, _, _, _ := s.Load(snap, now, 2); level != 1 {
+	if level := s.Load(snap, now, 2).Level; level != 1 {
 		t.Fatalf("2 waiting at threshold 2: level %v, want 1", level)
 	}
 	pick := s.Saturation(snap, now)
 	ep.Release(1) // one ends: a waiting request takes its slot
-	if level, _, _, _ := s.Load(snap, now, 2); level != 0.5 {
+	if level := s.Load(snap, now, 2).Level; level != 0.5 {
 		t.Fatalf("after one ended: level %v, want 0.5", level)
 	}
 	if got := s.Saturation(snap, now); got != pick {
 		t.Fatalf("the pick's saturation changed (%v, was %v); only flow control's reading should", got, pick)
 	}
 	ep.Acquire(1) // the gateway sends one: it waits again
-	if level, _, _, _ := s.Load(snap, now, 2); level != 1 {
+	if level := s.Load(snap, now, 2).Level; level != 1 {
 		t.Fatalf("after one more sent: level %v, want 1", level)
 	}
 }
