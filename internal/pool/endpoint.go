@@ -181,14 +181,15 @@ func (e *Endpoint) Release(tokens int64) {
 
 // SinceScrape returns how many of this gateway's requests at the endpoint
 // ended and how many were sent since m (a result of [Endpoint.Metrics])
-// was published. Both are 0 for m == nil.
-func (e *Endpoint) SinceScrape(m *Metrics) (ended, sent int64) {
+// was published, and how many it had outstanding there at that moment.
+// All are 0 for m == nil.
+func (e *Endpoint) SinceScrape(m *Metrics) (ended, sent, atScrape int64) {
 	if m == nil {
-		return 0, 0
+		return 0, 0, 0
 	}
 	ended = e.completed.Load() - m.completedMark
 	sent = e.inFlight.Load() - m.inFlightMark + ended
-	return max(ended, 0), max(sent, 0)
+	return max(ended, 0), max(sent, 0), max(m.inFlightMark, 0)
 }
 
 // InFlight returns the number of requests the gateway has outstanding at this endpoint.

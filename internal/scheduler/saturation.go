@@ -52,8 +52,11 @@ func (s *Scheduler) endpointLoad(ep *pool.Endpoint, now time.Time, queueDepth in
 	}
 	q := effectiveQueue(m.WaitingQueue, m.Running, max(ep.InFlight(), 0))
 	if sinceScrape {
-		ended, sent := ep.SinceScrape(m)
-		q = flowQueue(m.WaitingQueue, ended, sent)
+		// Requests outstanding at the scrape that the replica did not
+		// report yet (in transit) wait too, as in effectiveQueue.
+		ended, sent, atScrape := ep.SinceScrape(m)
+		waiting := effectiveQueue(m.WaitingQueue, m.Running, atScrape)
+		q = flowQueue(int(waiting), ended, sent)
 	}
 	return max(q/float64(queueDepth), clamp01(m.KVCacheUsage)/s.cfg.KVCacheThreshold), false
 }

@@ -114,6 +114,21 @@ func TestLoadCountsRequestsEndedSinceTheScrape(t *testing.T) {
 	}
 }
 
+// TestLoadCountsRequestsInTransitAtTheScrape: a request sent just before a
+// scrape that the replica did not report yet still waits.
+func TestLoadCountsRequestsInTransitAtTheScrape(t *testing.T) {
+	now := time.Unix(1000, 0)
+	s := New(DefaultConfig(), nil)
+	ep := pool.NewEndpoint(pool.Spec{Name: "a", Address: "a:1"})
+	for range 6 {
+		ep.Acquire(1)
+	}
+	ep.SetMetrics(&pool.Metrics{WaitingQueue: 4, Running: 1, ScrapedAt: now}) // the sixth is in transit
+	if level := s.Load(pool.NewSnapshot([]*pool.Endpoint{ep}), now, 5).Level; level != 1 {
+		t.Fatalf("level %v with 4 waiting and one in transit at threshold 5, want 1", level)
+	}
+}
+
 func TestFlowQueue(t *testing.T) {
 	for _, tc := range []struct {
 		waiting     int

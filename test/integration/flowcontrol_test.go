@@ -159,8 +159,9 @@ func TestFlowControlTTLExpiry(t *testing.T) {
 	for i := range 6 {
 		hogs.Go(func() { streamTTFT(hogCtx, gw.URL, "standard", fmt.Sprintf("hog %d", i), 100000) })
 	}
-	eventually(t, 30*time.Second, "the replica to be saturated", func() bool {
-		return sum(scrape(t, "http://"+addr+"/metrics", ""), "vllm:num_requests_waiting") >= 5
+	eventually(t, 30*time.Second, "the replica to be saturated, as the gateway sees it", func() bool {
+		return sum(scrape(t, "http://"+addr+"/metrics", ""), "vllm:num_requests_waiting") >= 5 &&
+			sum(scrape(t, gw.MetricsURL+"/metrics", gw.Token), "llm_d_epp_flow_control_pool_saturation") >= 1
 	})
 	req, _ := http.NewRequest(http.MethodPost, gw.URL+"/v1/chat/completions", strings.NewReader(chatBody("llama", "s", "late", 4, false)))
 	req.Header.Set("x-llm-d-inference-objective", "standard")
