@@ -52,10 +52,13 @@ type Metrics struct {
 	NumGPUBlocks int
 	// ScrapedAt is when the scrape that produced these values finished.
 	ScrapedAt time.Time
+}
 
-	// The endpoint's gateway counters when these values were published
-	// (set by [Endpoint.SetMetrics]), for [Endpoint.SinceScrape].
-	inFlightMark, completedMark int64
+// scrapeMarks are an endpoint's gateway counters when metrics m were
+// published, for [Endpoint.SinceScrape].
+type scrapeMarks struct {
+	m                   *Metrics
+	inFlight, completed int64
 }
 
 // HasAdapter reports whether adapter is in ActiveAdapters.
@@ -99,6 +102,7 @@ type Endpoint struct {
 	inFlight       atomic.Int64
 	inFlightTokens atomic.Int64
 	completed      atomic.Int64 // requests released, ever
+	marks          atomic.Pointer[scrapeMarks]
 	scrapeFailures atomic.Int64
 }
 
@@ -130,8 +134,7 @@ func (e *Endpoint) Metrics() *Metrics { return e.metrics.Load() }
 // at this moment (see [Endpoint.SinceScrape]). m must not be modified
 // afterwards.
 func (e *Endpoint) SetMetrics(m *Metrics) {
-	m.completedMark = e.completed.Load()
-	m.inFlightMark = e.inFlight.Load()
+	e.marks.Store(&scrapeMarks{m: m, inFlight: e.inFlight.Load(), completed: e.completed.Load()})
 	e.metrics.Store(m)
 	e.scrapeFailures.Store(0)
 }
@@ -182,14 +185,17 @@ func (e *Endpoint) Release(tokens int64) {
 // SinceScrape returns how many of this gateway's requests at the endpoint
 // ended and how many were sent since m (a result of [Endpoint.Metrics])
 // was published, and how many it had outstanding there at that moment.
-// All are 0 for m == nil.
+// When m is not the latest published metrics (a newer scrape raced the
+// caller) it reports nothing ended or sent and the requests outstanding
+// now.
 func (e *Endpoint) SinceScrape(m *Metrics) (ended, sent, atScrape int64) {
-	if m == nil {
-		return 0, 0, 0
+	mk := e.marks.Load()
+	if m == nil || mk == nil || mk.m != m {
+		return 0, 0, max(e.inFlight.Load(), 0)
 	}
-	ended = e.completed.Load() - m.completedMark
-	sent = e.inFlight.Load() - m.inFlightMark + ended
-	return max(ended, 0), max(sent, 0), max(m.inFlightMark, 0)
+	ended = e.completed.Load() - mk.completed
+	sent = e.inFlight.Load() - mk.inFlight + ended
+	return max(ended, 0), max(sent, 0), max(mk.inFlight, 0)
 }
 
 // InFlight returns the number of requests the gateway has outstanding at this endpoint.
