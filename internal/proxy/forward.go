@@ -15,6 +15,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/infergate/infergate/internal/admission"
 	"github.com/infergate/infergate/internal/exchange"
 	"github.com/infergate/infergate/internal/pool"
 	"github.com/infergate/infergate/internal/router"
@@ -28,7 +29,8 @@ type call struct {
 	h        *Handler
 	in       *http.Request
 	x        *exchange.Exchange
-	held     int64 // body-budget bytes held (returned by finish)
+	held     int64            // body-budget bytes held (returned by finish)
+	tk       admission.Ticket // flow-control ticket; routed once the first attempt is counted
 	ctx      context.Context
 	cancel   context.CancelFunc
 	timedOut atomic.Bool // a first-byte or idle timeout fired
@@ -200,6 +202,7 @@ func (c *call) roundTrip(req *http.Request, dec *router.Decision) (*http.Respons
 	ep := dec.Endpoint
 	for {
 		x.Attempt(ep)
+		c.tk.Routed() // the endpoint counts this request now; let the next one through
 		var store *pool.Store
 		if x.Attempts() <= h.retries {
 			store = dec.Pool // room to retry: watch the endpoint
