@@ -53,6 +53,11 @@ type Options struct {
 	// EndpointScores adds x-gateway-destination-endpoint-scores to the
 	// envoy.lb metadata.
 	EndpointScores bool
+	// FlowMode is this front end's flow-control mode, passed with every
+	// request to its pool's queue (config.FlowControl.ModeFor: shed unless
+	// configured, since Envoy's data plane bounds how long a picker may
+	// hold a request); "" uses the queue's own mode.
+	FlowMode admission.Mode
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }
@@ -73,6 +78,7 @@ type Server struct {
 	dropCtl   bool
 	fallbacks int
 	scores    bool
+	flowMode  admission.Mode
 }
 
 // New returns a Server.
@@ -90,6 +96,7 @@ func New(o Options) *Server {
 		inflight:  o.InFlight,
 		dropCtl:   o.DropControlHeaders,
 		fallbacks: max(o.Fallbacks, 0),
+		flowMode:  o.FlowMode,
 		scores:    o.EndpointScores,
 	}
 	if s.log == nil {
