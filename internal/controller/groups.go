@@ -26,39 +26,37 @@ const ReasonShadowed = "DeprecatedGroupShadowed"
 // mergeObjectives returns the objectives to route by: all of newer
 // (converted to the older Go type the catalog reads) and those of older
 // that newer does not shadow, which are returned apart.
-func mergeObjectives(newer []llmdv1alpha2.InferenceObjective, older []v1alpha2.InferenceObjective) (out []v1alpha2.InferenceObjective, shadowed []*v1alpha2.InferenceObjective, err error) {
-	names := make(map[string]bool, len(newer))
-	for i := range newer {
-		var o v1alpha2.InferenceObjective
-		if err := convert(&newer[i], &o); err != nil {
-			return nil, nil, err
-		}
-		names[newer[i].Name] = true
-		out = append(out, o)
-	}
-	for i := range older {
-		if names[older[i].Name] {
-			shadowed = append(shadowed, &older[i])
-			continue
-		}
-		out = append(out, older[i])
-	}
-	return out, shadowed, nil
+func mergeObjectives(newer []llmdv1alpha2.InferenceObjective, older []v1alpha2.InferenceObjective) ([]v1alpha2.InferenceObjective, []*v1alpha2.InferenceObjective, error) {
+	return mergeByName(newer, older)
 }
 
 // mergeRewrites is [mergeObjectives] for InferenceModelRewrites.
-func mergeRewrites(newer []llmdv1alpha2.InferenceModelRewrite, older []v1alpha2.InferenceModelRewrite) (out []v1alpha2.InferenceModelRewrite, shadowed []*v1alpha2.InferenceModelRewrite, err error) {
+func mergeRewrites(newer []llmdv1alpha2.InferenceModelRewrite, older []v1alpha2.InferenceModelRewrite) ([]v1alpha2.InferenceModelRewrite, []*v1alpha2.InferenceModelRewrite, error) {
+	return mergeByName(newer, older)
+}
+
+// named is an API object, by pointer.
+type named[T any] interface {
+	*T
+	GetName() string
+}
+
+// mergeByName merges one kind's objects of both groups: every object of
+// newer (llm-d.ai, converted to the older Go type), then the objects of
+// older whose name newer does not hold; the shadowed ones are returned
+// apart.
+func mergeByName[N, O any, PN named[N], PO named[O]](newer []N, older []O) (out []O, shadowed []*O, err error) {
 	names := make(map[string]bool, len(newer))
 	for i := range newer {
-		var r v1alpha2.InferenceModelRewrite
-		if err := convert(&newer[i], &r); err != nil {
+		var o O
+		if err := convert(&newer[i], &o); err != nil {
 			return nil, nil, err
 		}
-		names[newer[i].Name] = true
-		out = append(out, r)
+		names[PN(&newer[i]).GetName()] = true
+		out = append(out, o)
 	}
 	for i := range older {
-		if names[older[i].Name] {
+		if names[PO(&older[i]).GetName()] {
 			shadowed = append(shadowed, &older[i])
 			continue
 		}
