@@ -10,7 +10,6 @@ import (
 	"github.com/infergate/infergate/internal/admission"
 )
 
-
 // Flow-control label caps: fairness IDs are client-supplied, so at most
 // [fairnessIDLimit] distinct values are exported (later ones are
 // [OverflowModelName], "other"), and at most [flowSeriesLimit] label
