@@ -24,6 +24,16 @@ const (
 	gmpJob        = "inference-optimized-gateway-monitoring"
 	baseModel     = "meta-llama/Llama-3.1-8B-Instruct"
 	poolName      = "test"
+	// emptyPool has no endpoints; emptyModel is served by it, so its
+	// requests wait the no-endpoint hold in flow control's queue and are
+	// rejected (503 rejected-no-endpoints). That is the traffic the
+	// dashboards' flow-control panels (queue size, queue wait, rejections)
+	// need to have data.
+	emptyPool  = "scale-from-zero"
+	emptyModel = "cold-model"
+	// notFoundRequests is how many requests sendTraffic sends for a model
+	// nobody serves.
+	notFoundRequests = 2
 )
 
 // gatewayModels adds a rewrite ("llama" → the base model) so
@@ -33,6 +43,10 @@ models:
 - name: llama
   targets:
   - model: meta-llama/Llama-3.1-8B-Instruct
+- name: cold-model
+  pool: scale-from-zero
+flowControl:
+  noEndpointHold: 200ms
 `
 
 // fixture is a running fleet scraped by a running Prometheus.
@@ -110,6 +124,7 @@ func newFleet(t *testing.T, metricsKeys ...string) *fixture {
 	for i, addr := range f.sims {
 		fmt.Fprintf(&pool, "  - name: sim-%c\n    address: %s\n", 'a'+i, addr)
 	}
+	fmt.Fprintf(&pool, "- name: %s\n  endpoints: []\n", emptyPool)
 	f.gw = startGateway(t, pool.String()+gatewayModels, metricsKeys...)
 	f.prom = startPrometheus(t, promBin, f.prometheusConfig(t))
 	return f
@@ -214,7 +229,9 @@ scrape_configs:
 // sendTraffic sends a fixed mix of requests through the gateway and returns
 // how many it sent per model name: non-streaming completions sharing a long
 // prefix (so the replicas report cached tokens), streaming chats through the
-// "llama" rewrite, and requests for a model nobody serves (404).
+// "llama" rewrite, requests for a model nobody serves (404), and a request
+// to the pool without endpoints, held in flow control's queue and then
+// rejected (503).
 func (f *fixture) sendTraffic(t *testing.T) map[string]int {
 	t.Helper()
 	sent := map[string]int{}
@@ -229,10 +246,13 @@ func (f *fixture) sendTraffic(t *testing.T) map[string]int {
 		f.post(t, "/v1/chat/completions", body, http.StatusOK)
 		sent["llama"]++
 	}
-	for range 2 {
+	for range notFoundRequests {
 		f.post(t, "/v1/completions", `{"model":"no-such-model","prompt":"hi","max_tokens":1}`, http.StatusNotFound)
 		sent["unknown"]++ // a name that resolves to nothing is exported as "unknown"
 	}
+	f.post(t, "/v1/completions", fmt.Sprintf(`{"model":%q,"prompt":"hi","max_tokens":1}`, emptyModel), http.StatusServiceUnavailable)
+	// Rejected before it was routed, so it too is exported as "unknown".
+	sent["unknown"]++
 	return sent
 }
 
@@ -305,7 +325,7 @@ func (f *fixture) checkObjective(t *testing.T, sent map[string]int) {
 		query string
 		want  float64
 	}{
-		{fmt.Sprintf(`sum(inference_objective_request_error_total{%s, error_code="NotFound", model_name="unknown"})`, sel), float64(sent["unknown"])},
+		{fmt.Sprintf(`sum(inference_objective_request_error_total{%s, error_code="NotFound", model_name="unknown"})`, sel), notFoundRequests},
 		{fmt.Sprintf(`sum(inference_objective_request_total{%s, model_name="llama", target_model_name=%q})`, sel, baseModel), float64(sent["llama"])},
 		{fmt.Sprintf(`sum(inference_objective_request_duration_seconds_count{%s})`, sel), float64(sent[baseModel] + sent["llama"])},
 		{fmt.Sprintf(`sum(inference_objective_running_requests{%s})`, sel), 0},
