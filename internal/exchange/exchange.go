@@ -111,6 +111,12 @@ func (x *Exchange) runningKey() Running {
 	return r
 }
 
+// Resolved records the router's resolution of the request (model, pool,
+// target and priority; no endpoint yet), before flow control, so a request
+// refused there is labelled with its model and priority rather than
+// "unknown". [Exchange.Begin] records the same decision once picked.
+func (x *Exchange) Resolved(dec *router.Decision) { x.dec = dec }
+
 // Begin records the routing decision and returns the body to send upstream:
 // in, with the model renamed to the decision's target and, for a stream,
 // stream_options.include_usage turned on so usage can be recorded (the extra

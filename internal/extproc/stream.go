@@ -242,6 +242,7 @@ func (st *stream) decide(trailers bool) (bool, error) {
 	if err != nil {
 		return true, st.fail(err)
 	}
+	x.Resolved(dec)
 	// The pool's flow control, in this front end's mode (shed by default):
 	// a queued request holds the stream until dispatched, refused or the
 	// stream's context ends (Envoy gave up).

@@ -280,6 +280,7 @@ func (h *Handler) serveInference(w http.ResponseWriter, r *http.Request, id stri
 		h.fail(w, c, err)
 		return
 	}
+	c.x.Resolved(dec)
 	c.tk, err = dec.Flow.Enqueue(r.Context(), admission.Item{
 		Priority:    dec.Priority,
 		FairnessID:  ctl.FairnessID,

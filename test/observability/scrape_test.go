@@ -251,8 +251,9 @@ func (f *fixture) sendTraffic(t *testing.T) map[string]int {
 		sent["unknown"]++ // a name that resolves to nothing is exported as "unknown"
 	}
 	f.post(t, "/v1/completions", fmt.Sprintf(`{"model":%q,"prompt":"hi","max_tokens":1}`, emptyModel), http.StatusServiceUnavailable)
-	// Rejected before it was routed, so it too is exported as "unknown".
-	sent["unknown"]++
+	// Refused by flow control after the router resolved its model: counted
+	// under that model.
+	sent[emptyModel]++
 	return sent
 }
 
