@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"runtime/debug"
+	"sync/atomic"
 	"time"
 
 	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/service/ext_proc/v3"
@@ -53,6 +54,12 @@ type Options struct {
 	// EndpointScores adds x-gateway-destination-endpoint-scores to the
 	// envoy.lb metadata.
 	EndpointScores bool
+	// Conformance turns on conformance mode (see conformance.go): the GIE
+	// conformance suite's picker contract instead of inference routing.
+	Conformance bool
+	// PoolLabel is the pool reported in conformance mode's
+	// x-conformance-test-epp-pool header (namespace/name); "" means Pool.
+	PoolLabel string
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }
@@ -73,6 +80,10 @@ type Server struct {
 	dropCtl   bool
 	fallbacks int
 	scores    bool
+
+	conformance bool
+	poolLabel   string
+	rr          atomic.Uint64 // conformance mode's round-robin counter
 }
 
 // New returns a Server.
@@ -91,6 +102,12 @@ func New(o Options) *Server {
 		dropCtl:   o.DropControlHeaders,
 		fallbacks: max(o.Fallbacks, 0),
 		scores:    o.EndpointScores,
+
+		conformance: o.Conformance,
+		poolLabel:   o.PoolLabel,
+	}
+	if s.poolLabel == "" {
+		s.poolLabel = s.pool
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
@@ -114,6 +131,9 @@ func New(o Options) *Server {
 // it; a panic is recovered, logged, counted and answered with a 500 when no
 // answer was sent yet.
 func (s *Server) Process(srv extprocv3.ExternalProcessor_ProcessServer) (err error) {
+	if s.conformance {
+		return s.processConformance(srv)
+	}
 	st := &stream{s: s, srv: srv}
 	defer func() {
 		if v := recover(); v != nil {

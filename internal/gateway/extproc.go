@@ -49,7 +49,12 @@ func (g *Gateway) newExtProc(cfg *config.Config, budget *admission.Budget, infli
 		DropControlHeaders: !cfg.TrustsControlHeaders(),
 		Fallbacks:          cfg.ExtProc.Fallbacks,
 		EndpointScores:     cfg.ExtProc.EndpointScores,
+		Conformance:        cfg.ExtProc.Conformance,
+		PoolLabel:          cfg.ExtProcPoolLabel(),
 	})
+	if cfg.ExtProc.Conformance {
+		log.Warn("ext_proc conformance mode: the GIE conformance suite's picker contract, no inference routing (tests only)")
+	}
 	e.grpc = extproc.NewGRPC(e.server, tlsCfg)
 	if cfg.ExtProc.HealthOn() {
 		// Plaintext always, as upstream's picker: the kubelet's gRPC probe
