@@ -230,7 +230,7 @@ func TestConformanceHeadersIgnoredOutsideMode(t *testing.T) {
 		mu.Unlock()
 
 		es := openStream(t, dialPicker(t, p.addr), testTimeout)
-		d, err := es.request(httpReq{path: "/v1/completions", body: []byte(`{"model":"`+simModel+`","prompt":"x"}`),
+		d, err := es.request(httpReq{path: "/v1/completions", body: []byte(`{"model":"` + simModel + `","prompt":"x"}`),
 			headers: [][2]string{{exchange.HeaderEndpointSelection, b}, {exchange.HeaderConformanceSelected, b}}})
 		if err != nil || d.immediate != nil {
 			t.Fatalf("%v %v", err, d.immediate)
