@@ -3,6 +3,7 @@ package bench
 import (
 	"bytes"
 	"context"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -49,5 +50,72 @@ func TestPickerCostShort(t *testing.T) {
 	}
 	if got := strings.Count(b.String(), "\n"); got != 8 || !strings.Contains(b.String(), "| extproc-tls | 40 |") || !strings.Contains(b.String(), "33 KB") {
 		t.Fatalf("table:\n%s", b.String())
+	}
+}
+
+// TestSmokeSuiteThroughExtProc runs the smoke suite with every gateway run
+// going through the ext_proc picker behind the Envoy stand-in (the option
+// that compares routing quality through ext_proc with the native proxy's):
+// every run completes and the report is consistent.
+func TestSmokeSuiteThroughExtProc(t *testing.T) {
+	data, err := BuiltinSuite("smoke")
+	if err != nil {
+		t.Fatal(err)
+	}
+	suite, err := ParseSuite(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	rep, err := Run(ctx, Options{Suite: suite, ExtProc: true, Command: "go test"})
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	for _, sc := range rep.Scenarios {
+		for _, r := range sc.Runs {
+			if r.Failed != "" {
+				t.Fatalf("%s/%s failed: %s", sc.Name, r.Strategy, r.Failed)
+			}
+			for class, n := range r.Errors {
+				if n > 0 {
+					t.Errorf("%s/%s: %d errors %s", sc.Name, r.Strategy, n, class)
+				}
+			}
+		}
+	}
+	checkConsistency(t, suite, rep)
+}
+
+// TestExtProcGatewayGoesThroughStandIn: the ext_proc option's gateway
+// answers through the stand-in and the picker, not the proxy.
+func TestExtProcGatewayGoesThroughStandIn(t *testing.T) {
+	fl, err := startFleet(Fleet{Replicas: 2, Profile: ProfileInstant}, 1, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		if err := fl.stop(); err != nil {
+			t.Error(err)
+		}
+	}()
+	g, err := startExtProcGateway(nil, t.TempDir(), fl.addrs, "default", 1, nil, -1, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		if err := g.stop(); err != nil {
+			t.Error(err)
+		}
+	}()
+	hc := &http.Client{}
+	defer hc.CloseIdleConnections()
+	for range 3 {
+		if _, err := pickerRequest(context.Background(), hc, g.url(), pickerBody(1<<10, 4)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if st := g.standIn.Stats(); st.Forwarded != 3 || st.Decisions != 3 {
+		t.Fatalf("stand-in stats %+v, want 3 requests forwarded on the picker's decision", st)
 	}
 }
