@@ -26,7 +26,7 @@ stand-in (internal/envoystandin; not Envoy), plaintext and TLS. Prints, per poin
 the picker's decision latency (last request-body chunk sent → header response
 received, at the stand-in) p50/p99, the delay every streamed response chunk pays in
 the picker's response path, client end-to-end latency and the gateway process's CPU
-per request (/proc). The stand-in and the load generator run in this process.`,
+per request (/proc, net of its idle CPU measured before each point). The stand-in and the load generator run in this process.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			self, err := os.Executable()

@@ -72,7 +72,8 @@ type PickerCostRow struct {
 	// (ext_proc only).
 	ChunkDelayP50, ChunkDelayP99 time.Duration
 	// CPUPerRequest is the gateway process's CPU time (user + system) per
-	// request, warm-up excluded.
+	// request, warm-up excluded, net of its idle CPU (scrapes, timers)
+	// measured just before.
 	CPUPerRequest time.Duration
 }
 
@@ -232,6 +233,10 @@ func pickerBody(size, outputTokens int) []byte {
 // second for d and summarizes the point.
 func measurePoint(ctx context.Context, hc *http.Client, t *pickerTarget, body []byte, rate float64, d time.Duration) (PickerCostRow, error) {
 	var row PickerCostRow
+	idle, err := idleCPURate(ctx, t.gw, min(d, 2*time.Second))
+	if err != nil {
+		return row, err
+	}
 	for range min(20, max(int(rate*d.Seconds()), 1)) {
 		if _, err := pickerRequest(ctx, hc, t.url, body); err != nil {
 			return row, fmt.Errorf("warm-up (%d B): %w", len(body), err)
@@ -283,7 +288,8 @@ func measurePoint(ctx context.Context, hc *http.Client, t *pickerTarget, body []
 	}
 	row.Achieved = float64(len(lat)) / elapsed.Seconds()
 	row.E2EP50, row.E2EP99 = quantile(lat, 0.5), quantile(lat, 0.99)
-	row.CPUPerRequest = (after.CPU - before.CPU) / time.Duration(max(row.Requests, 1))
+	busy := after.CPU - before.CPU - time.Duration(idle*float64(elapsed))
+	row.CPUPerRequest = max(busy, 0) / time.Duration(max(row.Requests, 1))
 	if t.standIn != nil {
 		var dec, mean, peak []time.Duration
 		for _, r := range t.takeResults() {
@@ -333,4 +339,26 @@ func quantile(ds []time.Duration, q float64) time.Duration {
 	slices.Sort(ds)
 	i := min(int(q*float64(len(ds))), len(ds)-1)
 	return ds[i]
+}
+
+// idleCPURate measures the gateway's CPU use without requests over w, as
+// CPU seconds per second.
+func idleCPURate(ctx context.Context, gw *processGateway, w time.Duration) (float64, error) {
+	before, _, err := gw.usage()
+	if err != nil {
+		return 0, err
+	}
+	start := time.Now()
+	timer := time.NewTimer(w)
+	defer timer.Stop()
+	select {
+	case <-ctx.Done():
+		return 0, ctx.Err()
+	case <-timer.C:
+	}
+	after, _, err := gw.usage()
+	if err != nil {
+		return 0, err
+	}
+	return float64(after.CPU-before.CPU) / float64(time.Since(start)), nil
 }

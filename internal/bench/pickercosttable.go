@@ -15,7 +15,7 @@ func WritePickerCostTable(w io.Writer, rows []PickerCostRow) error {
 		}
 		return ms(d)
 	}
-	if _, err := fmt.Fprintln(w, "| plane | req/s offered | achieved | body | errors | decision p50 ms | decision p99 ms | per-chunk delay p50 ms | per-chunk delay max p99 ms | e2e p50 ms | e2e p99 ms | gateway CPU µs/req |\n|---|---|---|---|---|---|---|---|---|---|---|---|"); err != nil {
+	if _, err := fmt.Fprintln(w, "| plane | req/s offered | achieved | body | errors | decision p50 ms | decision p99 ms | per-chunk delay p50 ms | per-chunk delay max p99 ms | e2e p50 ms | e2e p99 ms | gateway CPU µs/req (net of idle) |\n|---|---|---|---|---|---|---|---|---|---|---|---|"); err != nil {
 		return err
 	}
 	for _, r := range rows {
