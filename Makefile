@@ -32,7 +32,7 @@ ISTIO_API_VERSION := v1.32.0
 export INFERGATE_GATEWAY_CRDS := $(CACHE)/crds
 FUZZTIME  ?= 30s
 
-.PHONY: all build test tools chromium prometheus kube render-tools gateway-crds crds monitoring-crds check fmt-check vet staticcheck unit allocs fuzz fuzz-long bench clean
+.PHONY: all build test chaos tools chromium prometheus kube render-tools gateway-crds crds monitoring-crds check fmt-check vet staticcheck unit allocs fuzz fuzz-long bench clean
 
 all: build
 
@@ -40,8 +40,16 @@ build:
 	$(GO) build -o bin/infergate ./cmd/infergate
 
 ## test: every gate CI runs — formatting, vet, staticcheck, race tests
-## (unit, integration, fuzz seed corpora) and the allocation gates.
-test: tools check unit allocs
+## (unit, integration, fuzz seed corpora), the allocation gates and a
+## one-minute chaos run.
+test: tools check unit allocs chaos
+
+## chaos: `infergate bench --suite chaos` for one minute, without -race:
+## simulator and gateway processes under load while replicas are killed,
+## stopped, answer 503 bursts and stall; fails when a check fails (report
+## in reports/chaos-make).
+chaos: build
+	./bin/infergate bench --suite chaos --duration 1m --out reports/chaos-make
 
 ## tools: install what the tests need from outside the module, when
 ## missing (idempotent; cached on the machine, never in the repository).

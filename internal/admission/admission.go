@@ -1,11 +1,18 @@
-// Package admission decides whether a request may enter the pool at all,
-// before an endpoint is picked.
+// Package admission decides whether and when a request may enter its pool,
+// before an endpoint is picked. It imports no transport.
 //
-// The policy is upstream's legacy admission: a request is sheddable when its
-// objective priority is negative, and a sheddable request is rejected with
-// [ErrShed] while the pool is saturated (saturation >= 1, as computed by
-// scheduler.Scheduler.Saturation). Requests with priority >= 0 are never
-// shed; they queue at the model servers instead.
+// [Queue] is a pool's flow control (queue.go): in mode queue, requests wait
+// in the gateway while the pool is saturated, by priority band, fairness ID
+// and deadline, bounded by band size, TTL and the shared body [Budget];
+// in mode shed, sheddable requests (negative priority) are rejected with
+// [ErrShed] while it is saturated; in mode off everything passes. Both
+// front ends call [Queue.Enqueue] between routing and the pick.
+//
+// [Controller] is upstream's legacy admission, still used by
+// router.Router.Route for pools without a Queue: a sheddable request is
+// rejected with [ErrShed] while the pool is saturated (saturation >= 1, as
+// computed by scheduler.Scheduler.Saturation); requests with priority >= 0
+// are never shed.
 package admission
 
 import (

@@ -5,8 +5,9 @@ import "sync/atomic"
 // Budget is a shared byte budget, such as the memory all in-flight request
 // bodies may hold together. It is lock-free and safe for concurrent use.
 type Budget struct {
-	limit int64
-	used  atomic.Int64
+	limit  int64
+	used   atomic.Int64
+	queued atomic.Int64
 }
 
 // NewBudget returns a budget of limit bytes; limit <= 0 means unlimited.
@@ -37,3 +38,20 @@ func (b *Budget) Release(n int64) {
 
 // Used returns the bytes taken.
 func (b *Budget) Used() int64 { return b.used.Load() }
+
+// AddQueued records n more (or, negative, fewer) of the used bytes as held
+// by requests waiting in flow control, so a front end refused by the budget
+// can tell a full queue (429) from a gateway at capacity (503).
+func (b *Budget) AddQueued(n int64) {
+	if b != nil {
+		b.queued.Add(n)
+	}
+}
+
+// Queued returns the bytes recorded with [Budget.AddQueued].
+func (b *Budget) Queued() int64 {
+	if b == nil {
+		return 0
+	}
+	return b.queued.Load()
+}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/infergate/infergate/internal/openai"
@@ -35,17 +36,27 @@ func newClient(conns int) *client {
 // close drops idle connections.
 func (c *client) close() { c.hc.CloseIdleConnections() }
 
-// do sends body to url (a chat-completions URL), reads the SSE stream and
-// fills r. start is the run's start, for r.Sent.
-func (c *client) do(ctx context.Context, url string, body []byte, start time.Time, r *record) {
+// do sends wr's body (and control headers) to url (a chat-completions
+// URL), reads the SSE stream and fills r. start is the run's start, for
+// r.Sent.
+func (c *client) do(ctx context.Context, url string, wr *Request, start time.Time, r *record) {
 	sent := time.Now()
 	r.Sent = sent.Sub(start)
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(wr.Body))
 	if err != nil {
 		r.Err = err.Error()
 		return
 	}
 	req.Header.Set("Content-Type", "application/json")
+	if wr.Objective != "" {
+		req.Header.Set("x-llm-d-inference-objective", wr.Objective)
+	}
+	if wr.FairnessID != "" {
+		req.Header.Set("x-llm-d-inference-fairness-id", wr.FairnessID)
+	}
+	if wr.SLO > 0 {
+		req.Header.Set("x-llm-d-slo-ttft-ms", strconv.FormatInt(wr.SLO.Milliseconds(), 10))
+	}
 	resp, err := c.hc.Do(req)
 	if err != nil {
 		r.Err = errorClass(err)

@@ -22,7 +22,10 @@ func gatewayConfig(addrs []string, strategy string, timeScale float64, listen, m
 		eps[i] = config.Endpoint{Name: fmt.Sprintf("sim-%d", i), Address: a, Engine: config.EngineVLLM}
 	}
 	cfg.Pools = []config.Pool{{Name: "bench", Endpoints: eps}}
+	strategy, mode := flowStrategy(strategy)
 	cfg.Scheduler.Strategy = strategy
+	cfg.Objectives = benchObjectives
+	scaleFlowControl(&cfg.FlowControl, mode, timeScale)
 	if o != nil {
 		w := &cfg.Scheduler.Weights
 		for _, f := range []struct{ dst, src **float64 }{
@@ -36,7 +39,12 @@ func gatewayConfig(addrs []string, strategy string, timeScale float64, listen, m
 		if o.QueueDepthThreshold > 0 {
 			cfg.Scheduler.QueueDepthThreshold = o.QueueDepthThreshold
 		}
+		cfg.FlowControl.QueueDepthThreshold = o.FlowQueueDepthThreshold
 	}
+	// Every request comes from this process's one loopback address: the
+	// per-address connection limit would turn an overload scenario's
+	// backlog into 503s and closed connections.
+	cfg.Limits.MaxConnsPerAddress, cfg.Limits.MaxConns = 100000, 100000
 	cfg.Metrics.Auth.Enabled = new(false)
 	cfg.Shutdown.GracePeriod.Duration = 5 * time.Second
 	scale := func(d *config.Duration) { d.Duration = time.Duration(float64(d.Duration) / timeScale) }

@@ -36,7 +36,7 @@ func drive(ctx context.Context, c *client, l load) ([]record, time.Duration) {
 	var wg sync.WaitGroup
 	send := func(i int) {
 		recs[i].Err = ""
-		c.do(ctx, l.urls[i%len(l.urls)], l.reqs[i].Body, start, &recs[i])
+		c.do(ctx, l.urls[i%len(l.urls)], &l.reqs[i], start, &recs[i])
 		if l.done != nil {
 			l.done()
 		}

@@ -131,6 +131,36 @@ func writeScenarioMarkdown(b *bufio.Writer, sc *ScenarioResult, external bool) {
 	}
 	b.WriteString("\nLatencies in ms of model time; rates per second of model time. Prefix hit rate is per prompt token " +
 		"(the simulators' hits ÷ queries); the ceiling is the rate when only each group's first request misses.\n\n")
+	writeClassesMarkdown(b, sc)
+}
+
+// writeClassesMarkdown writes the per-class results of a classes workload.
+func writeClassesMarkdown(b *bufio.Writer, sc *ScenarioResult) {
+	if sc.Workload.Type != WorkloadClasses {
+		return
+	}
+	b.WriteString("Per request class (goodput counts requests within their own class's TTFT SLO; a class without one counts every completed request):\n\n")
+	b.WriteString("| Strategy | Class | SLO | requests | completed | rejected | within SLO | TTFT p50 | p90 | p99 | goodput |\n")
+	b.WriteString("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+	for _, r := range sc.Runs {
+		if r.Failed != "" {
+			continue
+		}
+		for _, k := range sc.Workload.Classes.Mix {
+			c := r.Classes[k.Name]
+			if c == nil {
+				continue
+			}
+			slo := "—"
+			if k.SLO.Duration > 0 {
+				slo = k.SLO.Duration.String()
+			}
+			fmt.Fprintf(b, "| %s | %s | %s | %d | %d | %d | %d | %.0f | %.0f | %.0f | %.2f |\n",
+				strategyLabel(r.Strategy), k.Name, slo, c.Requests, c.Completed, c.Rejected, c.MetSLO,
+				c.TTFT.P50, c.TTFT.P90, c.TTFT.P99, c.Goodput)
+		}
+	}
+	b.WriteString("\n")
 }
 
 // workloadText describes a workload in one phrase.
@@ -150,6 +180,13 @@ func workloadText(w Workload) string {
 		return fmt.Sprintf("%d chats with %d KB prompts, %d output tokens", w.Requests, w.LongPrompt.Bytes/1000, w.LongPrompt.OutputTokens)
 	case WorkloadFixed:
 		return fmt.Sprintf("%d chats, %d in / %d out tokens", w.Requests, w.Fixed.InputTokens, w.Fixed.OutputTokens)
+	case WorkloadClasses:
+		var mix []string
+		for _, k := range w.Classes.Mix {
+			mix = append(mix, fmt.Sprintf("%s %g", k.Name, k.Share))
+		}
+		return fmt.Sprintf("%d chats, %d in / %d out tokens, classes by share: %s", w.Requests,
+			w.Classes.InputTokens, w.Classes.OutputTokens, strings.Join(mix, ", "))
 	}
 	return w.Type
 }

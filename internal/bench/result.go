@@ -114,6 +114,10 @@ type RunResult struct {
 	// Gateway is the gateway's own resource use (nil for direct runs or an
 	// in-process gateway).
 	Gateway *GatewayUsage `json:"gateway,omitempty"`
+	// Classes are the per-class results of a classes workload, by class
+	// name (nil for other workloads); Goodput then counts requests within
+	// their own class's SLO.
+	Classes map[string]*ClassResult `json:"classes,omitempty"`
 	// TTFTSamples are the completed requests' TTFTs in ms, sorted (for the
 	// CDF plot).
 	TTFTSamples []float64 `json:"ttftSamplesMs,omitempty"`

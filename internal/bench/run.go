@@ -243,6 +243,7 @@ func summarize(recs []record, spec runSpec, wall time.Duration) *RunResult {
 	if inTokens > 0 {
 		res.UsageCachedRate = float64(cached) / float64(inTokens)
 	}
+	summarizeClasses(recs, spec.reqs, scale, res)
 	res.TTFT = latencyOf(ttft)
 	res.TTFTSamples = slices.Clip(ttft) // sorted by latencyOf
 	res.TPOT = latencyOf(tpot)

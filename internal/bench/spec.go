@@ -154,6 +154,9 @@ type SchedulerOverride struct {
 	} `yaml:"weights" json:"weights"`
 	// QueueDepthThreshold replaces scheduler.queueDepthThreshold.
 	QueueDepthThreshold int `yaml:"queueDepthThreshold" json:"queueDepthThreshold,omitempty"`
+	// FlowQueueDepthThreshold replaces flowControl.queueDepthThreshold
+	// (the dispatch gate only; the pick keeps the scheduler's).
+	FlowQueueDepthThreshold int `yaml:"flowQueueDepthThreshold" json:"flowQueueDepthThreshold,omitempty"`
 }
 
 // Fleet describes identical simulated replicas.
@@ -193,6 +196,8 @@ type Workload struct {
 	LongPrompt LongPrompt `yaml:"longPrompt" json:"longPrompt"`
 	// Fixed configures [WorkloadFixed].
 	Fixed Fixed `yaml:"fixed" json:"fixed"`
+	// Classes configures [WorkloadClasses].
+	Classes Classes `yaml:"classes" json:"classes"`
 }
 
 // SharedPrefix is groups × prompts per group chats; the prompts of a group
@@ -425,7 +430,8 @@ func (s *Suite) validate() error {
 			bad("%s.kind must be %q or %q, got %q", p, KindRouting, KindOverhead, sc.Kind)
 		}
 		for _, st := range sc.Strategies {
-			if !slices.Contains(knownStrategies, st) {
+			base, mode := flowStrategy(st)
+			if !slices.Contains(knownStrategies, base) || (mode != "" && (base == StrategyDirect || !slices.Contains(flowModes, mode))) {
 				bad("%s.strategies: unknown strategy %q", p, st)
 			}
 			if st == StrategyDirect && sc.Kind != KindOverhead {
@@ -448,7 +454,7 @@ func (s *Suite) validate() error {
 		errs = append(errs, sc.Arrival.validate(p+".arrival")...)
 		for j, t := range sc.Targets {
 			tp := fmt.Sprintf("%s.targets[%d]", p, j)
-			if !slices.Contains(MetricNames(), t.Metric) {
+			if !slices.Contains(MetricNames(), t.Metric) && !isClassMetric(t.Metric) {
 				bad("%s.metric: unknown metric %q", tp, t.Metric)
 			}
 			if !slices.Contains(sc.Strategies, t.Strategy) {
@@ -518,6 +524,9 @@ func (w *Workload) validate(p string, f Fleet) []error {
 		positive("requests", w.Requests)
 		positive("fixed.inputTokens", w.Fixed.InputTokens)
 		positive("fixed.outputTokens", w.Fixed.OutputTokens)
+	case WorkloadClasses:
+		positive("requests", w.Requests)
+		errs = append(errs, validateClasses(p, w.Classes)...)
 	default:
 		bad("%s.type: unknown workload %q", p, w.Type)
 	}

@@ -52,6 +52,9 @@ func evaluateTargets(s *Suite, rep *Report) []TargetResult {
 
 func evaluateTarget(sr *ScenarioResult, t Target, tr TargetResult) TargetResult {
 	value := metrics[t.Metric]
+	if value == nil {
+		value = func(r *RunResult) float64 { v, _ := classMetric(t.Metric, r); return v }
+	}
 	run := sr.findRun(t.Strategy, t.Point)
 	if run == nil || run.Failed != "" || run.Completed == 0 {
 		tr.Missing = fmt.Sprintf("no completed %s run", t.Strategy)

@@ -3,6 +3,7 @@ package bench
 import (
 	"fmt"
 	"math/rand/v2"
+	"time"
 
 	"github.com/cespare/xxhash/v2"
 )
@@ -25,6 +26,11 @@ type Request struct {
 	PromptTokens int
 	// OutputTokens is max_tokens; the simulator generates exactly that many.
 	OutputTokens int
+	// Class, Objective, FairnessID and SLO are set by the classes
+	// workload: the request's class and the control headers it is sent
+	// with (see [Class]).
+	Class, Objective, FairnessID string
+	SLO                          time.Duration
 }
 
 // generate builds the scenario's request sequence from seed, for base
@@ -43,6 +49,8 @@ func generate(w Workload, f Fleet, model string, seed int64) ([]Request, error) 
 		return longPromptRequests(w.LongPrompt, w.Requests, model, rnd), nil
 	case WorkloadFixed:
 		return fixedRequests(w.Fixed, w.Requests, model, rnd), nil
+	case WorkloadClasses:
+		return classRequests(w.Classes, w.Requests, model, rnd), nil
 	}
 	return nil, fmt.Errorf("unknown workload %q", w.Type)
 }

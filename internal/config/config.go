@@ -60,6 +60,8 @@ type Config struct {
 	Upstream Upstream `yaml:"upstream" json:"upstream"`
 	// Limits bounds what clients may send.
 	Limits Limits `yaml:"limits" json:"limits"`
+	// FlowControl tunes admission into saturated pools (flowcontrol.go).
+	FlowControl FlowControl `yaml:"flowControl" json:"flowControl"`
 	// TrustControlHeaders decides whether clients may steer routing with
 	// the control headers (objective, fairness ID, model rewrite, SLOs, in
 	// their x-llm-d-*, x-gateway-* and x-slo-* spellings). nil means true,
@@ -124,6 +126,7 @@ func (c *Config) ApplyDefaults() {
 	c.Scrape.applyDefaults()
 	c.Upstream.applyDefaults()
 	c.Limits.applyDefaults()
+	c.FlowControl.applyDefaults()
 	c.Metrics.applyDefaults()
 	if c.TrustControlHeaders == nil {
 		c.TrustControlHeaders = new(true)
@@ -181,6 +184,7 @@ func (c *Config) Validate() error {
 	errs = append(errs, c.Scrape.validate()...)
 	errs = append(errs, c.Upstream.validate()...)
 	errs = append(errs, c.Limits.validate()...)
+	errs = append(errs, c.FlowControl.validate()...)
 	errs = append(errs, c.Metrics.validate()...)
 	errs = append(errs, positiveDuration("shutdown.gracePeriod", c.Shutdown.GracePeriod)...)
 	return errors.Join(errs...)

@@ -1,6 +1,8 @@
 package config
 
 import (
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -37,6 +39,15 @@ func TestDefault(t *testing.T) {
 			IdleTimeout:          Duration{2 * time.Minute},
 			MaxRetries:           new(2),
 			ForwardAuthorization: new(true),
+			OutlierDetection: OutlierDetection{
+				Enabled:                      new(true),
+				Consecutive5xx:               new(5),
+				ConsecutiveConnectFailures:   new(3),
+				ConsecutiveFirstByteTimeouts: new(2),
+				BaseEjectionTime:             Duration{30 * time.Second},
+				MaxEjectionTime:              Duration{5 * time.Minute},
+				MaxEjectionPercent:           new(50),
+			},
 		},
 		Limits: Limits{
 			MaxBodyBytes:         16 << 20,
@@ -66,6 +77,12 @@ func TestDefault(t *testing.T) {
 			RenewDeadline: Duration{10 * time.Second},
 			RetryPeriod:   Duration{2 * time.Second},
 		}},
+		FlowControl: FlowControl{
+			TTL:                Duration{60 * time.Second},
+			MaxRequestsPerBand: 5000,
+			Ordering:           "fcfs",
+			Fairness:           "round-robin",
+		},
 		Shutdown: Shutdown{GracePeriod: Duration{30 * time.Second}},
 	}
 	if diff := cmp.Diff(want, Default()); diff != "" {
@@ -229,5 +246,42 @@ func TestObjectivePriority(t *testing.T) {
 				t.Errorf("ObjectivePriority(%q) = %d, %t; want %d, %t", tc.lookFor, got, ok, tc.want, tc.wantOK)
 			}
 		})
+	}
+}
+
+func TestFlowControlModeFor(t *testing.T) {
+	t.Parallel()
+	var f FlowControl
+	if got := f.ModeFor(FrontEndProxy); got != FlowModeQueue {
+		t.Errorf("unset mode, proxy: %q, want queue", got)
+	}
+	if got := f.ModeFor(FrontEndExtProc); got != FlowModeShed {
+		t.Errorf("unset mode, ext_proc: %q, want shed", got)
+	}
+	f.Mode = FlowModeOff
+	if f.ModeFor(FrontEndProxy) != FlowModeOff || f.ModeFor(FrontEndExtProc) != FlowModeOff {
+		t.Error("a set mode is not used by every front end")
+	}
+}
+
+func TestFlowControlValidate(t *testing.T) {
+	t.Parallel()
+	f := FlowControl{Mode: "drop", NoEndpointHold: Duration{2 * time.Minute}, MaxRequestsPerEndpoint: -1, MaxTokensPerEndpoint: -1}
+	f.applyDefaults()
+	f.Ordering, f.Fairness = "lifo", "random"
+	var got []string
+	for _, e := range f.validate() {
+		got = append(got, e.Error())
+	}
+	want := []string{
+		`flowControl.mode: "drop" is not one of off, shed, queue`,
+		`flowControl.ordering: "lifo" is not one of fcfs, edf`,
+		`flowControl.fairness: "random" is not one of round-robin, global-strict`,
+		`flowControl.noEndpointHold: 2m0s must be at most flowControl.ttl (1m0s)`,
+		`flowControl.maxRequestsPerEndpoint: must be >= 0, got -1`,
+		`flowControl.maxTokensPerEndpoint: must be >= 0, got -1`,
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("errors:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }

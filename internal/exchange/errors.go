@@ -42,6 +42,18 @@ func errGatewayBusy() *openai.Error {
 		"The gateway is at capacity; please retry after a short wait.")
 }
 
+// errQueueTimeout is the answer to [admission.ErrTTLExpired] (429).
+func errQueueTimeout() *openai.Error {
+	return openai.NewError(openai.StatusTooManyRequests, openai.TypeRateLimit, openai.CodeServerOverloaded, "",
+		"The request waited too long for a free model server; please retry later.")
+}
+
+// errShuttingDown is the answer to [admission.ErrShuttingDown] (503).
+func errShuttingDown() *openai.Error {
+	return openai.NewError(openai.StatusServiceUnavailable, openai.TypeServer, openai.CodeServerOverloaded, "",
+		"The gateway is shutting down; please retry.")
+}
+
 // ErrTooManyConns is the answer to a request on a connection past the
 // connection limits (503).
 func ErrTooManyConns() *openai.Error {
@@ -76,8 +88,14 @@ func statusFor(err error, model string) (*openai.Error, string) {
 		return openai.ErrBadRequest("The request body could not be read.", ""), ErrorBadRequest
 	case errors.Is(err, router.ErrModelNotFound):
 		return openai.ErrModelNotFound(model), ErrorNotFound
-	case errors.Is(err, admission.ErrShed):
+	case errors.Is(err, admission.ErrShed), errors.Is(err, admission.ErrQueueFull):
 		return openai.ErrShed(), ErrorResourceExhausted
+	case errors.Is(err, admission.ErrTTLExpired):
+		return errQueueTimeout(), ErrorResourceExhausted
+	case errors.Is(err, admission.ErrNoEndpoints):
+		return openai.ErrNoEndpoint(), ErrorServiceUnavailable
+	case errors.Is(err, admission.ErrShuttingDown):
+		return errShuttingDown(), ErrorServiceUnavailable
 	case errors.Is(err, scheduler.ErrNoEndpoint):
 		return openai.ErrNoEndpoint(), ErrorServiceUnavailable
 	case errors.Is(err, ErrFirstByteTimeout):
@@ -93,10 +111,16 @@ func statusFor(err error, model string) (*openai.Error, string) {
 // rejection by err, "" when err is not one.
 func droppedReason(err error) string {
 	switch {
-	case errors.Is(err, ErrSaturated), errors.Is(err, admission.ErrShed):
+	case errors.Is(err, ErrSaturated), errors.Is(err, admission.ErrShed), errors.Is(err, admission.ErrQueueFull):
 		return DroppedSaturated
-	case errors.Is(err, scheduler.ErrNoEndpoint):
+	case errors.Is(err, scheduler.ErrNoEndpoint), errors.Is(err, admission.ErrNoEndpoints):
 		return DroppedNoEndpoints
+	case errors.Is(err, admission.ErrTTLExpired):
+		return DroppedTTLExpired
+	case errors.Is(err, admission.ErrShuttingDown):
+		return DroppedShuttingDown
+	case errors.Is(err, context.Canceled):
+		return DroppedContextCancelled
 	}
 	return ""
 }

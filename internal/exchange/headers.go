@@ -44,6 +44,10 @@ const (
 	HeaderRequestID = "x-request-id"
 )
 
+// HeaderQueueWait is set on the response of a request that waited in flow
+// control: the wait in whole milliseconds.
+const HeaderQueueWait = "x-infergate-queue-wait-ms"
+
 // HeaderDroppedReason names, on every admission rejection, why the gateway
 // refused the request (llm-d's header; see the README's admission table).
 const HeaderDroppedReason = "x-llm-d-request-dropped-reason"
@@ -57,4 +61,9 @@ const (
 	DroppedNoEndpoints = "rejected-no-endpoints"
 	// DroppedShuttingDown: the gateway is draining.
 	DroppedShuttingDown = "rejected-shutting-down"
+	// DroppedTTLExpired: the request waited in flow control past its TTL.
+	DroppedTTLExpired = "rejected-ttl-expired"
+	// DroppedContextCancelled: the client went away while its request was
+	// queued (logged and counted; nobody is answered).
+	DroppedContextCancelled = "rejected-context-cancelled"
 )

@@ -125,6 +125,49 @@ func TestImmediateResponses(t *testing.T) {
 	}
 }
 
+// TestFlowControlMode: the pool's flow control answers ext_proc requests in
+// the front end's mode: shed (the default for ext_proc) refuses a sheddable
+// request at once and lets a standard one through even when the pool is
+// saturated; queue holds the standard one until its TTL.
+func TestFlowControlMode(t *testing.T) {
+	saturated := poolDef{name: "busy", addrs: []string{epA}, models: []string{"busy-model"}, queue: 100, flow: true}
+	body := []byte(`{"model":"busy-model","prompt":"x"}`)
+	for _, tc := range []struct {
+		name      string
+		mode      admission.Mode
+		objective string
+		status    int // 0: routed
+		dropped   string
+	}{
+		{name: "shed sheddable", mode: admission.ModeShed, objective: "batch", status: 429, dropped: exchange.DroppedSaturated},
+		{name: "shed standard", mode: admission.ModeShed},
+		{name: "queue standard", mode: admission.ModeQueue, status: 429, dropped: exchange.DroppedTTLExpired},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := startPicker(t, Options{FlowMode: tc.mode}, saturated)
+			s := openStream(t, dialPicker(t, p.addr), testTimeout)
+			req := httpReq{path: "/v1/completions", body: body}
+			if tc.objective != "" {
+				req.headers = [][2]string{{exchange.HeaderObjective, tc.objective}}
+			}
+			d, err := s.request(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tc.status == 0 {
+				if d.immediate != nil || d.set[HeaderDestination] != epA {
+					t.Fatalf("not routed: %v %v", d.immediate, d.set)
+				}
+				return
+			}
+			if d.immediate == nil || int(d.immediate.GetStatus().GetCode()) != tc.status ||
+				immediateHeader(d.immediate, exchange.HeaderDroppedReason) != tc.dropped {
+				t.Fatalf("answer %v, want %d %s", d.immediate, tc.status, tc.dropped)
+			}
+		})
+	}
+}
+
 // TestBodyBudgetShared: a budget smaller than a body refuses it with 503
 // (rejected-saturated), and gives every byte back.
 func TestBodyBudgetShared(t *testing.T) {

@@ -54,6 +54,11 @@ type Options struct {
 	// EndpointScores adds x-gateway-destination-endpoint-scores to the
 	// envoy.lb metadata.
 	EndpointScores bool
+	// FlowMode is this front end's flow-control mode, passed with every
+	// request to its pool's queue (config.FlowControl.ModeFor: shed unless
+	// configured, since Envoy's data plane bounds how long a picker may
+	// hold a request); "" uses the queue's own mode.
+	FlowMode admission.Mode
 	// Conformance turns on conformance mode (see conformance.go): the GIE
 	// conformance suite's picker contract instead of inference routing.
 	Conformance bool
@@ -80,6 +85,7 @@ type Server struct {
 	dropCtl   bool
 	fallbacks int
 	scores    bool
+	flowMode  admission.Mode
 
 	conformance bool
 	poolLabel   string
@@ -101,6 +107,7 @@ func New(o Options) *Server {
 		inflight:  o.InFlight,
 		dropCtl:   o.DropControlHeaders,
 		fallbacks: max(o.Fallbacks, 0),
+		flowMode:  o.FlowMode,
 		scores:    o.EndpointScores,
 
 		conformance: o.Conformance,

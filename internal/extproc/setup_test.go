@@ -116,6 +116,9 @@ type poolDef struct {
 	addrs  []string
 	models []string
 	queue  int // scraped waiting queue of every endpoint
+	// flow gives the pool flow control (queue mode, 200ms TTL), as the
+	// gateway builds it.
+	flow bool
 }
 
 // startPicker serves a picker over pools (the first is the default) with
@@ -140,7 +143,13 @@ func startPicker(t *testing.T, o Options, pools ...poolDef) *picker {
 			ep.SetModels(pd.models)
 		}
 		p.stores[pd.name] = st
-		routes = append(routes, router.Pool{Store: st, Scheduler: scheduler.New(scheduler.DefaultConfig(), nil)})
+		sched := scheduler.New(scheduler.DefaultConfig(), nil)
+		rp := router.Pool{Store: st, Scheduler: sched}
+		if pd.flow {
+			rp.Flow = admission.NewQueue(admission.Options{Pool: pd.name, Mode: admission.ModeQueue,
+				Signal: router.FlowSignal{Store: st, Scheduler: sched}, TTL: 200 * time.Millisecond})
+		}
+		routes = append(routes, rp)
 	}
 	o.Router = router.New(router.Options{
 		Catalog: router.Catalog{

@@ -3,12 +3,14 @@ package extproc
 import (
 	"io"
 	"net/http"
+	"time"
 
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/service/ext_proc/v3"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/infergate/infergate/internal/admission"
 	"github.com/infergate/infergate/internal/exchange"
 	"github.com/infergate/infergate/internal/openai"
 	"github.com/infergate/infergate/internal/router"
@@ -47,6 +49,7 @@ type stream struct {
 	inflight  bool     // holds a slot of the in-flight cap
 	dec       *router.Decision
 	ranking   scheduler.Ranking
+	tk        admission.Ticket // the pool's flow-control ticket, released at the end
 
 	// Response side.
 	bodyEnded bool // Exchange.BodyEnd was called
@@ -235,8 +238,26 @@ func (st *stream) decide(trailers bool) (bool, error) {
 	if s.fallbacks > 0 || s.scores {
 		in.Ranking = &st.ranking
 	}
-	dec, err := s.router.Route(in)
+	dec, err := s.router.Prepare(in)
 	if err != nil {
+		return true, st.fail(err)
+	}
+	// The pool's flow control, in this front end's mode (shed by default):
+	// a queued request holds the stream until dispatched, refused or the
+	// stream's context ends (Envoy gave up).
+	st.tk, err = dec.Flow.Enqueue(st.srv.Context(), admission.Item{
+		Mode:        s.flowMode,
+		Priority:    dec.Priority,
+		FairnessID:  st.ctl.FairnessID,
+		SLO:         time.Duration(st.ctl.SLOTTFTMillis) * time.Millisecond,
+		Bytes:       st.held,
+		Model:       req.Model,
+		TargetModel: dec.TargetModel,
+	})
+	if err != nil {
+		return true, st.fail(err)
+	}
+	if err := s.router.Pick(dec, req.Prompt); err != nil {
 		return true, st.fail(err)
 	}
 	st.dec = dec
@@ -245,6 +266,7 @@ func (st *stream) decide(trailers bool) (bool, error) {
 		return true, st.fail(exchange.ErrSaturated)
 	}
 	x.Attempt(dec.Endpoint)
+	st.tk.Routed() // the endpoint counts this request now
 	st.answered = true
 	st.phase = phaseRouted
 	if err := st.srv.Send(st.decision(dec, len(out))); err != nil {
@@ -355,6 +377,7 @@ func (st *stream) finish() {
 		st.s.inflight.Release()
 		st.inflight = false
 	}
+	st.tk.Release()
 	if st.x == nil {
 		return
 	}

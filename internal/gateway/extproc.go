@@ -49,6 +49,7 @@ func (g *Gateway) newExtProc(cfg *config.Config, budget *admission.Budget, infli
 		DropControlHeaders: !cfg.TrustsControlHeaders(),
 		Fallbacks:          cfg.ExtProc.Fallbacks,
 		EndpointScores:     cfg.ExtProc.EndpointScores,
+		FlowMode:           admission.Mode(cfg.FlowControl.ModeFor(config.FrontEndExtProc)),
 		Conformance:        cfg.ExtProc.Conformance,
 		PoolLabel:          cfg.ExtProcPoolLabel(),
 	})

@@ -76,6 +76,9 @@ type Gateway struct {
 	router    *router.Router
 	scraper   *modelmetrics.Scraper
 	metrics   *telemetry.Metrics
+	outliers  *telemetry.OutlierMetrics
+	flowObs   *telemetry.FlowMetrics
+	budget    *admission.Budget // request bodies, in flight and queued
 	proxy     *proxy.Handler
 	admin     http.Handler
 	discovery Discovery
@@ -93,10 +96,12 @@ type Gateway struct {
 	nameSets   telemetry.NameSets      // the metric name sets emitted
 }
 
-// servedPool is one pool's store, scheduler and metrics collector.
+// servedPool is one pool's store, scheduler, flow control and metrics
+// collector.
 type servedPool struct {
 	store     *pool.Store
 	sched     *scheduler.Scheduler
+	flow      *admission.Queue
 	collector prometheus.Collector
 }
 
@@ -136,10 +141,13 @@ func New(cfg *config.Config, o Options) (*Gateway, error) {
 		set:       pool.NewSet(),
 		metrics:   metrics,
 		nameSets:  nameSets,
+		flowObs:   telemetry.NewFlowMetrics(reg, metrics),
+		budget:    admission.NewBudget(cfg.Limits.MaxBufferedBodyBytes),
 		discovery: o.Discovery,
 		pools:     make(map[string]*servedPool),
 		connLimit: connlimit.New(connlimit.Options{PerAddress: cfg.Limits.MaxConnsPerAddress, Max: cfg.Limits.MaxConns}),
 	}
+	g.outliers = telemetry.NewOutlierMetrics(reg, g.set)
 	g.live = newLiveDashboard(reg, log.With("component", "dashboard"))
 	g.scraper = modelmetrics.NewScraper(modelmetrics.Options{
 		Interval:       cfg.Scrape.Interval.Duration,
@@ -160,17 +168,18 @@ func New(cfg *config.Config, o Options) (*Gateway, error) {
 			return nil, err
 		}
 	}
-	// One body budget and one in-flight cap for both front ends.
-	budget := admission.NewBudget(cfg.Limits.MaxBufferedBodyBytes)
+	// One body budget (g.budget, which flow control marks its queued bytes
+	// in) and one in-flight cap for both front ends.
 	inflight := admission.NewInFlight(cfg.Limits.MaxInFlight)
 	g.proxy = proxy.New(proxy.Options{
-		Budget:               budget,
 		InFlight:             inflight,
 		Router:               g.router,
 		Metrics:              metrics,
 		Logger:               log.With("component", "proxy"),
 		MaxBodyBytes:         cfg.Limits.MaxBodyBytes,
 		MaxBufferedBodyBytes: cfg.Limits.MaxBufferedBodyBytes,
+		Budget:               g.budget,
+		QueueRetryAfter:      g.queueRetryAfter,
 		BodyReadTimeout:      cfg.Limits.BodyReadTimeout.Duration,
 		ClientStallTimeout:   cfg.Limits.ClientStallTimeout.Duration,
 		MaxInFlight:          cfg.Limits.MaxInFlight,
@@ -179,11 +188,13 @@ func New(cfg *config.Config, o Options) (*Gateway, error) {
 		ConnectTimeout:       cfg.Upstream.ConnectTimeout.Duration,
 		FirstByteTimeout:     cfg.Upstream.FirstByteTimeout.Duration,
 		IdleTimeout:          cfg.Upstream.IdleTimeout.Duration,
+		Staleness:            cfg.Scrape.Staleness.Duration,
+		HedgeAfter:           cfg.Upstream.HedgeAfter.Duration,
 		StripAuthorization:   !cfg.Upstream.ForwardAuth(),
 		DropControlHeaders:   !cfg.TrustsControlHeaders(),
 		TLS:                  tlsCfg.upstream,
 	})
-	if g.extProc, err = g.newExtProc(cfg, budget, inflight); err != nil {
+	if g.extProc, err = g.newExtProc(cfg, g.budget, inflight); err != nil {
 		return nil, err
 	}
 
@@ -266,9 +277,14 @@ func (g *Gateway) SetCatalog(c config.Catalog) error {
 		sp, ok := g.pools[pc.Name]
 		if !ok {
 			st := pool.NewStore(pc.Name)
+			if od := g.cfg.Upstream.OutlierDetection; od.On() {
+				st.SetOutlierDetector(pool.NewOutlierDetector(od.Detector(), time.Now, g.outliers))
+			}
+			sched := scheduler.New(schedulerConfig(g.cfg), nil, scheduler.WithPluginObserver(g.metrics))
 			sp = &servedPool{
 				store:     st,
-				sched:     scheduler.New(schedulerConfig(g.cfg), nil, scheduler.WithPluginObserver(g.metrics)),
+				sched:     sched,
+				flow:      g.newFlow(pc.Name, st, sched),
 				collector: telemetry.NewPoolCollector(st, g.cfg.Scrape.Staleness.Duration, time.Now, g.nameSets),
 			}
 			if err := g.reg.Register(sp.collector); err != nil {
@@ -284,11 +300,13 @@ func (g *Gateway) SetCatalog(c config.Catalog) error {
 		}
 		sp.store.Sync(specs)
 		stores = append(stores, sp.store)
-		routes = append(routes, router.Pool{Store: sp.store, Scheduler: sp.sched})
+		routes = append(routes, router.Pool{Store: sp.store, Scheduler: sp.sched, Flow: sp.flow})
 	}
 	for name, sp := range g.pools {
 		if !keep[name] {
 			g.reg.Unregister(sp.collector)
+			sp.flow.Close()
+			g.flowObs.ForgetPool(name)
 			delete(g.pools, name)
 			g.log.Info("stopped serving pool", "pool", name)
 		}
@@ -452,6 +470,11 @@ func (g *Gateway) Serve(ctx context.Context) error {
 	g.ready.Store(false)
 	g.extProc.setReady(false)
 	g.log.Info("shutting down", "grace_period", g.cfg.Shutdown.GracePeriod.Duration)
+	// Queued requests get 503 rejected-shutting-down at once, and so do
+	// requests arriving while the listeners drain.
+	for _, sp := range g.servedPools() {
+		sp.flow.Close()
+	}
 	graceCtx, cancel := context.WithTimeout(context.Background(), g.cfg.Shutdown.GracePeriod.Duration)
 	defer cancel()
 	err = errors.Join(err, run.shutdown(graceCtx))
@@ -522,6 +545,7 @@ func (g *Gateway) maintain(ctx context.Context) {
 		next := make(map[*scheduler.Scheduler]*pool.Snapshot, len(seen))
 		for _, sp := range g.servedPools() {
 			size += sp.sched.PrefixIndexSize()
+			sp.flow.Report() // keep the saturation gauge fresh without traffic
 			snap := sp.store.Load()
 			if snap != seen[sp.sched] {
 				sp.sched.Forget(snap)

@@ -54,6 +54,13 @@ type Metrics struct {
 	ScrapedAt time.Time
 }
 
+// scrapeMarks are an endpoint's gateway counters when metrics m were
+// published, for [Endpoint.SinceScrape].
+type scrapeMarks struct {
+	m                   *Metrics
+	inFlight, completed int64
+}
+
 // HasAdapter reports whether adapter is in ActiveAdapters.
 func (m *Metrics) HasAdapter(adapter string) bool {
 	for _, a := range m.ActiveAdapters {
@@ -94,7 +101,10 @@ type Endpoint struct {
 	models         atomic.Pointer[[]string]
 	inFlight       atomic.Int64
 	inFlightTokens atomic.Int64
+	completed      atomic.Int64 // requests released, ever
+	marks          atomic.Pointer[scrapeMarks]
 	scrapeFailures atomic.Int64
+	outlier        outlierState
 }
 
 // NewEndpoint returns an endpoint with no metrics yet.
@@ -121,8 +131,11 @@ func (e *Endpoint) Spec() Spec { return e.spec }
 // successful scrape. The result must not be modified.
 func (e *Endpoint) Metrics() *Metrics { return e.metrics.Load() }
 
-// SetMetrics publishes a new scrape result. m must not be modified afterwards.
+// SetMetrics publishes a new scrape result, marking the gateway's counters
+// at this moment (see [Endpoint.SinceScrape]). m must not be modified
+// afterwards.
 func (e *Endpoint) SetMetrics(m *Metrics) {
+	e.marks.Store(&scrapeMarks{m: m, inFlight: e.inFlight.Load(), completed: e.completed.Load()})
 	e.metrics.Store(m)
 	e.scrapeFailures.Store(0)
 }
@@ -165,8 +178,25 @@ func (e *Endpoint) Acquire(tokens int64) {
 
 // Release ends a request recorded by Acquire with the same token count.
 func (e *Endpoint) Release(tokens int64) {
+	e.completed.Add(1)
 	e.inFlight.Add(-1)
 	e.inFlightTokens.Add(-tokens)
+}
+
+// SinceScrape returns how many of this gateway's requests at the endpoint
+// ended and how many were sent since m (a result of [Endpoint.Metrics])
+// was published, and how many it had outstanding there at that moment.
+// When m is not the latest published metrics (a newer scrape raced the
+// caller) it reports nothing ended or sent and the requests outstanding
+// now.
+func (e *Endpoint) SinceScrape(m *Metrics) (ended, sent, atScrape int64) {
+	mk := e.marks.Load()
+	if m == nil || mk == nil || mk.m != m {
+		return 0, 0, max(e.inFlight.Load(), 0)
+	}
+	ended = e.completed.Load() - mk.completed
+	sent = e.inFlight.Load() - mk.inFlight + ended
+	return max(ended, 0), max(sent, 0), max(mk.inFlight, 0)
 }
 
 // InFlight returns the number of requests the gateway has outstanding at this endpoint.

@@ -12,7 +12,10 @@
 //  1. the exchange starts; finish is deferred and always ends it;
 //  2. the in-flight cap is taken, control headers are read (or dropped when
 //     untrusted), the body is read within its limits (see below);
-//  3. [openai.ParseRequest] parses it once; [router.Router.Route] picks an
+//  3. [openai.ParseRequest] parses it once; [router.Router.Prepare]
+//     resolves its pool and priority; the pool's flow control
+//     ([admission.Queue.Enqueue]) admits it, or holds it while the pool is
+//     saturated, or rejects it; [router.Router.Pick] picks an
 //     endpoint; the exchange returns the body to send (model renamed,
 //     stream usage turned on), whose copy must fit the body budget;
 //  4. call.forward (forward.go) builds the outbound request (hop-by-hop

@@ -4,7 +4,9 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/infergate/infergate/internal/admission"
 	"github.com/infergate/infergate/internal/exchange"
 )
 
@@ -55,4 +57,31 @@ func TestBodyBudgetCountsTheRewrittenCopy(t *testing.T) {
 	if used := h.budget.Used(); used != 0 {
 		t.Fatalf("budget holds %d bytes after the requests finished", used)
 	}
+}
+
+// TestBodyBudgetSpentByQueuedRequests: when requests waiting in flow
+// control hold part of the shared body budget, a body refused by it is a
+// full queue (429 with the queue's Retry-After), not a gateway at capacity.
+func TestBodyBudgetSpentByQueuedRequests(t *testing.T) {
+	t.Parallel()
+	b := newBackend(t, okJSON)
+	budget := admission.NewBudget(200 << 10)
+	h := setup(t, Options{Budget: budget, MaxBodyBytes: 1 << 20, QueueRetryAfter: func() time.Duration { return 7 * time.Second }},
+		[]string{b.addr()}, []int{0})
+	body := `{"model":"base","prompt":"` + strings.Repeat("a", 300<<10) + `","max_tokens":1}`
+	if rec := do(t, h, "/v1/completions", body, nil); rec.Code != http.StatusServiceUnavailable {
+		t.Fatalf("nothing queued: status %d, want 503", rec.Code)
+	}
+	budget.AddQueued(1) // a queued request holds budget bytes
+	rec := do(t, h, "/v1/completions", body, nil)
+	if rec.Code != http.StatusTooManyRequests {
+		t.Fatalf("budget held by queued requests: status %d, want 429: %s", rec.Code, rec.Body)
+	}
+	if got := rec.Header().Get(exchange.HeaderDroppedReason); got != exchange.DroppedSaturated {
+		t.Errorf("%s = %q, want %s", exchange.HeaderDroppedReason, got, exchange.DroppedSaturated)
+	}
+	if got := rec.Header().Get("Retry-After"); got != "7" {
+		t.Errorf("Retry-After %q, want 7", got)
+	}
+	errorCode(t, rec.Body.Bytes())
 }

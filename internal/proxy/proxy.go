@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strconv"
 	"sync"
 	"time"
 
@@ -32,9 +33,6 @@ type Options struct {
 	// MaxBufferedBodyBytes bounds the body memory all in-flight requests
 	// hold together (503 beyond); 0 means 1 GiB.
 	MaxBufferedBodyBytes int64
-	// Budget, when set, is the body budget to use instead of one of
-	// MaxBufferedBodyBytes (shared with the ext_proc front end).
-	Budget *admission.Budget
 	// InFlight, when set, is the in-flight cap to use instead of one of
 	// MaxInFlight (shared with the ext_proc front end).
 	InFlight *admission.InFlight
@@ -44,6 +42,15 @@ type Options struct {
 	// ClientStallTimeout is how long a response write may block on a client
 	// that takes no bytes before the request is cancelled; 0 means 30s.
 	ClientStallTimeout time.Duration
+	// Budget, when set, is the body budget to use instead of one of
+	// MaxBufferedBodyBytes: shared with the ext_proc front end, and the one
+	// the pools' flow control marks its queued bytes in, so a budget spent
+	// by queued requests answers 429 rejected-saturated (the queue is full)
+	// instead of 503.
+	Budget *admission.Budget
+	// QueueRetryAfter, when set, gives the Retry-After of a 429 for a
+	// budget spent by queued requests; nil means one second.
+	QueueRetryAfter func() time.Duration
 	// MaxInFlight caps inference requests being read or served (503
 	// beyond); 0 means 10000.
 	MaxInFlight int
@@ -60,6 +67,15 @@ type Options struct {
 	FirstByteTimeout time.Duration
 	// IdleTimeout bounds the gap between response body reads; 0 means 2m.
 	IdleTimeout time.Duration
+	// Staleness is how old an endpoint's scraped metrics may be. An attempt
+	// without response headers yet is abandoned and retried elsewhere when
+	// its endpoint's metrics go stale or outlier detection ejects it
+	// (abandon.go); 0 turns that off.
+	Staleness time.Duration
+	// HedgeAfter, when positive, sends a second copy of a request that has
+	// no response headers after this long to another endpoint and keeps
+	// the first answer (hedge.go); 0 turns hedging off.
+	HedgeAfter time.Duration
 	// StripAuthorization drops the client's Authorization header instead of
 	// forwarding it unchanged.
 	StripAuthorization bool
@@ -88,6 +104,8 @@ type Handler struct {
 	retries  int
 	idle     time.Duration
 	firstB   time.Duration
+	staleAge time.Duration // Options.Staleness
+	hedge    time.Duration // Options.HedgeAfter
 	stripAut bool
 	dropCtl  bool
 	scheme   string // upstream URL scheme: "http" or "https"
@@ -95,6 +113,7 @@ type Handler struct {
 	upstream http.RoundTripper
 	bufs     sync.Pool
 	budget   *admission.Budget
+	retryQ   func() time.Duration
 	inflight *admission.InFlight
 	bodyTO   time.Duration
 	stall    time.Duration
@@ -113,6 +132,8 @@ func New(o Options) *Handler {
 		retries:  max(o.MaxRetries, 0),
 		idle:     o.IdleTimeout,
 		firstB:   o.FirstByteTimeout,
+		staleAge: o.Staleness,
+		hedge:    o.HedgeAfter,
 		stripAut: o.StripAuthorization,
 		dropCtl:  o.DropControlHeaders,
 		scheme:   "http",
@@ -149,10 +170,11 @@ func New(o Options) *Handler {
 	if budget <= 0 {
 		budget = 1 << 30
 	}
-	h.budget = admission.NewBudget(budget)
-	if o.Budget != nil {
-		h.budget = o.Budget
+	h.budget = o.Budget
+	if h.budget == nil {
+		h.budget = admission.NewBudget(budget)
 	}
+	h.retryQ = o.QueueRetryAfter
 	inflight := o.MaxInFlight
 	if inflight <= 0 {
 		inflight = 10000
@@ -213,8 +235,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// serveInference serves one inference request top-down: admit, read and
-// parse the body, route, then forward (forward.go). The exchange records
+// serveInference serves one inference request top-down: take an in-flight
+// slot, read and parse the body, resolve its pool, pass flow control, pick
+// an endpoint, then forward (forward.go). The exchange records
 // every step; finish closes it whatever happened, aborts included.
 func (h *Handler) serveInference(w http.ResponseWriter, r *http.Request, id string, kind openai.Kind) {
 	c := &call{h: h, in: r, x: h.ex.Start(id)}
@@ -236,7 +259,7 @@ func (h *Handler) serveInference(w http.ResponseWriter, r *http.Request, id stri
 		defer h.putBuf(buf)
 	}
 	if err != nil {
-		h.fail(w, c, err)
+		h.fail(w, c, h.budgetErr(err))
 		return
 	}
 	body := *buf
@@ -246,7 +269,7 @@ func (h *Handler) serveInference(w http.ResponseWriter, r *http.Request, id stri
 		return
 	}
 	c.x.Parsed(req)
-	dec, err := h.router.Route(router.Input{
+	dec, err := h.router.Prepare(router.Input{
 		Model:        req.Model,
 		Prompt:       req.Prompt,
 		MaxTokens:    req.MaxTokens,
@@ -257,9 +280,29 @@ func (h *Handler) serveInference(w http.ResponseWriter, r *http.Request, id stri
 		h.fail(w, c, err)
 		return
 	}
+	c.tk, err = dec.Flow.Enqueue(r.Context(), admission.Item{
+		Priority:    dec.Priority,
+		FairnessID:  ctl.FairnessID,
+		SLO:         time.Duration(ctl.SLOTTFTMillis) * time.Millisecond,
+		Bytes:       c.held,
+		Model:       req.Model,
+		TargetModel: dec.TargetModel,
+	})
+	if err != nil {
+		h.fail(w, c, err)
+		return
+	}
+	defer c.tk.Release()
+	if waited := c.tk.Waited(); waited > 0 {
+		w.Header().Set(exchange.HeaderQueueWait, strconv.FormatInt(waited.Milliseconds(), 10))
+	}
+	if err := h.router.Pick(dec, req.Prompt); err != nil {
+		h.fail(w, c, err)
+		return
+	}
 	out := c.x.Begin(dec, body)
 	if len(out) > 0 && &out[0] != &body[0] && !h.reserve(c, cap(out)) {
-		h.fail(w, c, exchange.ErrSaturated)
+		h.fail(w, c, h.budgetErr(exchange.ErrSaturated))
 		return
 	}
 	c.forward(w, dec, out)
@@ -352,6 +395,20 @@ func (h *Handler) readBody(r *http.Request, c *call) (*[]byte, error) {
 	return buf, nil
 }
 
+// budgetErr turns a refusal by the body budget into a full flow-control
+// queue (429) when queued requests hold part of the budget; other errors
+// pass unchanged.
+func (h *Handler) budgetErr(err error) error {
+	if !errors.Is(err, exchange.ErrSaturated) || h.budget.Queued() <= 0 {
+		return err
+	}
+	after := time.Second
+	if h.retryQ != nil {
+		after = h.retryQ()
+	}
+	return &admission.Rejection{Err: admission.ErrQueueFull, RetryAfter: max(after, time.Second)}
+}
+
 // reserve takes n bytes of the body budget for c, reporting whether they
 // were available.
 func (h *Handler) reserve(c *call, n int) bool {
@@ -394,7 +451,11 @@ func (h *Handler) putBuf(b *[]byte) {
 func (h *Handler) fail(w http.ResponseWriter, c *call, err error) {
 	e, dropped := c.x.Fail(err)
 	if dropped != "" {
-		setDropped(w.Header(), dropped, time.Second)
+		after, ok := admission.RetryAfter(err)
+		if !ok {
+			after = time.Second
+		}
+		setDropped(w.Header(), dropped, after)
 	}
 	writeError(w, e)
 }

@@ -57,6 +57,10 @@ type Target struct {
 type Pool struct {
 	Store     *pool.Store
 	Scheduler *scheduler.Scheduler
+	// Flow is the pool's flow control, handed to front ends in
+	// [Decision.Flow]; nil admits everything (the router's legacy
+	// [Options.Admission] then applies in [Router.Pick]).
+	Flow *admission.Queue
 }
 
 // Catalog is what a Router routes over. [Router.SetCatalog] replaces it as a
@@ -138,8 +142,13 @@ type Decision struct {
 	Result scheduler.Result
 	// Tokens is the request's estimated token cost (prompt plus output).
 	Tokens int64
+	// Flow is the pool's flow control; a front end calls
+	// Flow.Enqueue between [Router.Prepare] and [Router.Pick]. Nil admits
+	// everything.
+	Flow *admission.Queue
 
-	req scheduler.Request
+	req   scheduler.Request
+	allow func(*pool.Endpoint) bool // Input.Allow
 }
 
 // Router routes requests. It is safe for concurrent use.
@@ -219,9 +228,23 @@ func (r *Router) SetCatalog(c Catalog) {
 	r.table.Store(newTable(c))
 }
 
-// Route resolves the model, priority and target, applies admission and picks
-// an endpoint. The returned Decision is owned by the caller.
+// Route resolves the model, priority and target, applies the router's
+// legacy admission and picks an endpoint: [Router.Prepare] then
+// [Router.Pick], without flow control. The returned Decision is owned by
+// the caller.
 func (r *Router) Route(in Input) (*Decision, error) {
+	d, err := r.Prepare(in)
+	if err != nil {
+		return d, err
+	}
+	return d, r.pick(d, in.Prompt, true)
+}
+
+// Prepare resolves the model, pool, priority and target of a request
+// without picking an endpoint, so a front end can pass the request through
+// the pool's flow control ([Decision.Flow]) before [Router.Pick]. The
+// returned Decision is owned by the caller.
+func (r *Router) Prepare(in Input) (*Decision, error) {
 	d := &Decision{Model: in.Model}
 	t := r.table.Load()
 	var p Pool
@@ -236,7 +259,7 @@ func (r *Router) Route(in Input) (*Decision, error) {
 		return d, err
 	}
 	store := p.Store
-	d.sched = p.Scheduler
+	d.sched, d.Flow = p.Scheduler, p.Flow
 	if in.ModelRewrite != "" {
 		target = in.ModelRewrite
 	}
@@ -258,23 +281,36 @@ func (r *Router) Route(in Input) (*Decision, error) {
 	d.Tokens = int64(len(in.Prompt)/bytesPerToken + out)
 	d.req = scheduler.Request{
 		Model:           target,
-		Prompt:          in.Prompt,
 		EstimatedTokens: d.Tokens,
 		Priority:        d.Priority,
 		Ranking:         in.Ranking,
 	}
-	snap := store.Load()
+	d.allow = in.Allow
+	return d, nil
+}
+
+// Pick picks an endpoint for a prepared decision, prompt being the
+// request's prefix-affinity bytes (read during the call only). When the
+// pool has no flow control the router's legacy admission applies first.
+func (r *Router) Pick(d *Decision, prompt []byte) error {
+	return r.pick(d, prompt, d.Flow == nil)
+}
+
+// pick applies the legacy admission when asked and picks d's first endpoint.
+func (r *Router) pick(d *Decision, prompt []byte, admit bool) error {
+	snap := d.Pool.Load()
 	now := r.now()
-	if r.adm != nil {
+	if admit && r.adm != nil {
 		if err := r.adm.Admit(d.Priority, d.sched.Saturation(snap, now)); err != nil {
-			return d, err
+			return err
 		}
 	}
-	d.req.Exclude = r.notServing(snap, target, nil)
-	if in.Allow != nil {
-		d.req.Exclude = disallowed(snap, in.Allow, d.req.Exclude)
+	d.req.Prompt = prompt
+	d.req.Exclude = r.notServing(snap, d.TargetModel, nil)
+	if d.allow != nil {
+		d.req.Exclude = disallowed(snap, d.allow, d.req.Exclude)
 	}
-	return d, r.pick(d, snap, now, false)
+	return r.pickEndpoint(d, snap, now, false)
 }
 
 // Retry picks another endpoint for d, never one already tried. The caller
@@ -285,10 +321,11 @@ func (r *Router) Retry(d *Decision, prompt []byte) error {
 	}
 	d.req.Prompt = prompt
 	snap := d.Pool.Load()
-	return r.pick(d, snap, r.now(), true)
+	return r.pickEndpoint(d, snap, r.now(), true)
 }
 
-func (r *Router) pick(d *Decision, snap *pool.Snapshot, now time.Time, retry bool) error {
+// pickEndpoint runs the scheduler for d and records the result.
+func (r *Router) pickEndpoint(d *Decision, snap *pool.Snapshot, now time.Time, retry bool) error {
 	start := time.Now()
 	res, err := d.sched.Pick(&d.req, snap, now)
 	elapsed := time.Since(start)

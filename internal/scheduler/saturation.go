@@ -37,11 +37,90 @@ func (s *Scheduler) Saturation(snap *pool.Snapshot, now time.Time) float64 {
 
 // endpointSaturation is one endpoint's saturation score in [0,1].
 func (s *Scheduler) endpointSaturation(ep *pool.Endpoint, now time.Time) float64 {
+	score, _ := s.endpointLoad(ep, now, s.cfg.QueueDepthThreshold, false)
+	return min(score, 1)
+}
+
+// endpointLoad is one endpoint's uncapped saturation score with queueDepth
+// as the queue-depth threshold, and whether it is 1 because the endpoint's
+// metrics are stale, missing or failing. With sinceScrape the queue is
+// [flowQueue], which counts the requests that ended since the scrape.
+func (s *Scheduler) endpointLoad(ep *pool.Endpoint, now time.Time, queueDepth int, sinceScrape bool) (float64, bool) {
 	m := ep.Metrics()
 	if !isFresh(m, now, s.cfg.Staleness) || ep.ScrapeFailures() >= int64(s.cfg.MaxScrapeFailures) {
-		return 1
+		return 1, true
 	}
 	q := effectiveQueue(m.WaitingQueue, m.Running, max(ep.InFlight(), 0))
-	score := max(q/float64(s.cfg.QueueDepthThreshold), clamp01(m.KVCacheUsage)/s.cfg.KVCacheThreshold)
-	return min(score, 1)
+	if sinceScrape {
+		// Requests outstanding at the scrape that the replica did not
+		// report yet (in transit) wait too, as in effectiveQueue.
+		ended, sent, atScrape := ep.SinceScrape(m)
+		waiting := effectiveQueue(m.WaitingQueue, m.Running, atScrape)
+		q = flowQueue(int(waiting), ended, sent)
+	}
+	return max(q/float64(queueDepth), clamp01(m.KVCacheUsage)/s.cfg.KVCacheThreshold), false
+}
+
+// PoolLoad is a pool's state as flow control reads it ([Scheduler.Load]).
+type PoolLoad struct {
+	// Ready is the number of endpoints whose scrapes are not failing
+	// (fewer than MaxScrapeFailures in a row): the others are unreachable
+	// or broken rather than busy, and count as absent.
+	Ready int
+	// Level is the mean over ready endpoints of each one's saturation
+	// score capped at 1; 1 when none is ready.
+	Level float64
+	// Demand is the same mean with scores not capped (above 1 when
+	// endpoints hold more than their queue-depth threshold).
+	Demand float64
+	// Stale counts ready endpoints whose metrics are missing or older than
+	// the staleness window; they score 1.
+	Stale int
+	// PerRequest is what one more queued request adds to Demand:
+	// 1/(queue-depth threshold × ready endpoints); 0 when none is ready.
+	PerRequest float64
+}
+
+// Load reads the pool for flow control, with queueDepth as the queue-depth
+// threshold (0 or less: the configured one). Scores are those of
+// [Scheduler.Saturation] except that the queue is estimated by [flowQueue],
+// so a finished request frees its slot at once rather than at the next
+// scrape, and that endpoints with failing scrapes are left out (see
+// [PoolLoad.Ready]). Load allocates nothing.
+func (s *Scheduler) Load(snap *pool.Snapshot, now time.Time, queueDepth int) PoolLoad {
+	if queueDepth <= 0 {
+		queueDepth = s.cfg.QueueDepthThreshold
+	}
+	var l PoolLoad
+	if snap != nil {
+		for _, ep := range snap.Endpoints() {
+			if ep.ScrapeFailures() >= int64(s.cfg.MaxScrapeFailures) {
+				continue
+			}
+			score, isStale := s.endpointLoad(ep, now, queueDepth, true)
+			l.Ready++
+			l.Level += min(score, 1)
+			l.Demand += score
+			if isStale {
+				l.Stale++
+			}
+		}
+	}
+	if l.Ready == 0 {
+		return PoolLoad{Level: 1, Demand: 1}
+	}
+	n := float64(l.Ready)
+	l.Level, l.Demand, l.PerRequest = l.Level/n, l.Demand/n, 1/(float64(queueDepth)*n)
+	return l
+}
+
+// flowQueue estimates an endpoint's waiting queue from the last scrape
+// (waiting) and this gateway's requests there since: each of the ended
+// requests freed a batch slot that a waiting request took, and the sent
+// ones wait unless a slot was left free for them. (It assumes the batch
+// was full at the scrape, as it is whenever requests wait.)
+func flowQueue(waiting int, ended, sent int64) float64 {
+	w, ended, sent := int64(max(waiting, 0)), max(ended, 0), max(sent, 0)
+	free := max(ended-w, 0)
+	return float64(max(w-ended, 0) + max(sent-free, 0))
 }

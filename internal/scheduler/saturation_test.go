@@ -2,6 +2,7 @@ package scheduler
 
 import (
 	"testing"
+	"time"
 
 	"github.com/infergate/infergate/internal/pool"
 )
@@ -47,5 +48,104 @@ func TestSaturation(t *testing.T) {
 	}
 	if got := s.Saturation(nil, testNow); got != 1 {
 		t.Errorf("Saturation(nil) = %v, want 1", got)
+	}
+}
+
+func TestLoadUncapped(t *testing.T) {
+	now := time.Unix(1000, 0)
+	s := New(DefaultConfig(), nil)
+	busy := pool.NewEndpoint(pool.Spec{Name: "busy", Address: "a:1"})
+	busy.SetMetrics(&pool.Metrics{WaitingQueue: 15, ScrapedAt: now})
+	idle := pool.NewEndpoint(pool.Spec{Name: "idle", Address: "b:1"})
+	idle.SetMetrics(&pool.Metrics{WaitingQueue: 0, ScrapedAt: now})
+	stale := pool.NewEndpoint(pool.Spec{Name: "stale", Address: "c:1"})
+	stale.SetMetrics(&pool.Metrics{ScrapedAt: now.Add(-time.Minute)})
+	snap := pool.NewSnapshot([]*pool.Endpoint{busy, idle, stale})
+	l := s.Load(snap, now, 0)
+	level, demand, nStale, per := l.Level, l.Demand, l.Stale, l.PerRequest
+	// busy: 15/5 = 3 (capped 1), idle 0, stale 1.
+	if level != 2.0/3 || demand != 4.0/3 || nStale != 1 || per != 1.0/15 {
+		t.Fatalf("Load = %v, %v, %d, %v; want 2/3, 4/3, 1, 1/15", level, demand, nStale, per)
+	}
+	if level != s.Saturation(snap, now) {
+		t.Fatalf("Load level %v differs from Saturation %v", level, s.Saturation(snap, now))
+	}
+	// A threshold of its own: busy 15/3 (capped 1), idle 0, stale 1.
+	if l := s.Load(snap, now, 3); l.Level != 2.0/3 || l.Demand != 6.0/3 || l.PerRequest != 1.0/9 || l.Ready != 3 {
+		t.Fatalf("Load with threshold 3 = %+v; want level 2/3, demand 2, 1/9 per request, 3 ready", l)
+	}
+	// Failing scrapes: the endpoint is absent, not busy.
+	for range DefaultConfig().MaxScrapeFailures {
+		stale.RecordScrapeFailure()
+	}
+	if l := s.Load(snap, now, 0); l.Ready != 2 || l.Level != 0.5 || l.Stale != 0 {
+		t.Fatalf("Load with one endpoint failing its scrapes = %+v; want 2 ready, level 1/2, none stale", l)
+	}
+	if l := s.Load(pool.NewSnapshot(nil), now, 0); l.Level != 1 || l.Demand != 1 || l.PerRequest != 0 || l.Ready != 0 {
+		t.Fatalf("empty pool: %+v", l)
+	}
+}
+
+// TestLoadCountsRequestsEndedSinceTheScrape: flow control's gate frees a
+// slot as soon as one of the gateway's requests ends, not a scrape later.
+func TestLoadCountsRequestsEndedSinceTheScrape(t *testing.T) {
+	now := time.Unix(1000, 0)
+	s := New(DefaultConfig(), nil)
+	ep := pool.NewEndpoint(pool.Spec{Name: "a", Address: "a:1"})
+	for range 10 {
+		ep.Acquire(1)
+	}
+	ep.SetMetrics(&pool.Metrics{WaitingQueue: 2, Running: 8, ScrapedAt: now})
+	snap := pool.NewSnapshot([]*pool.Endpoint{ep})
+	if level := s.Load(snap, now, 2).Level; level != 1 {
+		t.Fatalf("2 waiting at threshold 2: level %v, want 1", level)
+	}
+	pick := s.Saturation(snap, now)
+	ep.Release(1) // one ends: a waiting request takes its slot
+	if level := s.Load(snap, now, 2).Level; level != 0.5 {
+		t.Fatalf("after one ended: level %v, want 0.5", level)
+	}
+	if got := s.Saturation(snap, now); got != pick {
+		t.Fatalf("the pick's saturation changed (%v, was %v); only flow control's reading should", got, pick)
+	}
+	ep.Acquire(1) // the gateway sends one: it waits again
+	if level := s.Load(snap, now, 2).Level; level != 1 {
+		t.Fatalf("after one more sent: level %v, want 1", level)
+	}
+}
+
+// TestLoadCountsRequestsInTransitAtTheScrape: a request sent just before a
+// scrape that the replica did not report yet still waits.
+func TestLoadCountsRequestsInTransitAtTheScrape(t *testing.T) {
+	now := time.Unix(1000, 0)
+	s := New(DefaultConfig(), nil)
+	ep := pool.NewEndpoint(pool.Spec{Name: "a", Address: "a:1"})
+	for range 6 {
+		ep.Acquire(1)
+	}
+	ep.SetMetrics(&pool.Metrics{WaitingQueue: 4, Running: 1, ScrapedAt: now}) // the sixth is in transit
+	if level := s.Load(pool.NewSnapshot([]*pool.Endpoint{ep}), now, 5).Level; level != 1 {
+		t.Fatalf("level %v with 4 waiting and one in transit at threshold 5, want 1", level)
+	}
+}
+
+func TestFlowQueue(t *testing.T) {
+	for _, tc := range []struct {
+		waiting     int
+		ended, sent int64
+		want        float64
+	}{
+		{0, 0, 0, 0},
+		{3, 0, 0, 3},
+		{3, 1, 0, 2},
+		{3, 5, 0, 0},
+		{3, 5, 1, 0},    // 2 slots left free take the new one
+		{3, 5, 4, 2},    // 2 of 4 new ones fit
+		{0, 0, 4, 4},    // sent since the scrape count as waiting
+		{-1, -2, -3, 0}, // nonsense stays non-negative
+	} {
+		if got := flowQueue(tc.waiting, tc.ended, tc.sent); got != tc.want {
+			t.Errorf("flowQueue(%d, %d, %d) = %v, want %v", tc.waiting, tc.ended, tc.sent, got, tc.want)
+		}
 	}
 }

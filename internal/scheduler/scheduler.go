@@ -81,10 +81,15 @@ func (s *Scheduler) Pick(req *Request, snap *pool.Snapshot, now time.Time) (Resu
 	t.begin(s.observer)
 	defer t.report()
 	c.loadCandidates(snap.Endpoints(), req.Exclude)
-	t.mark(PluginExclusionFilter)
 	if len(c.cands) == 0 {
+		t.mark(PluginExclusionFilter)
 		return Result{}, ErrNoEndpoint
 	}
+	// Outlier ejection is timed with the exclusion filter (both keep
+	// endpoints known to be unfit out), so the plugin series stay as
+	// upstream's.
+	c.filterEjected(now)
+	t.mark(PluginExclusionFilter)
 	c.filterScrapeFailures(int64(s.cfg.MaxScrapeFailures))
 	t.mark(PluginScrapeFailureFilter)
 	c.filterStale(now, s.cfg.Staleness)

@@ -115,7 +115,7 @@ func TestLoRAAffinity(t *testing.T) {
 func TestShedsSheddableWhenSaturated(t *testing.T) {
 	// Two slow replicas that run one sequence at a time: long requests keep
 	// each one's waiting queue at or above the saturation threshold (5).
-	f := startFleet(t, 2, func(int) []string { return []string{"--max-num-seqs", "1"} }, modelsYAML)
+	f := startFleet(t, 2, func(int) []string { return []string{"--max-num-seqs", "1"} }, modelsYAML+"flowControl:\n  mode: shed\n")
 	hogCtx, stopHogs := context.WithCancel(context.Background())
 	var hogs sync.WaitGroup
 	defer func() { stopHogs(); hogs.Wait() }()

@@ -1,0 +1,564 @@
+package admission
+
+import (
+	"context"
+	"math"
+	"slices"
+	"sync"
+	"time"
+)
+
+// Mode is how a front end admits requests into a saturated pool.
+type Mode string
+
+// Modes.
+const (
+	// ModeOff admits everything; the replicas queue.
+	ModeOff Mode = "off"
+	// ModeShed rejects sheddable requests (priority < 0) while the pool is
+	// saturated and admits the rest (upstream's legacy admission).
+	ModeShed Mode = "shed"
+	// ModeQueue holds requests in the gateway while the pool is saturated
+	// and dispatches them by priority, fairness ID and deadline as soon as
+	// it is not.
+	ModeQueue Mode = "queue"
+)
+
+// Valid reports whether m is a known mode.
+func (m Mode) Valid() bool { return m == ModeOff || m == ModeShed || m == ModeQueue }
+
+// Ordering orders the requests of one flow (fairness ID) within a band.
+type Ordering string
+
+// Orderings.
+const (
+	// OrderFCFS serves a flow's requests in arrival order.
+	OrderFCFS Ordering = "fcfs"
+	// OrderEDF serves the earliest deadline first: arrival plus the
+	// request's TTFT objective ([Item.SLO]); requests without one come
+	// after, by arrival plus the TTL.
+	OrderEDF Ordering = "edf"
+)
+
+// Fairness chooses among the flows of one band.
+type Fairness string
+
+// Fairness policies.
+const (
+	// FairnessRoundRobin serves the band's flows in turn, one request each.
+	FairnessRoundRobin Fairness = "round-robin"
+	// FairnessGlobalStrict serves the band's best request whatever its
+	// flow (by the ordering's key), as one queue.
+	FairnessGlobalStrict Fairness = "global-strict"
+)
+
+// Defaults of [Options].
+const (
+	// DefaultTTL is how long a request may wait, as upstream.
+	DefaultTTL = 60 * time.Second
+	// DefaultMaxRequestsPerBand bounds each band's queue, as upstream.
+	DefaultMaxRequestsPerBand = 5000
+	// defaultRecheck is how often saturation is re-read while requests are
+	// queued: scraped metrics publish no event, so a pool that drains
+	// without a gateway request finishing (another gateway's traffic, a
+	// fresh scrape) is noticed this late at most.
+	defaultRecheck = 10 * time.Millisecond
+)
+
+// Item describes one request to [Queue.Enqueue].
+type Item struct {
+	// Mode overrides the queue's mode for this request (a front end's
+	// effective mode); "" uses [Options.Mode].
+	Mode Mode
+	// Priority is the objective's priority; higher goes first, negative
+	// is sheddable.
+	Priority int
+	// FairnessID names the request's flow; requests of one band are
+	// shared fairly among flows.
+	FairnessID string
+	// SLO is the request's TTFT objective (0: none); with [OrderEDF] the
+	// deadline is arrival plus SLO.
+	SLO time.Duration
+	// Bytes is the request body's size, already reserved in the shared
+	// body budget by the front end; the queue reports it.
+	Bytes int64
+	// Model and TargetModel label the request's metrics.
+	Model, TargetModel string
+}
+
+// Options configure a [Queue].
+type Options struct {
+	// Pool names the pool (the inference_pool label).
+	Pool string
+	// Mode is the mode of items that name none; "" means [ModeQueue].
+	Mode Mode
+	// Signal reports the pool's saturation; required unless every item
+	// uses [ModeOff].
+	Signal Signal
+	// TTL bounds a request's wait; 0 means [DefaultTTL].
+	TTL time.Duration
+	// MaxRequestsPerBand bounds each priority band's queue; 0 means
+	// [DefaultMaxRequestsPerBand].
+	MaxRequestsPerBand int
+	// Ordering orders a flow's requests; "" means [OrderFCFS].
+	Ordering Ordering
+	// Fairness chooses among a band's flows; "" means
+	// [FairnessRoundRobin].
+	Fairness Fairness
+	// NoEndpointHold is how long a request waits for an endpoint when the
+	// pool has none, before [ErrNoEndpoints]; 0 answers at once.
+	NoEndpointHold time.Duration
+	// Clock is the time source; nil means [SystemClock].
+	Clock Clock
+	// Observer receives flow-control events; nil discards them.
+	Observer Observer
+	// Recheck is how often saturation is re-read while requests wait; 0
+	// means 10ms.
+	Recheck time.Duration
+	// Budget is the body-byte budget the front end reserved the items'
+	// bytes in; the queue marks the bytes it holds there
+	// ([Budget.AddQueued]). Nil marks nothing.
+	Budget *Budget
+}
+
+// Queue is one pool's flow control: the gate between a parsed request and
+// the endpoint pick. Every front end calls [Queue.Enqueue] after parsing
+// and routing a request to its pool and before picking an endpoint:
+//
+//	t, err := q.Enqueue(ctx, admission.Item{Priority: p, FairnessID: id, SLO: slo, Bytes: n})
+//	if err != nil {
+//		// *Rejection (answer per admission.RetryAfter and the error) or
+//		// the context's error (client gone).
+//	}
+//	defer t.Release()      // when the request is over
+//	... pick an endpoint and count the request on it ...
+//	t.Routed()             // lets the next queued request through
+//
+// In [ModeQueue] a request is admitted at once while the pool is not
+// saturated and nothing is queued; otherwise it waits on a channel (no
+// polling) in its priority band, behind higher bands (strict priority),
+// sharing its band fairly among fairness IDs, ordered within its flow by
+// arrival or deadline. Dispatch resumes as soon as the pool is not
+// saturated: on every finished request, on every arrival and, while
+// anything waits, every Recheck. One dispatched request at a time may be
+// between admission and [Ticket.Routed], so the saturation the next
+// dispatch reads includes it.
+//
+// Queue starts no goroutine of its own: timers fire on the [Clock], and
+// [Queue.Close] stops them. A nil *Queue admits everything.
+type Queue struct {
+	pool     string
+	mode     Mode
+	sig      Signal
+	ttl      time.Duration
+	hold     time.Duration
+	recheck  time.Duration
+	maxBand  int
+	order    Ordering
+	fairness Fairness
+	clock    Clock
+	obs      Observer
+	budget   *Budget
+
+	mu          sync.Mutex
+	bands       []*band // by priority, highest first; kept while empty
+	queued      int
+	queuedBytes int64
+	pending     int // dispatched from the queue, not yet routed
+	seq         uint64
+	closed      bool
+	stopRecheck func() bool // non-nil while a recheck is scheduled
+	drain       drainMeter
+}
+
+// NewQueue returns a pool's queue.
+func NewQueue(o Options) *Queue {
+	q := &Queue{
+		pool: o.Pool, mode: o.Mode, sig: o.Signal, ttl: o.TTL, hold: o.NoEndpointHold,
+		recheck: o.Recheck, maxBand: o.MaxRequestsPerBand, order: o.Ordering,
+		fairness: o.Fairness, clock: o.Clock, obs: o.Observer, budget: o.Budget,
+	}
+	if q.mode == "" {
+		q.mode = ModeQueue
+	}
+	if q.ttl <= 0 {
+		q.ttl = DefaultTTL
+	}
+	if q.recheck <= 0 {
+		q.recheck = defaultRecheck
+	}
+	if q.maxBand <= 0 {
+		q.maxBand = DefaultMaxRequestsPerBand
+	}
+	if q.order == "" {
+		q.order = OrderFCFS
+	}
+	if q.fairness == "" {
+		q.fairness = FairnessRoundRobin
+	}
+	if q.clock == nil {
+		q.clock = SystemClock{}
+	}
+	if q.obs == nil {
+		q.obs = nopObserver{}
+	}
+	if q.sig == nil {
+		q.sig = SignalFunc(func(time.Time) Saturation { return Saturation{Endpoints: 1} })
+	}
+	return q
+}
+
+// Mode returns the mode of items that name none.
+func (q *Queue) Mode() Mode {
+	if q == nil {
+		return ModeOff
+	}
+	return q.mode
+}
+
+// Ticket is an admitted request's hold on flow control. The zero Ticket
+// (mode off) holds nothing. A Ticket is used by one goroutine.
+type Ticket struct {
+	q       *Queue
+	w       *waiter // nil when admitted without waiting
+	waited  time.Duration
+	held    bool
+	pending bool
+}
+
+// Waited returns how long the request waited in the queue (0 when admitted
+// at once).
+func (t *Ticket) Waited() time.Duration { return t.waited }
+
+// Routed records that the request has been counted on an endpoint (or
+// will not be), so the saturation signal sees it and the next queued
+// request may be dispatched. It is idempotent and implied by Release.
+func (t *Ticket) Routed() {
+	if t == nil || !t.pending {
+		return
+	}
+	t.pending = false
+	q := t.q
+	q.mu.Lock()
+	q.pending--
+	q.dispatchLocked(q.clock.Now())
+	q.mu.Unlock()
+}
+
+// Release ends the request's hold: it counts as drained and the queue
+// re-evaluates dispatch. Call it once the request is over; it is
+// idempotent.
+func (t *Ticket) Release() {
+	if t == nil || !t.held {
+		return
+	}
+	t.held = false
+	q := t.q
+	q.mu.Lock()
+	if t.pending {
+		t.pending = false
+		q.pending--
+	}
+	now := q.clock.Now()
+	q.drain.add(now)
+	q.dispatchLocked(now)
+	q.mu.Unlock()
+}
+
+// Enqueue admits a request, waiting in the queue when the mode and the
+// pool's state say so. It returns a [Ticket] to [Ticket.Routed] and
+// [Ticket.Release], or an error: a [*Rejection] wrapping [ErrShed],
+// [ErrQueueFull], [ErrTTLExpired], [ErrNoEndpoints] or [ErrShuttingDown],
+// or ctx's error when ctx ended while the request waited (it has left the
+// queue by then).
+func (q *Queue) Enqueue(ctx context.Context, it Item) (Ticket, error) {
+	mode := it.Mode
+	if mode == "" && q != nil {
+		mode = q.mode
+	}
+	if q == nil || mode == ModeOff || mode == "" {
+		return Ticket{}, nil
+	}
+	now := q.clock.Now()
+	q.mu.Lock()
+	if q.closed {
+		q.mu.Unlock()
+		q.obs.FlowOutcome(q.pool, it, OutcomeRejectedOther, 0)
+		return Ticket{}, reject(ErrShuttingDown, time.Second)
+	}
+	s := q.evaluateLocked(now)
+	if s.Endpoints > 0 {
+		switch {
+		case mode == ModeShed && it.Priority < 0 && isSaturated(s.Level):
+			q.mu.Unlock()
+			q.obs.FlowOutcome(q.pool, it, OutcomeRejectedCapacity, 0)
+			return Ticket{}, reject(ErrShed, time.Second)
+		case mode == ModeShed, q.queued == 0 && !isSaturated(s.Level):
+			q.mu.Unlock()
+			q.obs.FlowOutcome(q.pool, it, OutcomeDispatched, 0)
+			return Ticket{q: q, held: true}, nil
+		}
+	} else if q.hold <= 0 {
+		q.mu.Unlock()
+		q.obs.FlowOutcome(q.pool, it, OutcomeRejectedNoEndpoints, 0)
+		return Ticket{}, reject(ErrNoEndpoints, time.Second)
+	}
+	b := q.bandLocked(it.Priority)
+	if b.n >= q.maxBand {
+		after := q.drain.retryAfter(now, q.queued, q.ttl)
+		q.mu.Unlock()
+		q.obs.FlowOutcome(q.pool, it, OutcomeRejectedCapacity, 0)
+		return Ticket{}, reject(ErrQueueFull, after)
+	}
+	w := q.pushLocked(b, it, mode, now)
+	timeout := q.ttl
+	if s.Endpoints == 0 {
+		timeout = min(q.hold, q.ttl)
+	}
+	w.stop = q.clock.AfterFunc(timeout, func() { q.expire(w) })
+	q.dispatchLocked(now)
+	q.scheduleRecheckLocked()
+	q.mu.Unlock()
+	return q.wait(ctx, w)
+}
+
+// wait blocks until w is decided or ctx ends.
+func (q *Queue) wait(ctx context.Context, w *waiter) (Ticket, error) {
+	select {
+	case <-w.done:
+	case <-ctx.Done():
+		q.mu.Lock()
+		if w.idx >= 0 {
+			waited := q.clock.Now().Sub(w.enq)
+			q.removeLocked(w)
+			q.decideLocked(w, ctx.Err(), OutcomeEvictedContextCancelled, waited)
+			q.dispatchLocked(q.clock.Now())
+		}
+		q.mu.Unlock()
+		<-w.done
+	}
+	if w.err != nil {
+		return Ticket{}, w.err
+	}
+	t := Ticket{q: q, w: w, waited: w.waited, held: true, pending: w.pending}
+	if ctx.Err() != nil {
+		// Admitted as the client left: give the slot back at once.
+		t.Release()
+		return Ticket{}, ctx.Err()
+	}
+	return t, nil
+}
+
+// expire ends w's wait when its timer fires: after the no-endpoint hold
+// with no endpoint, 503; after the TTL, 429 (503 when the pool has no
+// endpoint then). A hold that ends with endpoints present re-arms the
+// timer for the rest of the TTL.
+func (q *Queue) expire(w *waiter) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if w.idx < 0 {
+		return
+	}
+	now := q.clock.Now()
+	waited := now.Sub(w.enq)
+	s := q.sig.Saturation(now)
+	switch {
+	case s.Endpoints == 0:
+		q.removeLocked(w)
+		q.decideLocked(w, reject(ErrNoEndpoints, q.hold), OutcomeRejectedNoEndpoints, waited)
+	case waited < q.ttl:
+		w.stop = q.clock.AfterFunc(q.ttl-waited, func() { q.expire(w) })
+		return
+	default:
+		q.removeLocked(w)
+		after := q.drain.retryAfter(now, q.queued, q.ttl)
+		q.decideLocked(w, reject(ErrTTLExpired, after), OutcomeEvictedTTL, waited)
+	}
+	q.dispatchLocked(now)
+}
+
+// Close rejects every queued request and every later one with
+// [ErrShuttingDown] and stops the queue's timers. Requests already
+// admitted are unaffected.
+func (q *Queue) Close() {
+	if q == nil {
+		return
+	}
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.closed = true
+	if q.stopRecheck != nil {
+		q.stopRecheck()
+		q.stopRecheck = nil
+	}
+	now := q.clock.Now()
+	q.rejectAllLocked(now, reject(ErrShuttingDown, time.Second), OutcomeEvictedOther)
+}
+
+// Queued returns the number of requests waiting and their body bytes.
+func (q *Queue) Queued() (int, int64) {
+	if q == nil {
+		return 0, 0
+	}
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.queued, q.queuedBytes
+}
+
+// RetryAfter returns the Retry-After for a request refused now: the time
+// the queued requests take to drain at the measured rate, clamped to
+// [1s, TTL] (the TTL when nothing drains).
+func (q *Queue) RetryAfter() time.Duration {
+	if q == nil {
+		return time.Second
+	}
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.drain.retryAfter(q.clock.Now(), q.queued, q.ttl)
+}
+
+// evaluateLocked reads the signal and reports the uncapped saturation,
+// queued demand included.
+func (q *Queue) evaluateLocked(now time.Time) Saturation {
+	s := q.sig.Saturation(now)
+	demand := s.Demand + float64(q.queued)*s.QueueUnit
+	if s.Endpoints == 0 {
+		demand = 1 // upstream's reading of an empty pool
+	}
+	if math.IsNaN(demand) {
+		demand = 1
+	}
+	q.obs.FlowSaturation(q.pool, demand, s.Stale)
+	return s
+}
+
+// dispatchLocked admits the next queued request while the pool can take
+// it and no dispatched request is still on its way to an endpoint.
+func (q *Queue) dispatchLocked(now time.Time) {
+	for q.queued > 0 && q.pending == 0 && !q.closed {
+		s := q.evaluateLocked(now)
+		if s.Endpoints == 0 {
+			if q.hold <= 0 {
+				q.rejectAllLocked(now, reject(ErrNoEndpoints, time.Second), OutcomeRejectedNoEndpoints)
+			}
+			return
+		}
+		b, w := q.nextLocked()
+		if w.mode == ModeQueue && isSaturated(s.Level) {
+			return
+		}
+		b.served(w)
+		q.removeLocked(w)
+		w.pending = true
+		q.pending++
+		q.decideLocked(w, nil, OutcomeDispatched, now.Sub(w.enq))
+	}
+}
+
+// nextLocked returns the waiter to serve next: the highest non-empty band,
+// then its fairness policy. The queue must not be empty.
+func (q *Queue) nextLocked() (*band, *waiter) {
+	for _, b := range q.bands {
+		if b.n > 0 {
+			return b, b.peek(q.fairness)
+		}
+	}
+	panic("admission: nextLocked on an empty queue")
+}
+
+// bandLocked returns the band of priority, creating it in order.
+func (q *Queue) bandLocked(priority int) *band {
+	i, found := slices.BinarySearchFunc(q.bands, priority, func(b *band, p int) int {
+		switch {
+		case b.priority > p:
+			return -1
+		case b.priority < p:
+			return 1
+		}
+		return 0
+	})
+	if found {
+		return q.bands[i]
+	}
+	b := newBand(priority)
+	q.bands = slices.Insert(q.bands, i, b)
+	return b
+}
+
+// pushLocked queues a new waiter for it in b.
+func (q *Queue) pushLocked(b *band, it Item, mode Mode, now time.Time) *waiter {
+	q.seq++
+	w := &waiter{item: it, mode: mode, enq: now, key: now, seq: q.seq, done: make(chan struct{})}
+	if q.order == OrderEDF {
+		if it.SLO > 0 {
+			w.key = now.Add(it.SLO)
+		} else {
+			w.key = now.Add(q.ttl)
+		}
+	}
+	b.push(w)
+	q.queued++
+	q.queuedBytes += it.Bytes
+	q.budget.AddQueued(it.Bytes)
+	q.obs.FlowQueued(q.pool, it, 1)
+	return w
+}
+
+// removeLocked takes a queued waiter out of the queue.
+func (q *Queue) removeLocked(w *waiter) {
+	w.flow.band.remove(w)
+	q.queued--
+	q.queuedBytes -= w.item.Bytes
+	q.budget.AddQueued(-w.item.Bytes)
+	q.obs.FlowQueued(q.pool, w.item, -1)
+	if w.stop != nil {
+		w.stop()
+	}
+}
+
+// decideLocked ends a removed waiter's wait with err (nil: admitted).
+func (q *Queue) decideLocked(w *waiter, err error, o Outcome, waited time.Duration) {
+	w.err, w.waited = err, waited
+	q.obs.FlowOutcome(q.pool, w.item, o, waited)
+	close(w.done)
+}
+
+// rejectAllLocked ends every queued request's wait with err.
+func (q *Queue) rejectAllLocked(now time.Time, err error, o Outcome) {
+	for _, b := range q.bands {
+		for b.n > 0 {
+			w := b.peek(FairnessGlobalStrict)
+			q.removeLocked(w)
+			q.decideLocked(w, err, o, now.Sub(w.enq))
+		}
+	}
+}
+
+// scheduleRecheckLocked makes sure saturation is re-read while requests
+// wait.
+func (q *Queue) scheduleRecheckLocked() {
+	if q.queued == 0 || q.stopRecheck != nil || q.closed {
+		return
+	}
+	q.stopRecheck = q.clock.AfterFunc(q.recheck, q.onRecheck)
+}
+
+// onRecheck is the recheck timer's callback.
+func (q *Queue) onRecheck() {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.stopRecheck = nil
+	q.dispatchLocked(q.clock.Now())
+	q.scheduleRecheckLocked()
+}
+
+// Report reads the pool's saturation and reports it to the observer, so
+// the saturation gauge stays current while no request arrives.
+func (q *Queue) Report() {
+	if q == nil {
+		return
+	}
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.evaluateLocked(q.clock.Now())
+}
