@@ -24,6 +24,7 @@ func newBenchCmd() *cobra.Command {
 		model      string
 		inProcess  bool
 		noPin      bool
+		extProc    bool
 		noProgress bool
 		list       bool
 		printSuite bool
@@ -95,6 +96,7 @@ loopback addresses; it prints and writes report.md and fails when a check fails.
 				TimeScale: timeScale,
 				NoPin:     noPin,
 				Target:    target,
+				ExtProc:   extProc,
 				Command:   "infergate " + strings.Join(os.Args[1:], " "),
 				Logger:    log,
 			}
@@ -138,11 +140,12 @@ loopback addresses; it prints and writes report.md and fails when a check fails.
 	fs.StringVar(&target, "target", "", "send the workloads to this OpenAI endpoint (http://host:port) instead of simulated fleets")
 	fs.StringVar(&model, "model", "", "model name to send (default the suite's; needed with --target)")
 	fs.BoolVar(&inProcess, "in-process", false, "run the gateway inside this process (its CPU and RSS are then not measured)")
+	fs.BoolVar(&extProc, "extproc", false, "send the gateway runs through its ext_proc picker behind the Go Envoy stand-in instead of the native proxy (routing quality through ext_proc)")
 	fs.BoolVar(&noPin, "no-pin", false, "do not pin the gateway and the load generator to separate CPUs in overhead scenarios")
 	fs.BoolVar(&noProgress, "no-progress", false, "do not draw a progress bar")
 	fs.BoolVar(&list, "list", false, "list the built-in suites and exit")
 	fs.BoolVar(&printSuite, "print-suite", false, "print the suite's YAML and exit")
 	logs.bind(fs, "warn")
-	cmd.AddCommand(newBenchReplicasCmd())
+	cmd.AddCommand(newBenchReplicasCmd(), newBenchPickerCmd())
 	return cmd
 }

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/infergate/infergate/internal/config"
 	"github.com/infergate/infergate/internal/gateway"
 )
 
@@ -40,6 +41,12 @@ func startInProcessGateway(addrs []string, strategy string, timeScale float64, o
 	if err != nil {
 		return nil, err
 	}
+	return startInProcessGatewayConfig(cfg)
+}
+
+// startInProcessGatewayConfig starts a gateway with configuration cfg in
+// this process.
+func startInProcessGatewayConfig(cfg *config.Config) (*inProcessGateway, error) {
 	gw, err := gateway.New(cfg, gateway.Options{})
 	if err != nil {
 		return nil, fmt.Errorf("start gateway: %w", err)

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/infergate/infergate/internal/config"
 )
 
 // GatewayCommand returns the command that runs the gateway with the
@@ -44,6 +46,13 @@ func startProcessGateway(command GatewayCommand, dir string, addrs []string, str
 	if err != nil {
 		return nil, err
 	}
+	return startProcessGatewayConfig(command, dir, cfg, cpu)
+}
+
+// startProcessGatewayConfig starts the gateway as startProcessGateway does,
+// with the configuration cfg (its listen and metricsListen addresses set).
+func startProcessGatewayConfig(command GatewayCommand, dir string, cfg *config.Config, cpu int) (*processGateway, error) {
+	listen, metricsListen := cfg.Listen, cfg.MetricsListen
 	data, err := yaml.Marshal(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("write gateway config: %w", err)

@@ -33,6 +33,11 @@ type Options struct {
 	// runs once per sweep point in wall time, without calibration,
 	// simulator metrics or targets.
 	Target string
+	// ExtProc sends every gateway run's requests through the gateway's
+	// ext_proc picker behind the Go Envoy stand-in (internal/envoystandin,
+	// plaintext) instead of the native proxy, to compare routing quality
+	// through ext_proc with the proxy's.
+	ExtProc bool
 	// Command is the command line recorded in the report.
 	Command string
 	// Logger receives progress logs; nil discards.
@@ -221,6 +226,9 @@ func (sc *Scenario) seed(s *Suite, i int) int64 {
 // startGateway starts a gateway for a run, as a process when the options
 // say how, else in this process.
 func (r *runner) startGateway(addrs []string, strategy string, timeScale float64, o *SchedulerOverride, cpu int) (gatewayInstance, error) {
+	if r.o.ExtProc {
+		return startExtProcGateway(r.o.Gateway, r.dir, addrs, strategy, timeScale, o, cpu, r.log)
+	}
 	if r.o.Gateway == nil {
 		return startInProcessGateway(addrs, strategy, timeScale, o)
 	}

@@ -59,6 +59,24 @@ type ExtProc struct {
 	// of address → weighted score of every candidate) to the envoy.lb
 	// dynamic metadata. Default false.
 	EndpointScores bool `yaml:"endpointScores" json:"endpointScores"`
+	// Conformance runs the listener in conformance mode, for the Gateway
+	// API Inference Extension conformance suite (v1.6.0) only: the test
+	// contract of the suite's picker (lwepp) instead of inference routing
+	// (round-robin over the pool, the test-epp-endpoint-selection header
+	// honoured whatever trustControlHeaders says, the
+	// x-conformance-test-* report headers on responses; no parsing,
+	// accounting or scheduling). Default false; never in production.
+	Conformance bool `yaml:"conformance" json:"conformance"`
+}
+
+// ExtProcPoolLabel is the pool the ext_proc listener reports in conformance
+// mode: namespace/name in Kubernetes mode, else the pool's name.
+func (c *Config) ExtProcPoolLabel() string {
+	p := c.ExtProcPool()
+	if c.Kubernetes.Enabled && c.Kubernetes.Namespace != "" && p != "" {
+		return c.Kubernetes.Namespace + "/" + p
+	}
+	return p
 }
 
 // On reports whether the ext_proc listener is configured.

@@ -16,16 +16,16 @@ const MaxControlValueBytes = openai.MaxModelNameBytes
 const DefaultFairnessID = "default-flow"
 
 // ControlHeaders lists every spelling of every header a client could steer
-// routing with (the SLO and conformance-selection headers included), in
-// lower case. When control headers are not trusted a front end removes them
-// all before routing, so they neither steer the gateway nor reach the
-// replica.
+// routing with (the SLO headers and the conformance suite's selection and
+// report headers included), in lower case. When control headers are not
+// trusted a front end removes them all before routing, so they neither
+// steer the gateway nor reach the replica.
 var ControlHeaders = []string{
 	HeaderObjective, HeaderObjectiveLegacy,
 	HeaderModelRewrite, HeaderModelRewriteLegacy,
 	HeaderFairnessID, HeaderFairnessIDLegacy,
 	HeaderSLOTTFT, HeaderSLOTTFTLegacy, HeaderSLOTPOT, HeaderSLOTPOTLegacy,
-	HeaderEndpointSelection,
+	HeaderEndpointSelection, HeaderConformanceServed, HeaderConformanceSelected, HeaderConformancePool,
 }
 
 // Control holds the validated control values of one request. Strings are

@@ -30,6 +30,16 @@ const (
 	// HeaderEndpointSelection is the conformance tests' endpoint-selection
 	// header; a control header like the others.
 	HeaderEndpointSelection = "test-epp-endpoint-selection"
+	// HeaderConformanceServed is the response header in which a picker in
+	// conformance mode reports the endpoint the data plane says served the
+	// request (GIE conformance suite).
+	HeaderConformanceServed = "x-conformance-test-served-endpoint"
+	// HeaderConformanceSelected is the response header in which a picker in
+	// conformance mode reports the endpoint it selected.
+	HeaderConformanceSelected = "x-conformance-test-selected-endpoint"
+	// HeaderConformancePool is the response header in which a picker in
+	// conformance mode reports its pool as namespace/name.
+	HeaderConformancePool = "x-conformance-test-epp-pool"
 	// HeaderRequestID is propagated, or generated when absent or unsafe.
 	HeaderRequestID = "x-request-id"
 )

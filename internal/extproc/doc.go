@@ -44,6 +44,16 @@
 //     response did (the client went away) releases everything and is
 //     recorded as client-closed.
 //
+// # Conformance mode
+//
+// With [Options.Conformance] the processor implements the test contract of
+// the Gateway API Inference Extension conformance suite's picker (lwepp,
+// GIE v1.6.0, plus the later lwepp's report headers) instead of the steps
+// above: any path, method and body; round-robin over the pool, restricted
+// to test-epp-endpoint-selection (IPs or ip:port) or else the subset hint;
+// the body streamed back unchanged; x-conformance-test-served-endpoint,
+// -selected-endpoint and -epp-pool on the response. See conformance.go.
+//
 // [GRPC] serves the processor and [Health] the gRPC health service, each
 // on its own listener, with the gateway's bounded graceful stop.
 package extproc

@@ -89,3 +89,28 @@ func FuzzRequestHeaders(f *testing.F) {
 		}
 	})
 }
+
+// FuzzSelection feeds arbitrary test-epp-endpoint-selection values to the
+// conformance mode's parser: no panic, bounded entries, and a non-nil
+// selection only when it names something.
+func FuzzSelection(f *testing.F) {
+	for _, s := range []string{"10.0.0.1", "10.0.0.1:8000, [::1]:80", "", ",,", "[::1]", "a:b:c"} {
+		f.Add(s)
+	}
+	eps := []*pool.Endpoint{
+		pool.NewEndpoint(pool.Spec{Name: "a", Address: "10.0.0.1:8000"}),
+		pool.NewEndpoint(pool.Spec{Name: "b", Address: "[::1]:80"}),
+	}
+	f.Fuzz(func(t *testing.T, v string) {
+		sel := parseSelection(v)
+		if sel == nil {
+			return
+		}
+		if n := len(sel.hosts) + len(sel.addrs); n == 0 || n > maxSubsetEntries {
+			t.Fatalf("%d entries kept", n)
+		}
+		for _, ep := range eps {
+			_ = sel.allows(ep)
+		}
+	})
+}

@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"runtime/debug"
+	"sync/atomic"
 	"time"
 
 	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/service/ext_proc/v3"
@@ -58,6 +59,12 @@ type Options struct {
 	// configured, since Envoy's data plane bounds how long a picker may
 	// hold a request); "" uses the queue's own mode.
 	FlowMode admission.Mode
+	// Conformance turns on conformance mode (see conformance.go): the GIE
+	// conformance suite's picker contract instead of inference routing.
+	Conformance bool
+	// PoolLabel is the pool reported in conformance mode's
+	// x-conformance-test-epp-pool header (namespace/name); "" means Pool.
+	PoolLabel string
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }
@@ -79,6 +86,10 @@ type Server struct {
 	fallbacks int
 	scores    bool
 	flowMode  admission.Mode
+
+	conformance bool
+	poolLabel   string
+	rr          atomic.Uint64 // conformance mode's round-robin counter
 }
 
 // New returns a Server.
@@ -98,6 +109,12 @@ func New(o Options) *Server {
 		fallbacks: max(o.Fallbacks, 0),
 		flowMode:  o.FlowMode,
 		scores:    o.EndpointScores,
+
+		conformance: o.Conformance,
+		poolLabel:   o.PoolLabel,
+	}
+	if s.poolLabel == "" {
+		s.poolLabel = s.pool
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
@@ -121,6 +138,9 @@ func New(o Options) *Server {
 // it; a panic is recovered, logged, counted and answered with a 500 when no
 // answer was sent yet.
 func (s *Server) Process(srv extprocv3.ExternalProcessor_ProcessServer) (err error) {
+	if s.conformance {
+		return s.processConformance(srv)
+	}
 	st := &stream{s: s, srv: srv}
 	defer func() {
 		if v := recover(); v != nil {

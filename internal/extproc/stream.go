@@ -296,8 +296,11 @@ func (st *stream) decide(trailers bool) (bool, error) {
 }
 
 // bodyChunkBytes is the largest body piece sent back in one message, below
-// Envoy's recommended 64 KiB (upstream uses the same size).
-const bodyChunkBytes = 62_000
+// Envoy's recommended 64 KiB. It keeps each marshalled message within
+// gRPC's 32 KiB buffer tier: upstream's 62,000 bytes land in the 1 MiB
+// tier, which gRPC zeroes on every reuse (measured: about 4 MB cleared and
+// most of the picker's CPU for a 220 KB body).
+const bodyChunkBytes = 32_000
 
 // fail answers the request with the error for err, recorded by the
 // exchange.

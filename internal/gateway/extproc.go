@@ -50,7 +50,12 @@ func (g *Gateway) newExtProc(cfg *config.Config, budget *admission.Budget, infli
 		Fallbacks:          cfg.ExtProc.Fallbacks,
 		EndpointScores:     cfg.ExtProc.EndpointScores,
 		FlowMode:           admission.Mode(cfg.FlowControl.ModeFor(config.FrontEndExtProc)),
+		Conformance:        cfg.ExtProc.Conformance,
+		PoolLabel:          cfg.ExtProcPoolLabel(),
 	})
+	if cfg.ExtProc.Conformance {
+		log.Warn("ext_proc conformance mode: the GIE conformance suite's picker contract, no inference routing (tests only)")
+	}
 	e.grpc = extproc.NewGRPC(e.server, tlsCfg)
 	if cfg.ExtProc.HealthOn() {
 		// Plaintext always, as upstream's picker: the kubelet's gRPC probe
