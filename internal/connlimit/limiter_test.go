@@ -87,6 +87,26 @@ func (c *rawConn) status(t *testing.T) (int, error) {
 }
 
 // waitOpen polls until the limiter counts within/over connections.
+// waitIdle waits until lim counts n idle keep-alive connections: the
+// server marks a connection idle after writing its answer, which can be
+// after the client has read it.
+func waitIdle(t *testing.T, lim *Limiter, n int) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		lim.mu.Lock()
+		got := len(lim.idle)
+		lim.mu.Unlock()
+		if got == n {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d idle connections, want %d", got, n)
+		}
+		<-time.After(5 * time.Millisecond)
+	}
+}
+
 func waitOpen(t *testing.T, lim *Limiter, within, over int) {
 	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
@@ -135,6 +155,7 @@ func TestIdleConnectionIsEvictedFirst(t *testing.T) {
 	if code, err := idle.status(t); err != nil || code != http.StatusOK {
 		t.Fatalf("status %d, %v", code, err)
 	}
+	waitIdle(t, lim, 1)
 	busy := dial(t, addr)
 	busy.send(t, "/block")
 	waitOpen(t, lim, 2, 0)
@@ -160,6 +181,7 @@ func TestGlobalLimitEvictsAnotherAddressIdle(t *testing.T) {
 	if code, err := idle.status(t); err != nil || code != http.StatusOK {
 		t.Fatalf("status %d, %v", code, err)
 	}
+	waitIdle(t, lim, 1)
 	fresh := dial(t, addr)
 	fresh.send(t, "/")
 	if code, err := fresh.status(t); err != nil || code != http.StatusOK {
