@@ -24,9 +24,14 @@ KUSTOMIZE_VERSION := v5.8.2
 HELM_VERSION := v4.3.1
 export INFERGATE_KUSTOMIZE := $(TOOLS_BIN)/kustomize-$(KUSTOMIZE_VERSION)
 export INFERGATE_HELM := $(TOOLS_BIN)/helm-$(HELM_VERSION)
+# Jaeger for the tracing tests: the all-in-one v2 binary built from the Go
+# module proxy (tool module hack/jaeger), cached by version; the version must
+# match hack/jaeger/go.mod.
+JAEGER_VERSION := v1.75.0
+export INFERGATE_JAEGER := $(TOOLS_BIN)/jaeger-$(JAEGER_VERSION)
 FUZZTIME  ?= 30s
 
-.PHONY: all build test tools chromium prometheus kube render-tools crds monitoring-crds check fmt-check vet staticcheck unit allocs fuzz fuzz-long bench clean
+.PHONY: all build test tools chromium prometheus kube render-tools jaeger crds monitoring-crds check fmt-check vet staticcheck unit allocs fuzz fuzz-long bench clean
 
 all: build
 
@@ -39,7 +44,7 @@ test: tools check unit allocs
 
 ## tools: install what the tests need from outside the module, when
 ## missing (idempotent; cached on the machine, never in the repository).
-tools: chromium prometheus kube render-tools $(UPSTREAM_PROMTOOL)
+tools: chromium prometheus kube render-tools jaeger $(UPSTREAM_PROMTOOL)
 
 ## chromium: Debian's chromium, for the dashboard's headless-browser test.
 chromium:
@@ -60,6 +65,11 @@ kube:
 render-tools:
 	@KUSTOMIZE_VERSION=$(KUSTOMIZE_VERSION) HELM_VERSION=$(HELM_VERSION) GO=$(GO) \
 	  INFERGATE_TOOLS_BIN=$(TOOLS_BIN) sh hack/ensure-render-tools.sh
+
+## jaeger: Jaeger $(JAEGER_VERSION) (about 3 minutes to build the first time,
+## then cached), for the tracing tests.
+jaeger:
+	@JAEGER_VERSION=$(JAEGER_VERSION) GO=$(GO) INFERGATE_JAEGER=$(INFERGATE_JAEGER) sh hack/ensure-jaeger.sh
 
 ## crds: regenerate api/*/zz_generated.deepcopy.go and deploy/crds/ with
 ## controller-gen after changing the API types, and copy the CRDs into the

@@ -70,6 +70,8 @@ type Config struct {
 	Metrics Metrics `yaml:"metrics" json:"metrics"`
 	// Shutdown tunes graceful shutdown.
 	Shutdown Shutdown `yaml:"shutdown" json:"shutdown"`
+	// Tracing configures OpenTelemetry traces.
+	Tracing Tracing `yaml:"tracing" json:"tracing"`
 }
 
 // Shutdown tunes graceful shutdown.
@@ -171,5 +173,6 @@ func (c *Config) Validate() error {
 	errs = append(errs, c.Limits.validate()...)
 	errs = append(errs, c.Metrics.validate()...)
 	errs = append(errs, positiveDuration("shutdown.gracePeriod", c.Shutdown.GracePeriod)...)
+	errs = append(errs, c.Tracing.validate()...)
 	return errors.Join(errs...)
 }

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -26,6 +27,7 @@ import (
 	"github.com/infergate/infergate/internal/router"
 	"github.com/infergate/infergate/internal/scheduler"
 	"github.com/infergate/infergate/internal/telemetry"
+	"github.com/infergate/infergate/internal/tracing"
 )
 
 // Options are process-level inputs that are not part of the config file.
@@ -46,6 +48,9 @@ type Options struct {
 	// metrics.auth.mode is "kubernetes"; it is ignored otherwise (static
 	// mode reads the token file itself).
 	MetricsAuth *MetricsAuth
+	// Getenv reads the OTEL_* environment variables tracing falls back on;
+	// nil means os.Getenv.
+	Getenv func(string) string
 }
 
 // Discovery is a source of catalogs that runs as long as the gateway, such
@@ -84,6 +89,7 @@ type Gateway struct {
 	connLimit *connlimit.Limiter // counts the proxy listener's connections
 	tls       tlsConfigs         // nil fields: plain HTTP (tls.go)
 	live      *liveDashboard     // built-in dashboard (dashboard.go)
+	tracing   *tracing.Provider  // owned; flushed and stopped when Serve returns
 
 	catalogMu  sync.Mutex
 	pools      map[string]*servedPool  // by name; guarded by catalogMu
@@ -158,6 +164,14 @@ func New(cfg *config.Config, o Options) (*Gateway, error) {
 			return nil, err
 		}
 	}
+	getenv := o.Getenv
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	g.tracing, err = tracing.New(context.Background(), cfg.Tracing, getenv, "infergate", "github.com/infergate/infergate/internal/proxy")
+	if err != nil {
+		return nil, err
+	}
 	g.proxy = proxy.New(proxy.Options{
 		Router:               g.router,
 		Metrics:              metrics,
@@ -175,18 +189,20 @@ func New(cfg *config.Config, o Options) (*Gateway, error) {
 		StripAuthorization:   !cfg.Upstream.ForwardAuth(),
 		DropControlHeaders:   !cfg.TrustsControlHeaders(),
 		TLS:                  tlsCfg.upstream,
+		Tracer:               g.tracing.Tracer(),
+		Propagator:           g.tracing.Propagator(),
 	})
 
 	ma, err := metricsAuth(cfg.Metrics.Auth, o.MetricsAuth)
 	if err != nil {
-		return nil, err
+		return nil, errors.Join(err, g.tracing.Shutdown(context.Background()))
 	}
 	var guard func(http.Handler) http.Handler
 	var failures *auth.Failures
 	if ma != nil {
 		failures, err = metricsFailures(cfg.Metrics.Auth.FailureLimit, reg, log.With("component", "auth"))
 		if err != nil {
-			return nil, err
+			return nil, errors.Join(err, g.tracing.Shutdown(context.Background()))
 		}
 		guard = auth.Middleware(ma.Authenticator, ma.Authorizer, auth.MiddlewareOptions{Logger: log.With("component", "auth"), Failures: failures})
 	}
@@ -414,6 +430,10 @@ func (g *Gateway) Serve(ctx context.Context) error {
 	if lerr := loops.Wait(); lerr != nil && !errors.Is(lerr, context.Canceled) {
 		err = errors.Join(err, lerr)
 	}
+	// The spans of the drained requests are flushed before the process ends.
+	flushCtx, cancelFlush := context.WithTimeout(context.Background(), tracingFlushTimeout)
+	defer cancelFlush()
+	err = errors.Join(err, g.tracing.Shutdown(flushCtx))
 	g.log.Info("stopped")
 	return err
 }
@@ -446,6 +466,9 @@ func (g *Gateway) warmUp(ctx context.Context) {
 	}
 	_ = wg.Wait()
 }
+
+// tracingFlushTimeout bounds exporting the last spans at shutdown.
+const tracingFlushTimeout = 5 * time.Second
 
 // Warm-up bounds: total time, and the pause between tries of one endpoint.
 const (

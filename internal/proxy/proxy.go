@@ -11,11 +11,15 @@ import (
 	"sync"
 	"time"
 
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/infergate/infergate/internal/admission"
 	"github.com/infergate/infergate/internal/exchange"
 	"github.com/infergate/infergate/internal/openai"
 	"github.com/infergate/infergate/internal/openaihttp"
 	"github.com/infergate/infergate/internal/router"
+	"github.com/infergate/infergate/internal/tracing"
 )
 
 // Options configure a Handler. Router is required.
@@ -70,6 +74,12 @@ type Options struct {
 	Transport http.RoundTripper
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Tracer creates the request's spans and Propagator reads and writes
+	// W3C traceparent/tracestate; both nil (tracing off) creates none.
+	Tracer trace.Tracer
+	// Propagator carries the trace context to and from headers; required
+	// with Tracer.
+	Propagator propagation.TextMapPropagator
 }
 
 // Handler is the OpenAI-compatible proxy. It serves POST /v1/completions,
@@ -93,6 +103,8 @@ type Handler struct {
 	bodyTO   time.Duration
 	stall    time.Duration
 	overLim  func(*http.Request) bool
+	tracer   trace.Tracer // nil: tracing off
+	prop     propagation.TextMapPropagator
 }
 
 // New returns a Handler.
@@ -114,6 +126,9 @@ func New(o Options) *Handler {
 		bodyTO:   o.BodyReadTimeout,
 		stall:    o.ClientStallTimeout,
 		overLim:  o.OverLimit,
+	}
+	if o.Tracer != nil && o.Propagator != nil {
+		h.tracer, h.prop = o.Tracer, o.Propagator
 	}
 	if o.TLS != nil {
 		h.scheme = "https"
@@ -206,6 +221,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // every step; finish closes it whatever happened, aborts included.
 func (h *Handler) serveInference(w http.ResponseWriter, r *http.Request, id string, kind openai.Kind) {
 	c := &call{h: h, in: r, x: h.ex.Start(id)}
+	if h.tracer != nil {
+		c.startTrace(kind)
+	}
 	defer h.finish(c)
 	if !h.inflight.TryAcquire() {
 		h.fail(w, c, exchange.ErrSaturated)
@@ -219,6 +237,9 @@ func (h *Handler) serveInference(w http.ResponseWriter, r *http.Request, id stri
 		return
 	}
 	c.x.SetFairnessID(ctl.FairnessID)
+	if c.trace != nil {
+		c.trace.startChild(c.in.Context(), tracing.SpanParse)
+	}
 	buf, err := h.readBodyBounded(w, r, c)
 	if buf != nil {
 		defer h.putBuf(buf)
@@ -234,6 +255,10 @@ func (h *Handler) serveInference(w http.ResponseWriter, r *http.Request, id stri
 		return
 	}
 	c.x.Parsed(req)
+	if c.trace != nil {
+		c.trace.endParse(req, len(body), nil)
+		c.trace.startChild(c.in.Context(), tracing.SpanRoute)
+	}
 	dec, err := h.router.Route(router.Input{
 		Model:        req.Model,
 		Prompt:       req.Prompt,
@@ -241,6 +266,9 @@ func (h *Handler) serveInference(w http.ResponseWriter, r *http.Request, id stri
 		Objective:    ctl.Objective,
 		ModelRewrite: ctl.Rewrite,
 	})
+	if c.trace != nil {
+		c.trace.endRoute(dec, err)
+	}
 	if err != nil {
 		h.fail(w, c, err)
 		return
@@ -264,6 +292,9 @@ func (h *Handler) finish(c *call) {
 		Stalled:    c.stalled.Load(),
 		ClientGone: c.in.Context().Err() != nil,
 	})
+	if c.trace != nil {
+		c.endTrace()
+	}
 }
 
 // readBodyBounded reads the request body within the body read timeout: the
@@ -381,6 +412,11 @@ func (h *Handler) putBuf(b *[]byte) {
 // fail answers the client with the OpenAI error for err.
 func (h *Handler) fail(w http.ResponseWriter, c *call, err error) {
 	e, dropped := c.x.Fail(err)
+	if c.trace != nil {
+		status, code := c.x.Status()
+		c.trace.failed(status, code, dropped)
+		c.trace.endChild(err)
+	}
 	if dropped != "" {
 		setDropped(w.Header(), dropped, time.Second)
 	}
