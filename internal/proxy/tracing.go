@@ -98,7 +98,9 @@ func (t *reqTrace) endParse(req openai.Request, bodyBytes int, err error) {
 	t.endChild(err)
 }
 
-// endRoute ends the route span with the router's decision.
+// endRoute records the router's decision on the route span and ends it when
+// the request was admitted; a rejection is ended by [reqTrace.failed] and
+// [reqTrace.endChild] from the handler's fail.
 func (t *reqTrace) endRoute(dec *router.Decision, err error) {
 	if dec != nil {
 		attrs := []attribute.KeyValue{tracing.TargetModel.String(clipValue(dec.TargetModel)), tracing.Priority.Int(dec.Priority)}
@@ -123,8 +125,8 @@ func (t *reqTrace) endRoute(dec *router.Decision, err error) {
 	}
 	if err == nil {
 		t.child.SetAttributes(tracing.Admission.String("admitted"))
+		t.endChild(nil)
 	}
-	t.endChild(err)
 }
 
 // endChild ends the open parse or route span, marking an error (its message
