@@ -433,7 +433,10 @@ func (g *Gateway) Serve(ctx context.Context) error {
 	// The spans of the drained requests are flushed before the process ends.
 	flushCtx, cancelFlush := context.WithTimeout(context.Background(), tracingFlushTimeout)
 	defer cancelFlush()
-	err = errors.Join(err, g.tracing.Shutdown(flushCtx))
+	if terr := g.tracing.Shutdown(flushCtx); terr != nil {
+		// A collector that is down loses the last spans, not the shutdown.
+		g.log.Warn("tracing: flushing the last spans failed", "err", terr)
+	}
 	g.log.Info("stopped")
 	return err
 }

@@ -265,6 +265,7 @@ func (h *Handler) serveInference(w http.ResponseWriter, r *http.Request, id stri
 		MaxTokens:    req.MaxTokens,
 		Objective:    ctl.Objective,
 		ModelRewrite: ctl.Rewrite,
+		TraceID:      c.traceID(),
 	})
 	if c.trace != nil {
 		c.trace.endRoute(dec, err)

@@ -31,6 +31,7 @@ type reqTrace struct {
 	attempt trace.Span // the open upstream attempt span, nil when none
 	reason  string     // why the previous attempt was abandoned
 	first   bool       // the first response byte was passed on
+	id      string     // the trace ID, 32 hex digits
 }
 
 // maxSpanValueBytes bounds a client-supplied string in a span attribute.
@@ -77,8 +78,17 @@ func (c *call) startTrace(kind openai.Kind) {
 			tracing.RequestID.String(c.x.ID()),
 		))
 	c.in = c.in.WithContext(ctx)
-	c.x.SetTraceID(t.server.SpanContext().TraceID().String())
+	t.id = t.server.SpanContext().TraceID().String()
+	c.x.SetTraceID(t.id)
 	c.trace = t
+}
+
+// traceID returns the request's trace ID, "" when tracing is off.
+func (c *call) traceID() string {
+	if c.trace == nil {
+		return ""
+	}
+	return c.trace.id
 }
 
 // startChild starts the parse or route span.

@@ -105,6 +105,9 @@ type Input struct {
 	Objective string
 	// ModelRewrite is the x-gateway-model-name-rewrite header, "" when absent.
 	ModelRewrite string
+	// TraceID is the request's trace ID (32 hex digits), "" when tracing is
+	// off; decision records carry it.
+	TraceID string
 }
 
 // Decision is a routing decision for one request. Endpoint changes when
@@ -125,6 +128,8 @@ type Decision struct {
 	Result scheduler.Result
 	// Tokens is the request's estimated token cost (prompt plus output).
 	Tokens int64
+	// TraceID is the request's trace ID, "" when tracing is off.
+	TraceID string
 
 	req scheduler.Request
 }
@@ -209,7 +214,7 @@ func (r *Router) SetCatalog(c Catalog) {
 // Route resolves the model, priority and target, applies admission and picks
 // an endpoint. The returned Decision is owned by the caller.
 func (r *Router) Route(in Input) (*Decision, error) {
-	d := &Decision{Model: in.Model}
+	d := &Decision{Model: in.Model, TraceID: in.TraceID}
 	t := r.table.Load()
 	p, target, objective, err := r.resolve(t, in.Model)
 	if err != nil {
