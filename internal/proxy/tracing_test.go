@@ -126,7 +126,7 @@ func TestTracingSpanTreeAndRetry(t *testing.T) {
 	}
 	for _, s := range rec.Ended() {
 		for _, kv := range s.Attributes() {
-			if strings.Contains(kv.Value.Emit(), prompt) {
+			if strings.Contains(kv.Value.String(), prompt) {
 				t.Errorf("span %s attribute %s holds the prompt", s.Name(), kv.Key)
 			}
 		}
