@@ -24,6 +24,12 @@ KUSTOMIZE_VERSION := v5.8.2
 HELM_VERSION := v4.3.1
 export INFERGATE_KUSTOMIZE := $(TOOLS_BIN)/kustomize-$(KUSTOMIZE_VERSION)
 export INFERGATE_HELM := $(TOOLS_BIN)/helm-$(HELM_VERSION)
+# CRDs of the Gateway API (standard channel) and Istio for the deploy/ tests
+# under test/kube: copied from the Go modules the tool module hack/gateway-crds
+# pins, cached by version; the versions must match hack/gateway-crds/go.mod.
+GATEWAY_API_VERSION := v1.6.3
+ISTIO_API_VERSION := v1.32.0
+export INFERGATE_GATEWAY_CRDS := $(CACHE)/crds
 # Jaeger for the tracing tests: the all-in-one v2 binary built from the Go
 # module proxy (tool module hack/jaeger), cached by version; the version must
 # match hack/jaeger/go.mod.
@@ -31,7 +37,7 @@ JAEGER_VERSION := v1.75.0
 export INFERGATE_JAEGER := $(TOOLS_BIN)/jaeger-$(JAEGER_VERSION)
 FUZZTIME  ?= 30s
 
-.PHONY: all build test tools chromium prometheus kube render-tools jaeger crds monitoring-crds check fmt-check vet staticcheck unit allocs fuzz fuzz-long bench clean
+.PHONY: all build test chaos tools chromium prometheus kube render-tools gateway-crds jaeger crds monitoring-crds check fmt-check vet staticcheck unit allocs fuzz fuzz-long bench clean
 
 all: build
 
@@ -39,12 +45,20 @@ build:
 	$(GO) build -o bin/infergate ./cmd/infergate
 
 ## test: every gate CI runs — formatting, vet, staticcheck, race tests
-## (unit, integration, fuzz seed corpora) and the allocation gates.
-test: tools check unit allocs
+## (unit, integration, fuzz seed corpora), the allocation gates and a
+## one-minute chaos run.
+test: tools check unit allocs chaos
+
+## chaos: `infergate bench --suite chaos` for one minute, without -race:
+## simulator and gateway processes under load while replicas are killed,
+## stopped, answer 503 bursts and stall; fails when a check fails (report
+## in reports/chaos-make).
+chaos: build
+	./bin/infergate bench --suite chaos --duration 1m --out reports/chaos-make
 
 ## tools: install what the tests need from outside the module, when
 ## missing (idempotent; cached on the machine, never in the repository).
-tools: chromium prometheus kube render-tools jaeger $(UPSTREAM_PROMTOOL)
+tools: chromium prometheus kube render-tools gateway-crds jaeger $(UPSTREAM_PROMTOOL)
 
 ## chromium: Debian's chromium, for the dashboard's headless-browser test.
 chromium:
@@ -65,6 +79,12 @@ kube:
 render-tools:
 	@KUSTOMIZE_VERSION=$(KUSTOMIZE_VERSION) HELM_VERSION=$(HELM_VERSION) GO=$(GO) \
 	  INFERGATE_TOOLS_BIN=$(TOOLS_BIN) sh hack/ensure-render-tools.sh
+
+## gateway-crds: the Gateway API $(GATEWAY_API_VERSION) and Istio API
+## $(ISTIO_API_VERSION) CRDs (downloaded from the Go module proxy, seconds).
+gateway-crds:
+	@GATEWAY_API_VERSION=$(GATEWAY_API_VERSION) ISTIO_API_VERSION=$(ISTIO_API_VERSION) GO=$(GO) \
+	  sh hack/ensure-gateway-crds.sh
 
 ## jaeger: Jaeger $(JAEGER_VERSION) (about 3 minutes to build the first time,
 ## then cached), for the tracing tests.

@@ -28,9 +28,11 @@ func newBenchCmd() *cobra.Command {
 		list       bool
 		printSuite bool
 		logs       logFlags
+		// chaosDuration is the load's length in the chaos suite.
+		chaosDuration time.Duration
 	)
 	cmd := &cobra.Command{
-		Use:   "bench [--suite standard|overhead|FILE] [--target URL]",
+		Use:   "bench [--suite standard|overhead|chaos|FILE] [--target URL]",
 		Short: "Benchmark routing strategies and the gateway's overhead on simulated fleets",
 		Long: `Run a benchmark suite. Each routing scenario starts identical simulated fleets
 (fresh, cold caches) and puts each routing strategy of the gateway in front in turn
@@ -42,14 +44,23 @@ printed at the end.
 With --target, the suite's workloads are sent to an existing OpenAI endpoint instead
 (a gateway or a replica), in wall time.
 
-Suites: a built-in name (--list) or a YAML file (--print-suite shows the format).`,
+Suites: a built-in name (--list) or a YAML file (--print-suite shows the format).
+
+--suite chaos is different: simulator and gateway processes of this binary run
+under load for --duration while replicas are killed and restarted, stopped
+(SIGSTOP), answer 503 bursts and stall, and hostile clients run from other
+loopback addresses; it prints and writes report.md and fails when a check fails.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if list {
 				for _, n := range bench.SuiteNames() {
 					fmt.Fprintln(cmd.OutOrStdout(), n)
 				}
+				fmt.Fprintln(cmd.OutOrStdout(), "chaos")
 				return nil
+			}
+			if suiteName == "chaos" {
+				return runChaos(cmd, chaosDuration, out)
 			}
 			data, err := bench.BuiltinSuite(suiteName)
 			if err != nil {
@@ -119,7 +130,8 @@ Suites: a built-in name (--list) or a YAML file (--print-suite shows the format)
 		},
 	}
 	fs := cmd.Flags()
-	fs.StringVar(&suiteName, "suite", "standard", "built-in suite name or suite YAML file")
+	fs.StringVar(&suiteName, "suite", "standard", "built-in suite name, chaos, or suite YAML file")
+	fs.DurationVar(&chaosDuration, "duration", 30*time.Minute, "length of the chaos suite's run (--suite chaos; at least 30s)")
 	fs.StringVar(&out, "out", "", "report folder (default reports/<suite>-<time>)")
 	fs.Float64Var(&timeScale, "time-scale", 0, "override the simulated-time speed-up of the suite and all its routing scenarios")
 	fs.StringSliceVar(&scenarios, "scenario", nil, "run only these scenarios (repeatable or comma-separated)")

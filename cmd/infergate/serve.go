@@ -24,6 +24,7 @@ func newServeCmd() *cobra.Command {
 		poolNamespace string
 		metricsAuth   bool
 		logs          logFlags
+		ext           extProcFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "serve --config FILE",
@@ -50,6 +51,7 @@ SubjectAccessReview, as upstream's endpoint picker does).`,
 			if err != nil {
 				return err
 			}
+			ext.warnIgnored(cmd.Flags(), log)
 			flags := func(c *config.Config) {
 				if len(poolNames) > 0 {
 					c.Kubernetes.Enabled = true
@@ -70,6 +72,11 @@ SubjectAccessReview, as upstream's endpoint picker does).`,
 				if cmd.Flags().Changed("metrics-listen") {
 					c.MetricsListen = metricsListen
 				}
+				kubePool := ""
+				if len(poolNames) == 1 {
+					kubePool = poolNames[0]
+				}
+				ext.apply(cmd.Flags(), c, kubePool)
 			}
 			cfg, err := config.LoadOrKubernetesDefaults(path, flags)
 			if err != nil {
@@ -103,6 +110,7 @@ SubjectAccessReview, as upstream's endpoint picker does).`,
 	fs.StringVar(&kubeconfig, "kubeconfig", "", "kubeconfig file (default: $KUBECONFIG, ~/.kube/config, then in-cluster)")
 	fs.BoolVar(&metricsAuth, "metrics-endpoint-auth", true, "require a bearer token on /metrics, /debug/pprof/ and /dashboard (false turns auth off)")
 	fs.Bool("print-example-config", false, "print a commented example config and exit")
+	ext.bind(fs)
 	logs.bind(fs, "info")
 	return cmd
 }

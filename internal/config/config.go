@@ -34,7 +34,8 @@ type Config struct {
 	// Kind must be [Kind]; empty means that.
 	Kind string `yaml:"kind" json:"kind"`
 	// Listen is the host:port of the OpenAI proxy listener; default
-	// [DefaultListen]. Port 0 picks a free port.
+	// [DefaultListen]. Port 0 picks a free port. "off" turns the proxy off
+	// (allowed when extProc.listen is set: a pure endpoint picker).
 	Listen string `yaml:"listen" json:"listen"`
 	// MetricsListen is the host:port of the metrics/admin listener; default
 	// [DefaultMetricsListen]. Port 0 picks a free port.
@@ -72,6 +73,8 @@ type Config struct {
 	Shutdown Shutdown `yaml:"shutdown" json:"shutdown"`
 	// Tracing configures OpenTelemetry traces.
 	Tracing Tracing `yaml:"tracing" json:"tracing"`
+	// ExtProc turns on the Envoy ext_proc endpoint picker (off by default).
+	ExtProc ExtProc `yaml:"extProc" json:"extProc"`
 }
 
 // Shutdown tunes graceful shutdown.
@@ -153,6 +156,13 @@ func (c *Config) Validate() error {
 		errs = append(errs, fieldErrorf("kind", "%q is not supported; want %q", c.Kind, Kind))
 	}
 	listenErrs := validateListen("listen", c.Listen)
+	if c.Listen == ListenOff {
+		// A pure endpoint picker: Envoy forwards, infergate only picks.
+		listenErrs = nil
+		if !c.ExtProc.On() {
+			errs = append(errs, fieldErrorf("listen", "can be off only when extProc.listen is set (nothing would serve requests)"))
+		}
+	}
 	metricsListenErrs := validateListen("metricsListen", c.MetricsListen)
 	errs = append(errs, listenErrs...)
 	errs = append(errs, metricsListenErrs...)
@@ -160,6 +170,8 @@ func (c *Config) Validate() error {
 		errs = append(errs, fieldErrorf("metricsListen", "%q is also the listen address", c.MetricsListen))
 	}
 	errs = append(errs, c.TLS.validate()...)
+	errs = append(errs, c.ExtProc.validate(c)...)
+	errs = append(errs, c.validateListeners()...)
 	if c.Kubernetes.Enabled {
 		errs = append(errs, c.Kubernetes.validate(c)...)
 	} else {

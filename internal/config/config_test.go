@@ -37,6 +37,15 @@ func TestDefault(t *testing.T) {
 			IdleTimeout:          Duration{2 * time.Minute},
 			MaxRetries:           new(2),
 			ForwardAuthorization: new(true),
+			OutlierDetection: OutlierDetection{
+				Enabled:                      new(true),
+				Consecutive5xx:               new(5),
+				ConsecutiveConnectFailures:   new(3),
+				ConsecutiveFirstByteTimeouts: new(2),
+				BaseEjectionTime:             Duration{30 * time.Second},
+				MaxEjectionTime:              Duration{5 * time.Minute},
+				MaxEjectionPercent:           new(50),
+			},
 		},
 		Limits: Limits{
 			MaxBodyBytes:         16 << 20,

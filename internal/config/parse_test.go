@@ -549,6 +549,8 @@ func TestValidateZeroConfig(t *testing.T) {
 		`upstream.connectTimeout: must be > 0, got 0s`,
 		`upstream.firstByteTimeout: must be > 0, got 0s`,
 		`upstream.idleTimeout: must be > 0, got 0s`,
+		`upstream.outlierDetection.baseEjectionTime: must be > 0, got 0s`,
+		`upstream.outlierDetection.maxEjectionTime: must be > 0, got 0s`,
 		`limits.maxBodyBytes: must be > 0, got 0`,
 		`limits.bodyReadTimeout: must be > 0, got 0s`,
 		`limits.clientStallTimeout: must be > 0, got 0s`,

@@ -25,12 +25,19 @@ type Upstream struct {
 	// nil means 2; 0 disables retries; must be >= 0. Read it with
 	// [Upstream.Retries].
 	MaxRetries *int `yaml:"maxRetries" json:"maxRetries"`
+	// HedgeAfter, when positive, sends a second copy of a request that has
+	// no response headers after this long to another endpoint and keeps
+	// the first answer; each copy counts against MaxRetries. Default 0
+	// (off).
+	HedgeAfter Duration `yaml:"hedgeAfter" json:"hedgeAfter"`
 	// ForwardAuthorization forwards the client's Authorization header to
 	// the model server unchanged. nil means true. Read it with
 	// [Upstream.ForwardAuth].
 	ForwardAuthorization *bool `yaml:"forwardAuthorization" json:"forwardAuthorization"`
 	// TLS turns on HTTPS to the model servers.
 	TLS UpstreamTLS `yaml:"tls" json:"tls"`
+	// OutlierDetection ejects failing endpoints for a while (outlier.go).
+	OutlierDetection OutlierDetection `yaml:"outlierDetection" json:"outlierDetection"`
 }
 
 // Retries returns MaxRetries, or its default (2) when unset.
@@ -58,6 +65,7 @@ func (u *Upstream) applyDefaults() {
 	if u.ForwardAuthorization == nil {
 		u.ForwardAuthorization = new(true)
 	}
+	u.OutlierDetection.applyDefaults()
 }
 
 // validate checks timeouts, retries and TLS settings.
@@ -70,6 +78,10 @@ func (u Upstream) validate() []error {
 		errs = append(errs, fieldErrorf("upstream.maxRetries", "must be >= 0, got %d", r))
 	}
 	errs = append(errs, u.TLS.validate()...)
+	if u.HedgeAfter.Duration < 0 {
+		errs = append(errs, fieldErrorf("upstream.hedgeAfter", "must be >= 0, got %v", u.HedgeAfter.Duration))
+	}
+	errs = append(errs, u.OutlierDetection.validate()...)
 	return errs
 }
 

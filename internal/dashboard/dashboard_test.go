@@ -34,6 +34,11 @@ func testPool() *pool.Store {
 	eps[0].Acquire(40)
 	eps[1].SetMetrics(&pool.Metrics{WaitingQueue: 9, KVCacheUsage: 0.9, ScrapedAt: testNow.Add(-time.Minute)})
 	eps[2].RecordScrapeFailure()
+	// Outlier detection ejected the stale one 10 s ago for 30 s.
+	st.SetOutlierDetector(pool.NewOutlierDetector(pool.OutlierConfig{
+		ConsecutiveConnectFailures: 1, BaseEjectionTime: 30 * time.Second, MaxEjectionPercent: 100,
+	}, func() time.Time { return testNow.Add(-10 * time.Second) }, nil))
+	st.Report(eps[1], pool.ResultConnectFailure)
 	return st
 }
 
@@ -196,7 +201,7 @@ func TestState(t *testing.T) {
 			{Name: "fresh", Address: "127.0.0.1:1", Engine: "vllm", Ready: true, Scraped: true, ScrapeAgeSeconds: 0.1, Queue: 3, Running: 5,
 				KVCache: 0.5, Adapters: []string{"sql-lora"}, WaitingAdapters: []string{"code-lora"}, MaxAdapters: 2, InFlight: 1, InFlightTokens: 40},
 			{Name: "stale", Address: "127.0.0.1:2", Engine: "sglang", Scraped: true, ScrapeAgeSeconds: 60, Queue: 9, KVCache: 0.9,
-				Adapters: []string{}, WaitingAdapters: []string{}},
+				Adapters: []string{}, WaitingAdapters: []string{}, Ejected: true, EjectedForSeconds: 20},
 			{Name: "new", Address: "127.0.0.1:3", Engine: "vllm", ScrapeFailures: 1, Adapters: []string{}, WaitingAdapters: []string{}},
 		},
 	}}

@@ -80,6 +80,11 @@ type EndpointState struct {
 	// to this endpoint and their estimated tokens.
 	InFlight       int64 `json:"inFlight"`
 	InFlightTokens int64 `json:"inFlightTokens"`
+	// Ejected is true while passive outlier detection keeps the endpoint
+	// out of service; EjectedForSeconds is what is left of the ejection
+	// (0 once it is half-open, waiting for a successful probe).
+	Ejected           bool    `json:"ejected"`
+	EjectedForSeconds float64 `json:"ejectedForSeconds"`
 }
 
 // poolState reads one pool's current snapshot.
@@ -96,6 +101,9 @@ func poolState(st *pool.Store, now time.Time, staleness time.Duration) PoolState
 			InFlightTokens:  ep.InFlightTokens(),
 			Adapters:        []string{},
 			WaitingAdapters: []string{},
+		}
+		if until, ok := ep.EjectedUntil(); ok {
+			es.Ejected, es.EjectedForSeconds = true, max(0, until.Sub(now).Seconds())
 		}
 		ps.InFlight += es.InFlight
 		if m := ep.Metrics(); m != nil {

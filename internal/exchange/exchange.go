@@ -60,6 +60,7 @@ type Exchange struct {
 	body  []byte // the body sent upstream
 
 	held     *pool.Endpoint // endpoint whose in-flight counters are held
+	hedge    *pool.Endpoint // a hedge's endpoint, also held, until Keep
 	served   *pool.Endpoint // endpoint that answered
 	attempts int
 	running  bool // counted in the running-requests gauge
@@ -175,8 +176,13 @@ func (x *Exchange) Repick(rt *router.Router) (*pool.Endpoint, error) {
 	return x.dec.Endpoint, nil
 }
 
-// release ends the hold on an endpoint's in-flight counters, if any.
+// release ends the hold on an endpoint's in-flight counters, if any (a
+// hedge's too, when End runs before Keep).
 func (x *Exchange) release() {
+	if x.hedge != nil && x.hedge != x.held {
+		x.hedge.Release(x.dec.Tokens)
+		x.hedge = nil
+	}
 	if x.held != nil {
 		x.held.Release(x.dec.Tokens)
 		x.held = nil

@@ -19,7 +19,7 @@ func (x *Exchange) ResponseStarted(status int, stream bool) (reframe bool) {
 	x.headersAt = x.t.now()
 	if stream {
 		strip := x.req.Stream && !x.req.IncludeUsage
-		x.stream = openai.NewStreamObserver(strip)
+		x.stream = openai.NewEventStreamObserver(strip)
 		return strip
 	}
 	x.tail = openai.NewUsageTail(usageTailBytes)

@@ -81,15 +81,18 @@ type Gateway struct {
 	router    *router.Router
 	scraper   *modelmetrics.Scraper
 	metrics   *telemetry.Metrics
+	outliers  *telemetry.OutlierMetrics
 	proxy     *proxy.Handler
 	admin     http.Handler
 	discovery Discovery
 	ready     atomic.Bool
-	ln, admLn net.Listener
+	ln, admLn net.Listener       // ln is nil when the proxy is off
+	listened  bool               // Listen ran
 	connLimit *connlimit.Limiter // counts the proxy listener's connections
 	tls       tlsConfigs         // nil fields: plain HTTP (tls.go)
 	live      *liveDashboard     // built-in dashboard (dashboard.go)
 	tracing   *tracing.Provider  // owned; flushed and stopped when Serve returns
+	extProc   *extProcFront      // nil when extProc.listen is off (extproc.go)
 
 	catalogMu  sync.Mutex
 	pools      map[string]*servedPool  // by name; guarded by catalogMu
@@ -144,6 +147,7 @@ func New(cfg *config.Config, o Options) (*Gateway, error) {
 		pools:     make(map[string]*servedPool),
 		connLimit: connlimit.New(connlimit.Options{PerAddress: cfg.Limits.MaxConnsPerAddress, Max: cfg.Limits.MaxConns}),
 	}
+	g.outliers = telemetry.NewOutlierMetrics(reg, g.set)
 	g.live = newLiveDashboard(reg, log.With("component", "dashboard"))
 	g.scraper = modelmetrics.NewScraper(modelmetrics.Options{
 		Interval:       cfg.Scrape.Interval.Duration,
@@ -172,7 +176,12 @@ func New(cfg *config.Config, o Options) (*Gateway, error) {
 	if err != nil {
 		return nil, err
 	}
+	// One body budget and one in-flight cap for both front ends.
+	budget := admission.NewBudget(cfg.Limits.MaxBufferedBodyBytes)
+	inflight := admission.NewInFlight(cfg.Limits.MaxInFlight)
 	g.proxy = proxy.New(proxy.Options{
+		Budget:               budget,
+		InFlight:             inflight,
 		Router:               g.router,
 		Metrics:              metrics,
 		Logger:               log.With("component", "proxy"),
@@ -186,12 +195,17 @@ func New(cfg *config.Config, o Options) (*Gateway, error) {
 		ConnectTimeout:       cfg.Upstream.ConnectTimeout.Duration,
 		FirstByteTimeout:     cfg.Upstream.FirstByteTimeout.Duration,
 		IdleTimeout:          cfg.Upstream.IdleTimeout.Duration,
+		Staleness:            cfg.Scrape.Staleness.Duration,
+		HedgeAfter:           cfg.Upstream.HedgeAfter.Duration,
 		StripAuthorization:   !cfg.Upstream.ForwardAuth(),
 		DropControlHeaders:   !cfg.TrustsControlHeaders(),
 		TLS:                  tlsCfg.upstream,
 		Tracer:               g.tracing.Tracer(),
 		Propagator:           g.tracing.Propagator(),
 	})
+	if g.extProc, err = g.newExtProc(cfg, budget, inflight); err != nil {
+		return nil, errors.Join(err, g.tracing.Shutdown(context.Background()))
+	}
 
 	ma, err := metricsAuth(cfg.Metrics.Auth, o.MetricsAuth)
 	if err != nil {
@@ -272,6 +286,9 @@ func (g *Gateway) SetCatalog(c config.Catalog) error {
 		sp, ok := g.pools[pc.Name]
 		if !ok {
 			st := pool.NewStore(pc.Name)
+			if od := g.cfg.Upstream.OutlierDetection; od.On() {
+				st.SetOutlierDetector(pool.NewOutlierDetector(od.Detector(), time.Now, g.outliers))
+			}
 			sp = &servedPool{
 				store:     st,
 				sched:     scheduler.New(schedulerConfig(g.cfg), nil, scheduler.WithPluginObserver(g.metrics)),
@@ -354,22 +371,41 @@ func schedulerConfig(cfg *config.Config) scheduler.Config {
 // Listen binds the proxy and metrics listeners. Call it before Serve; the
 // bound addresses are then available from Addr and MetricsAddr.
 func (g *Gateway) Listen() error {
-	ln, err := net.Listen("tcp", g.cfg.Listen)
-	if err != nil {
-		return fmt.Errorf("listen %s: %w", g.cfg.Listen, err)
-	}
 	admLn, err := net.Listen("tcp", g.cfg.MetricsListen)
 	if err != nil {
-		ln.Close()
 		return fmt.Errorf("listen %s: %w", g.cfg.MetricsListen, err)
 	}
-	// The connection limits wrap the raw TCP listener, below any TLS.
-	g.ln, g.admLn = g.connLimit.Listener(ln), admLn
+	var ln net.Listener
+	if g.cfg.Listen != config.ListenOff {
+		if ln, err = net.Listen("tcp", g.cfg.Listen); err != nil {
+			admLn.Close()
+			return fmt.Errorf("listen %s: %w", g.cfg.Listen, err)
+		}
+		// The connection limits wrap the raw TCP listener, below any TLS.
+		ln = g.connLimit.Listener(ln)
+	}
+	if g.extProc != nil {
+		if err := g.extProc.listen(g.cfg.ExtProc); err != nil {
+			if ln != nil {
+				ln.Close()
+			}
+			admLn.Close()
+			return err
+		}
+	}
+	g.ln, g.admLn = ln, admLn
+	g.listened = true
 	return nil
 }
 
-// Addr returns the proxy listener's address (after Listen).
-func (g *Gateway) Addr() net.Addr { return g.ln.Addr() }
+// Addr returns the proxy listener's address (after Listen), nil when the
+// proxy is off.
+func (g *Gateway) Addr() net.Addr {
+	if g.ln == nil {
+		return nil
+	}
+	return g.ln.Addr()
+}
 
 // MetricsAddr returns the metrics listener's address (after Listen).
 func (g *Gateway) MetricsAddr() net.Addr { return g.admLn.Addr() }
@@ -382,7 +418,7 @@ func (g *Gateway) Handler() http.Handler { return g.proxy }
 // (streams included) get the configured grace period to finish, then the
 // background loops stop. It returns nil after a clean shutdown.
 func (g *Gateway) Serve(ctx context.Context) error {
-	if g.ln == nil {
+	if !g.listened {
 		if err := g.Listen(); err != nil {
 			return err
 		}
@@ -406,14 +442,29 @@ func (g *Gateway) Serve(ctx context.Context) error {
 	run.add("metrics", &http.Server{Handler: recovery.Handler(g.admin, "admin", g.metrics, g.log),
 		ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: g.cfg.Limits.MaxHeaderBytes,
 		ErrorLog: slog.NewLogLogger(g.log.Handler(), slog.LevelDebug)}, tlsListener(g.admLn, g.tls.metrics))
-	run.add("proxy", &http.Server{Handler: recovery.Handler(g.proxy, "proxy", g.metrics, g.log),
-		ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: g.cfg.Limits.MaxHeaderBytes,
-		ConnState: g.connLimit.ConnState, ConnContext: g.connLimit.ConnContext,
-		ErrorLog: slog.NewLogLogger(g.log.Handler(), slog.LevelDebug)}, tlsListener(g.ln, g.tls.proxy))
+	if e := g.extProc; e != nil {
+		// Health before ext_proc, so it is stopped after: a probe sees
+		// NOT_SERVING while the streams drain.
+		if e.health != nil {
+			run.add("extproc-health", e.health, e.healthLn)
+		}
+		run.add("extproc", e.grpc, e.ln)
+	}
+	if g.ln != nil {
+		run.add("proxy", &http.Server{Handler: recovery.Handler(g.proxy, "proxy", g.metrics, g.log),
+			ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: g.cfg.Limits.MaxHeaderBytes,
+			ConnState: g.connLimit.ConnState, ConnContext: g.connLimit.ConnContext,
+			ErrorLog: slog.NewLogLogger(g.log.Handler(), slog.LevelDebug)}, tlsListener(g.ln, g.tls.proxy))
+	}
 	run.start()
 	g.ready.Store(true)
-	g.log.Info("gateway serving", "proxy", g.ln.Addr().String(), "metrics", g.admLn.Addr().String(), "pools", len(g.set.Stores()),
-		"proxy_tls", g.tls.proxy != nil, "metrics_tls", g.tls.metrics != nil, "upstream_tls", g.tls.upstream != nil)
+	g.extProc.setReady(true)
+	proxyAddr := "off"
+	if g.ln != nil {
+		proxyAddr = g.ln.Addr().String()
+	}
+	g.log.Info("gateway serving", append([]any{"proxy", proxyAddr, "metrics", g.admLn.Addr().String(), "pools", len(g.set.Stores()),
+		"proxy_tls", g.tls.proxy != nil, "metrics_tls", g.tls.metrics != nil, "upstream_tls", g.tls.upstream != nil}, g.extProc.logAttrs()...)...)
 
 	var err error
 	select {
@@ -422,6 +473,7 @@ func (g *Gateway) Serve(ctx context.Context) error {
 	}
 
 	g.ready.Store(false)
+	g.extProc.setReady(false)
 	g.log.Info("shutting down", "grace_period", g.cfg.Shutdown.GracePeriod.Duration)
 	graceCtx, cancel := context.WithTimeout(context.Background(), g.cfg.Shutdown.GracePeriod.Duration)
 	defer cancel()

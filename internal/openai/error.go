@@ -143,6 +143,22 @@ func ErrUpstream() *Error {
 		"The model server failed to answer the request.")
 }
 
+// ErrUpstreamCut returns a 502 server_error with code upstream_error for a
+// response the model server broke off mid-way (sent in-band, as the last
+// event of a stream).
+func ErrUpstreamCut() *Error {
+	return NewError(StatusBadGateway, TypeServer, CodeUpstreamError, "",
+		"The model server broke off the response before it was complete.")
+}
+
+// ErrUpstreamStalled returns a 504 server_error with code upstream_timeout
+// for a response the model server stopped sending mid-way (sent in-band, as
+// the last event of a stream).
+func ErrUpstreamStalled() *Error {
+	return NewError(StatusGatewayTimeout, TypeServer, CodeUpstreamTimeout, "",
+		"The model server stopped sending the response before it was complete.")
+}
+
 // ErrUpstreamTimeout returns a 504 server_error with code upstream_timeout.
 func ErrUpstreamTimeout() *Error {
 	return NewError(StatusGatewayTimeout, TypeServer, CodeUpstreamTimeout, "",

@@ -22,6 +22,8 @@ const initialPending = 1 << 10
 // A StreamObserver is not safe for concurrent use; one serves one response.
 type StreamObserver struct {
 	strip bool
+	// hold forwards complete events only (always true when stripping).
+	hold bool
 
 	// pending holds the current incomplete event: for forwarding when
 	// stripping, and only for parsing otherwise.
@@ -46,7 +48,35 @@ type StreamObserver struct {
 // trailing event until it completes; with stripUsage false it forwards every
 // byte immediately and unchanged.
 func NewStreamObserver(stripUsage bool) *StreamObserver {
-	return &StreamObserver{strip: stripUsage}
+	return &StreamObserver{strip: stripUsage, hold: stripUsage}
+}
+
+// NewEventStreamObserver returns a StreamObserver that forwards complete
+// events only, holding back an incomplete trailing event until it completes
+// (an SSE client dispatches nothing before an event's empty line, so this
+// delays nothing it sees). The forwarded bytes then end at an event boundary
+// whenever an event under [MaxEventSize] is pending, so a front end can end
+// a broken stream with an event of its own ([StreamObserver.AtEventBoundary]).
+// With stripUsage true it also drops usage-only chunks.
+func NewEventStreamObserver(stripUsage bool) *StreamObserver {
+	return &StreamObserver{strip: stripUsage, hold: true}
+}
+
+// AtEventBoundary reports whether the bytes forwarded so far end where an
+// event ends (or nothing was forwarded), so that bytes appended now start a
+// new event rather than extending a partial one.
+func (o *StreamObserver) AtEventBoundary() bool {
+	if o.oversize {
+		return false
+	}
+	return o.hold || (len(o.pending) == 0 && o.lineLen == 0)
+}
+
+// Discard drops the incomplete trailing event held back, if any, instead of
+// forwarding it with [StreamObserver.Flush]: for a stream that broke off.
+func (o *StreamObserver) Discard() {
+	o.resetPending()
+	o.lineLen = 0
 }
 
 // Process appends to dst the bytes to forward to the client for chunk p and
@@ -56,7 +86,7 @@ func NewStreamObserver(stripUsage bool) *StreamObserver {
 // once; only an incomplete trailing event is held back, and only when
 // stripping. Process does not keep p; dst must not overlap p.
 func (o *StreamObserver) Process(dst, p []byte) ([]byte, int) {
-	if !o.strip {
+	if !o.hold {
 		dst = append(dst, p...)
 	}
 	count := 0
@@ -126,10 +156,10 @@ func (o *StreamObserver) Process(dst, p []byte) ([]byte, int) {
 	return dst, count
 }
 
-// forward appends b to dst when stripping (otherwise Process already
-// forwarded every byte) and keep is true.
+// forward appends b to dst when holding events back (otherwise Process
+// already forwarded every byte) and keep is true.
 func (o *StreamObserver) forward(dst, b []byte, keep bool) []byte {
-	if o.strip && keep {
+	if o.hold && keep {
 		dst = append(dst, b...)
 	}
 	return dst

@@ -18,7 +18,10 @@ type observed struct {
 }
 
 func observe(strip bool, chunks [][]byte) observed {
-	o := NewStreamObserver(strip)
+	return observeWith(NewStreamObserver(strip), chunks)
+}
+
+func observeWith(o *StreamObserver, chunks [][]byte) observed {
 	var out []byte
 	total := 0
 	for _, c := range chunks {
@@ -203,6 +206,27 @@ func TestStreamObserverHoldsOnlyIncompleteEvent(t *testing.T) {
 	}
 }
 
+func TestEventStreamObserverForwardsCompleteEventsOnly(t *testing.T) {
+	t.Parallel()
+	o := NewEventStreamObserver(false)
+	if !o.AtEventBoundary() {
+		t.Error("a new observer is not at an event boundary")
+	}
+	out, n := o.Process(nil, []byte("data: {\"choices\":[{}]}\n\ndata: {\"cho"))
+	if string(out) != "data: {\"choices\":[{}]}\n\n" || n != 1 || !o.AtEventBoundary() {
+		t.Errorf("first Process = %q, %d, boundary %v; want the complete event only, 1, true", out, n, o.AtEventBoundary())
+	}
+	o.Discard()
+	if out := o.Flush(nil); len(out) != 0 {
+		t.Errorf("Flush after Discard = %q, want nothing", out)
+	}
+	passthrough := NewStreamObserver(false)
+	passthrough.Process(nil, []byte("data: {\"cho"))
+	if passthrough.AtEventBoundary() {
+		t.Error("a pass-through observer that forwarded half an event claims an event boundary")
+	}
+}
+
 func TestStreamObserverOversizeEvent(t *testing.T) {
 	t.Parallel()
 	big := `data: {"choices":[{"delta":{"content":"` + strings.Repeat("x", MaxEventSize) + `"}}]}` + "\n\n"
@@ -258,6 +282,9 @@ func FuzzStreamObserver(f *testing.F) {
 			split := observe(strip, chunks)
 			if !strip && split.Out != string(stream) {
 				t.Fatalf("passthrough changed the bytes:\n got %q\nwant %q", split.Out, stream)
+			}
+			if held := observeWith(NewEventStreamObserver(strip), chunks); held != split {
+				t.Fatalf("strip=%v: holding events back changed the result:\n got %+v\nwant %+v", strip, held, split)
 			}
 			if len(stream) <= MaxEventSize {
 				if diff := cmp.Diff(whole, split); diff != "" {

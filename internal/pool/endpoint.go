@@ -95,6 +95,7 @@ type Endpoint struct {
 	inFlight       atomic.Int64
 	inFlightTokens atomic.Int64
 	scrapeFailures atomic.Int64
+	outlier        outlierState
 }
 
 // NewEndpoint returns an endpoint with no metrics yet.

@@ -30,8 +30,9 @@ func (s *Snapshot) Lookup(address string) *Endpoint { return s.byAddress[address
 // Store publishes the current snapshot of one pool. The zero value is not
 // usable; call [NewStore].
 type Store struct {
-	name string
-	cur  atomic.Pointer[Snapshot]
+	name     string
+	cur      atomic.Pointer[Snapshot]
+	outliers atomic.Pointer[OutlierDetector]
 }
 
 // NewStore returns a store for the named pool holding an empty snapshot.
@@ -67,4 +68,17 @@ func (s *Store) Sync(specs []Spec) *Snapshot {
 	next := NewSnapshot(eps)
 	s.cur.Store(next)
 	return next
+}
+
+// SetOutlierDetector turns on passive outlier detection for the pool with d
+// (nil turns it off); [Store.Report] feeds it.
+func (s *Store) SetOutlierDetector(d *OutlierDetector) { s.outliers.Store(d) }
+
+// Report records how an attempt at ep, an endpoint of this pool, ended, for
+// outlier detection; it does nothing while detection is off. A success
+// costs a few atomic loads.
+func (s *Store) Report(ep *Endpoint, r Result) {
+	if d := s.outliers.Load(); d != nil && ep != nil {
+		d.report(s, ep, r)
+	}
 }

@@ -24,6 +24,15 @@ func streamOneEvent(w http.ResponseWriter) {
 	w.(http.Flusher).Flush()
 }
 
+// lastEvent returns the last complete SSE event of s, "" when s does not
+// end with one.
+func lastEvent(s string) string {
+	if !strings.HasSuffix(s, "\n\n") {
+		return ""
+	}
+	return s[strings.LastIndex(s[:len(s)-2], "\n\n")+2:]
+}
+
 // errorCounts gathers reg and returns inference_objective_request_error_total
 // by error_code, and the sum of inference_objective_request_total.
 func errorCounts(t *testing.T, reg prometheus.Gatherer) (map[string]float64, float64) {
@@ -92,8 +101,12 @@ func TestErrorCodes(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer resp.Body.Close()
-		if _, err := io.ReadAll(resp.Body); err == nil {
-			t.Error("the stream ended cleanly; want it broken off")
+		got, err := io.ReadAll(resp.Body)
+		if err != nil {
+			t.Errorf("the stream was aborted (%v); want it ended with an error event", err)
+		}
+		if ev := lastEvent(string(got)); !strings.HasPrefix(ev, `data: {"error":{`) {
+			t.Errorf("the stream does not end with an error event: %q", got)
 		}
 		return resp.StatusCode
 	}

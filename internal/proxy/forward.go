@@ -32,9 +32,16 @@ type call struct {
 	ctx      context.Context
 	cancel   context.CancelFunc
 	timedOut atomic.Bool // a first-byte or idle timeout fired
-	stalled  atomic.Bool // the client took no bytes for the stall timeout
-	sw       stallWriter
-	trace    *reqTrace // nil when tracing is off
+	// cancels cancel the contexts of the attempts that got an answer (the
+	// one passed on among them); forward calls them at the end.
+	cancels []context.CancelFunc
+	// won and wonReq are set by attemptOrHedge when the hedge's answer is
+	// the one to use (roundTrip takes them over).
+	won     *pool.Endpoint
+	wonReq  *http.Request
+	stalled atomic.Bool // the client took no bytes for the stall timeout
+	sw      stallWriter
+	trace   *reqTrace // nil when tracing is off
 }
 
 // timeout marks a first-byte or idle timeout and cancels the upstream request.
@@ -51,6 +58,11 @@ func (c *call) forward(w http.ResponseWriter, dec *router.Decision, body []byte)
 	defer cancel()
 	c.ctx, c.cancel = ctx, cancel
 	c.sw.init(w, c.h.stall, c)
+	defer func() {
+		for _, f := range c.cancels {
+			f()
+		}
+	}()
 	resp, err := c.roundTrip(c.outbound(dec.Endpoint, body), dec)
 	if err != nil {
 		if e := c.x.UpstreamFailed(err, c.timedOut.Load(), ctx.Err() != nil); e != nil {
@@ -192,7 +204,16 @@ func (c *call) roundTrip(req *http.Request, dec *router.Decision) (*http.Respons
 		if c.trace != nil {
 			c.trace.startAttempt(c.ctx, req, ep, x.Attempts())
 		}
-		resp, err := c.attempt(req, ep)
+		var store *pool.Store
+		if x.Attempts() <= h.retries {
+			store = dec.Pool // room to retry: watch the endpoint
+		}
+		resp, err := c.attemptOrHedge(req, ep, store)
+		if c.won != nil {
+			// The hedge's answer is the one to go on with.
+			ep, req, c.won, c.wonReq = c.won, c.wonReq, nil, nil
+		}
+		x.AttemptDone(ep, statusOf(resp), err)
 		if err == nil && !retryableStatus(resp.StatusCode) {
 			x.Served(ep)
 			if c.trace != nil {
@@ -241,20 +262,32 @@ func (c *call) give(resp *http.Response, ep *pool.Endpoint, err error) (*http.Re
 }
 
 // attempt sends one request, failing it when no response headers arrive
-// within the first-byte timeout.
-func (c *call) attempt(req *http.Request, ep *pool.Endpoint) (*http.Response, error) {
+// within the first-byte timeout. With a store it also watches ep (see
+// abandon.go) and abandons the attempt, with [exchange.ErrAbandoned], when
+// ep turns stale or is ejected before answering.
+//
+// The attempt's context ends with parent or with the returned cancel,
+// which is non-nil with a response: the response body is read under it.
+func (c *call) attempt(parent context.Context, req *http.Request, ep *pool.Endpoint, store *pool.Store) (*http.Response, context.CancelFunc, error) {
+	actx, acancel := context.WithCancel(parent)
+	w := c.watch(ep, store, acancel)
 	timer := time.AfterFunc(c.h.firstB, c.timeout)
-	resp, err := c.h.upstream.RoundTrip(req)
-	if !timer.Stop() && c.timedOut.Load() {
+	resp, err := c.h.upstream.RoundTrip(req.WithContext(actx))
+	stopped := timer.Stop()
+	abandoned := w.stop()
+	if !stopped && c.timedOut.Load() {
+		err = exchange.ErrFirstByteTimeout
+	} else if abandoned {
+		err = exchange.ErrAbandoned
+	}
+	if err != nil {
 		if resp != nil {
 			resp.Body.Close()
 		}
-		return nil, fmt.Errorf("endpoint %s: %w", ep.Name(), exchange.ErrFirstByteTimeout)
+		acancel()
+		return nil, nil, fmt.Errorf("endpoint %s: %w", ep.Name(), err)
 	}
-	if err != nil {
-		return nil, fmt.Errorf("endpoint %s: %w", ep.Name(), err)
-	}
-	return resp, nil
+	return resp, acancel, nil
 }
 
 // retryableErr reports whether a transport error may be retried elsewhere:
@@ -374,6 +407,17 @@ func (c *call) copyBody(body io.Reader, idle *time.Timer) error {
 		}
 		if rerr != io.EOF && rerr != context.Canceled {
 			c.h.log.Debug("upstream body read failed", "request_id", c.x.ID(), "err", rerr)
+		}
+		if rerr != io.EOF && !c.stalled.Load() && c.in.Context().Err() == nil {
+			// The replica broke off (or went idle) with the client still
+			// there: a stream ends with an error event, anything else is
+			// aborted.
+			out, ok := c.x.Cut((*outp)[:0], rerr, c.timedOut.Load())
+			if !ok {
+				return rerr
+			}
+			*outp = out[:cap(out)]
+			return c.write(out)
 		}
 		tail := c.x.Flush((*outp)[:0])
 		c.x.BodyEnd(rerr)

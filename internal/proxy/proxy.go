@@ -36,6 +36,12 @@ type Options struct {
 	// MaxBufferedBodyBytes bounds the body memory all in-flight requests
 	// hold together (503 beyond); 0 means 1 GiB.
 	MaxBufferedBodyBytes int64
+	// Budget, when set, is the body budget to use instead of one of
+	// MaxBufferedBodyBytes (shared with the ext_proc front end).
+	Budget *admission.Budget
+	// InFlight, when set, is the in-flight cap to use instead of one of
+	// MaxInFlight (shared with the ext_proc front end).
+	InFlight *admission.InFlight
 	// BodyReadTimeout bounds the arrival of a request body (408 beyond);
 	// 0 means 30s.
 	BodyReadTimeout time.Duration
@@ -58,6 +64,15 @@ type Options struct {
 	FirstByteTimeout time.Duration
 	// IdleTimeout bounds the gap between response body reads; 0 means 2m.
 	IdleTimeout time.Duration
+	// Staleness is how old an endpoint's scraped metrics may be. An attempt
+	// without response headers yet is abandoned and retried elsewhere when
+	// its endpoint's metrics go stale or outlier detection ejects it
+	// (abandon.go); 0 turns that off.
+	Staleness time.Duration
+	// HedgeAfter, when positive, sends a second copy of a request that has
+	// no response headers after this long to another endpoint and keeps
+	// the first answer (hedge.go); 0 turns hedging off.
+	HedgeAfter time.Duration
 	// StripAuthorization drops the client's Authorization header instead of
 	// forwarding it unchanged.
 	StripAuthorization bool
@@ -92,6 +107,8 @@ type Handler struct {
 	retries  int
 	idle     time.Duration
 	firstB   time.Duration
+	staleAge time.Duration // Options.Staleness
+	hedge    time.Duration // Options.HedgeAfter
 	stripAut bool
 	dropCtl  bool
 	scheme   string // upstream URL scheme: "http" or "https"
@@ -119,6 +136,8 @@ func New(o Options) *Handler {
 		retries:  max(o.MaxRetries, 0),
 		idle:     o.IdleTimeout,
 		firstB:   o.FirstByteTimeout,
+		staleAge: o.Staleness,
+		hedge:    o.HedgeAfter,
 		stripAut: o.StripAuthorization,
 		dropCtl:  o.DropControlHeaders,
 		scheme:   "http",
@@ -159,11 +178,17 @@ func New(o Options) *Handler {
 		budget = 1 << 30
 	}
 	h.budget = admission.NewBudget(budget)
+	if o.Budget != nil {
+		h.budget = o.Budget
+	}
 	inflight := o.MaxInFlight
 	if inflight <= 0 {
 		inflight = 10000
 	}
 	h.inflight = admission.NewInFlight(inflight)
+	if o.InFlight != nil {
+		h.inflight = o.InFlight
+	}
 	h.ex = exchange.New(exchange.Options{Observer: o.Metrics, Logger: h.log, Now: h.now})
 	h.upstream = o.Transport
 	if h.upstream == nil {

@@ -280,8 +280,12 @@ func TestTimeouts(t *testing.T) {
 	}
 	defer resp.Body.Close()
 	got, err := io.ReadAll(resp.Body)
-	if err == nil {
-		t.Fatalf("idle timeout: stream ended cleanly (%q); want it aborted", got)
+	if err != nil {
+		t.Fatalf("idle timeout: stream aborted (%v); want it ended with an error event", err)
+	}
+	const last = `data: {"error":{"message":"The model server stopped sending the response before it was complete.","type":"server_error","param":null,"code":"upstream_timeout"}}` + "\n\n"
+	if !bytes.HasSuffix(got, []byte(last)) {
+		t.Errorf("idle timeout: stream does not end with the timeout error event: %q", got)
 	}
 	if !bytes.Contains(got, []byte(`"content":"a"`)) {
 		t.Errorf("the event before the stall was not forwarded: %q", got)

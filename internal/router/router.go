@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -108,6 +109,18 @@ type Input struct {
 	// TraceID is the request's trace ID (32 hex digits), "" when tracing is
 	// off; decision records carry it.
 	TraceID string
+	// Pool, when set, restricts the request to the pool of that name (an
+	// ext_proc listener serves one pool, since Envoy names none): a model
+	// served only elsewhere is not found, and a pool missing from the
+	// catalog has no endpoint. "" searches every pool.
+	Pool string
+	// Allow, when set, restricts the pick to the endpoints it accepts (an
+	// Envoy subset hint); when it accepts none the pick fails with
+	// [scheduler.ErrNoEndpoint]. nil allows every endpoint.
+	Allow func(*pool.Endpoint) bool
+	// Ranking, when set, receives the pick's candidates best first (see
+	// [scheduler.Ranking]); nil costs nothing.
+	Ranking *scheduler.Ranking
 }
 
 // Decision is a routing decision for one request. Endpoint changes when
@@ -216,7 +229,14 @@ func (r *Router) SetCatalog(c Catalog) {
 func (r *Router) Route(in Input) (*Decision, error) {
 	d := &Decision{Model: in.Model, TraceID: in.TraceID}
 	t := r.table.Load()
-	p, target, objective, err := r.resolve(t, in.Model)
+	var p Pool
+	var target, objective string
+	var err error
+	if in.Pool != "" {
+		p, target, objective, err = r.resolveIn(t, in.Model, in.Pool)
+	} else {
+		p, target, objective, err = r.resolve(t, in.Model)
+	}
 	if err != nil {
 		return d, err
 	}
@@ -246,6 +266,7 @@ func (r *Router) Route(in Input) (*Decision, error) {
 		Prompt:          in.Prompt,
 		EstimatedTokens: d.Tokens,
 		Priority:        d.Priority,
+		Ranking:         in.Ranking,
 	}
 	snap := store.Load()
 	now := r.now()
@@ -255,6 +276,9 @@ func (r *Router) Route(in Input) (*Decision, error) {
 		}
 	}
 	d.req.Exclude = r.notServing(snap, target, nil)
+	if in.Allow != nil {
+		d.req.Exclude = disallowed(snap, in.Allow, d.req.Exclude)
+	}
 	return d, r.pick(d, snap, now, false)
 }
 
@@ -348,6 +372,46 @@ func (r *Router) resolve(t *table, model string) (Pool, string, string, error) {
 		}
 	}
 	return Pool{}, "", "", fmt.Errorf("resolve %q: %w", model, ErrModelNotFound)
+}
+
+// resolveIn is [Router.resolve] restricted to the pool named poolName: a
+// named model must belong to it, discovered models and the catch-all are
+// looked up in it only. A pool missing from the catalog (not discovered
+// yet, or gone) has no endpoint rather than no model.
+func (r *Router) resolveIn(t *table, model, poolName string) (Pool, string, string, error) {
+	p, ok := t.byName[poolName]
+	if !ok {
+		return Pool{}, "", "", fmt.Errorf("pool %q: %w", poolName, scheduler.ErrNoEndpoint)
+	}
+	if m, ok := t.models[model]; ok {
+		if m.Pool == poolName || m.Pool == "" && len(t.pools) > 0 && t.pools[0].Store == p.Store {
+			return p, r.split(m), m.Objective, nil
+		}
+		return Pool{}, "", "", fmt.Errorf("resolve %q in pool %q: served by pool %q: %w", model, poolName, m.Pool, ErrModelNotFound)
+	}
+	for _, e := range p.Store.Load().Endpoints() {
+		if e.ServesModel(model) {
+			if m, ok := t.catchAll[poolName]; ok {
+				return p, r.split(m), m.Objective, nil
+			}
+			return p, model, "", nil
+		}
+	}
+	if m, ok := t.catchAll[poolName]; ok {
+		return p, r.split(m), m.Objective, nil
+	}
+	return Pool{}, "", "", fmt.Errorf("resolve %q in pool %q: %w", model, poolName, ErrModelNotFound)
+}
+
+// disallowed appends to buf the endpoints of snap that allow rejects and
+// are not in buf yet.
+func disallowed(snap *pool.Snapshot, allow func(*pool.Endpoint) bool, buf []*pool.Endpoint) []*pool.Endpoint {
+	for _, e := range snap.Endpoints() {
+		if !allow(e) && !slices.Contains(buf, e) {
+			buf = append(buf, e)
+		}
+	}
+	return buf
 }
 
 // split picks a target model by weight.

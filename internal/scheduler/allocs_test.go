@@ -2,7 +2,11 @@
 
 package scheduler
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/infergate/infergate/internal/pool"
+)
 
 // TestPickAllocs enforces the hot-path budget: with a reused Request, Pick
 // over 100 endpoints with a realistic prompt and a warm prefix index
@@ -42,5 +46,25 @@ func TestPickObservedAllocs(t *testing.T) {
 	})
 	if allocs != 0 {
 		t.Errorf("observed Pick allocated %v times per call, want 0", allocs)
+	}
+}
+
+// TestPickAllocsSkippingEjected: skipping endpoints outlier detection
+// ejected allocates nothing either.
+func TestPickAllocsSkippingEjected(t *testing.T) {
+	ok := fresh(pool.Metrics{})
+	snap := pool.NewSnapshot(newEndpoints(epState{metrics: ok, ejected: true}, epState{metrics: ok}, epState{metrics: ok, ejected: true}, epState{metrics: ok}))
+	s := New(DefaultConfig(), nil)
+	req := &Request{Model: "m", Prompt: []byte("hello")}
+	if res, err := s.Pick(req, snap, testNow); err != nil || res.Candidates != 2 {
+		t.Fatalf("Pick = %d candidates, %v; want the 2 not ejected", res.Candidates, err)
+	}
+	allocs := testing.AllocsPerRun(200, func() {
+		if _, err := s.Pick(req, snap, testNow); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if allocs != 0 {
+		t.Errorf("Pick allocated %v times per call, want 0", allocs)
 	}
 }

@@ -13,9 +13,12 @@ import (
 //
 //  1. loadCandidates drops endpoints the request already tried. This is
 //     hard: an excluded endpoint is never picked, even if nothing is left.
-//  2. filterScrapeFailures drops endpoints whose last MaxScrapeFailures
+//  2. filterEjected drops endpoints passive outlier detection ejected
+//     (pool.Endpoint.Ejected: ejected, or half-open with its one probe
+//     already in flight), unless that would drop every candidate.
+//  3. filterScrapeFailures drops endpoints whose last MaxScrapeFailures
 //     scrapes failed in a row, unless that would drop every candidate.
-//  3. filterStale drops endpoints without fresh metrics when at least one
+//  4. filterStale drops endpoints without fresh metrics when at least one
 //     candidate has fresh metrics; when none has, it keeps them all (fail
 //     open) and marks the cycle stale so load scorers fall back to the
 //     gateway's own counters.
@@ -30,6 +33,28 @@ func (c *cycle) loadCandidates(eps, exclude []*pool.Endpoint) {
 		c.cands = append(c.cands, ep)
 		c.metrics = append(c.metrics, ep.Metrics())
 	}
+}
+
+// filterEjected drops candidates outlier detection keeps out at now,
+// unless all of them are.
+func (c *cycle) filterEjected(now time.Time) {
+	kept := 0
+	for _, ep := range c.cands {
+		if !ep.Ejected(now) {
+			kept++
+		}
+	}
+	if kept == 0 || kept == len(c.cands) {
+		return
+	}
+	j := 0
+	for i, ep := range c.cands {
+		if !ep.Ejected(now) {
+			c.cands[j], c.metrics[j] = ep, c.metrics[i]
+			j++
+		}
+	}
+	c.truncate(j)
 }
 
 // filterScrapeFailures drops candidates with at least maxFailures

@@ -63,6 +63,24 @@ func TestFilters(t *testing.T) {
 			wantFresh: true,
 		},
 		{
+			name:      "ejected endpoints are avoided",
+			states:    []epState{{metrics: ok, ejected: true}, {metrics: ok}, {metrics: ok, ejected: true}},
+			want:      []string{"ep1"},
+			wantFresh: true,
+		},
+		{
+			name:      "all ejected: keep all (fail open)",
+			states:    []epState{{metrics: ok, ejected: true}, {metrics: ok, ejected: true}},
+			want:      []string{"ep0", "ep1"},
+			wantFresh: true,
+		},
+		{
+			name:      "an ejected endpoint is dropped even when it is the only fresh one",
+			states:    []epState{{metrics: ok, ejected: true}, {metrics: old}},
+			want:      []string{"ep1"},
+			wantFresh: false,
+		},
+		{
 			name:      "failing filter runs before the stale filter",
 			states:    []epState{{metrics: ok, scrapeFailures: 4}, {metrics: old}},
 			want:      []string{"ep1"},

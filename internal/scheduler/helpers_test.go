@@ -21,6 +21,7 @@ type epState struct {
 	inFlight       int64
 	inFlightTokens int64
 	scrapeFailures int
+	ejected        bool // ejected by outlier detection until an hour after testNow
 }
 
 // fresh returns metrics scraped at testNow.
@@ -39,7 +40,11 @@ func stale(m pool.Metrics) *pool.Metrics {
 func newEndpoints(states ...epState) []*pool.Endpoint {
 	eps := make([]*pool.Endpoint, len(states))
 	for i, st := range states {
-		ep := pool.NewEndpoint(pool.Spec{Name: fmt.Sprintf("ep%d", i), Address: fmt.Sprintf("10.0.0.%d:8000", i)})
+		spec := pool.Spec{Name: fmt.Sprintf("ep%d", i), Address: fmt.Sprintf("10.0.0.%d:8000", i)}
+		ep := pool.NewEndpoint(spec)
+		if st.ejected {
+			ep = ejectedEndpoint(spec)
+		}
 		if st.metrics != nil {
 			ep.SetMetrics(st.metrics)
 		}
@@ -56,6 +61,18 @@ func newEndpoints(states ...epState) []*pool.Endpoint {
 		eps[i] = ep
 	}
 	return eps
+}
+
+// ejectedEndpoint returns an endpoint of spec that outlier detection
+// ejected at testNow for an hour.
+func ejectedEndpoint(spec pool.Spec) *pool.Endpoint {
+	st := pool.NewStore("ejecting")
+	ep := st.Sync([]pool.Spec{spec}).Endpoints()[0]
+	st.SetOutlierDetector(pool.NewOutlierDetector(pool.OutlierConfig{
+		ConsecutiveFirstByteTimeouts: 1, BaseEjectionTime: time.Hour, MaxEjectionPercent: 100,
+	}, func() time.Time { return testNow }, nil))
+	st.Report(ep, pool.ResultFirstByteTimeout)
+	return ep
 }
 
 // idle returns n endpoints with fresh, idle metrics.
@@ -84,6 +101,7 @@ func newTestCycle(t *testing.T, cfg Config, req *Request, eps []*pool.Endpoint) 
 	c := new(cycle)
 	c.begin(&cfg, req, newAdapterMemory(), len(eps))
 	c.loadCandidates(eps, req.Exclude)
+	c.filterEjected(testNow)
 	c.filterScrapeFailures(int64(cfg.MaxScrapeFailures))
 	c.filterStale(testNow, cfg.Staleness)
 	c.measure()

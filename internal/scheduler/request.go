@@ -1,6 +1,11 @@
 package scheduler
 
-import "github.com/infergate/infergate/internal/pool"
+import (
+	"cmp"
+	"slices"
+
+	"github.com/infergate/infergate/internal/pool"
+)
 
 // Request is what the scheduler needs to know about one inference request.
 //
@@ -27,6 +32,10 @@ type Request struct {
 	// Exclude lists endpoints already tried for this request (retries).
 	// They are never picked.
 	Exclude []*pool.Endpoint
+	// Ranking, when set, receives every candidate of the next Pick with its
+	// weighted score, best first (for fallbacks and per-endpoint scores);
+	// nil (the proxy's case) costs nothing.
+	Ranking *Ranking
 
 	// hashes are Prompt's block hashes from the last Pick, reused by Commit
 	// (the caller may clear Prompt in between) and kept as scratch.
@@ -57,4 +66,40 @@ type Result struct {
 	Total float64
 	// Candidates is the number of endpoints left after filtering.
 	Candidates int
+}
+
+// Ranked is one candidate of a pick and its weighted total score.
+type Ranked struct {
+	// Endpoint is the candidate.
+	Endpoint *pool.Endpoint
+	// Score is its weighted total (0 under a baseline strategy, which does
+	// not score).
+	Score float64
+}
+
+// Ranking is the candidates of a pick, best first: the picked endpoint,
+// then the others by descending score.
+type Ranking struct {
+	// Candidates are the endpoints left after filtering, best first.
+	Candidates []Ranked
+}
+
+// fill replaces r's candidates with cands and their totals (nil totals: all
+// 0), picked first and the rest by descending score.
+func (r *Ranking) fill(cands []*pool.Endpoint, totals []float64, picked int) {
+	r.Candidates = r.Candidates[:0]
+	score := func(i int) float64 {
+		if totals == nil {
+			return 0
+		}
+		return totals[i]
+	}
+	r.Candidates = append(r.Candidates, Ranked{Endpoint: cands[picked], Score: score(picked)})
+	for i, ep := range cands {
+		if i != picked {
+			r.Candidates = append(r.Candidates, Ranked{Endpoint: ep, Score: score(i)})
+		}
+	}
+	rest := r.Candidates[1:]
+	slices.SortStableFunc(rest, func(a, b Ranked) int { return cmp.Compare(b.Score, a.Score) })
 }

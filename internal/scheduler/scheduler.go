@@ -81,10 +81,15 @@ func (s *Scheduler) Pick(req *Request, snap *pool.Snapshot, now time.Time) (Resu
 	t.begin(s.observer)
 	defer t.report()
 	c.loadCandidates(snap.Endpoints(), req.Exclude)
-	t.mark(PluginExclusionFilter)
 	if len(c.cands) == 0 {
+		t.mark(PluginExclusionFilter)
 		return Result{}, ErrNoEndpoint
 	}
+	// Outlier ejection is timed with the exclusion filter (both keep
+	// endpoints known to be unfit out), so the plugin series stay as
+	// upstream's.
+	c.filterEjected(now)
+	t.mark(PluginExclusionFilter)
 	c.filterScrapeFailures(int64(s.cfg.MaxScrapeFailures))
 	t.mark(PluginScrapeFailureFilter)
 	c.filterStale(now, s.cfg.Staleness)
@@ -92,6 +97,9 @@ func (s *Scheduler) Pick(req *Request, snap *pool.Snapshot, now time.Time) (Resu
 	if s.baseline != nil {
 		best := s.baseline.choose(c.cands, s.rnd)
 		t.mark(s.picker)
+		if req.Ranking != nil {
+			req.Ranking.fill(c.cands, nil, best)
+		}
 		return Result{Endpoint: c.cands[best], Candidates: len(c.cands)}, nil
 	}
 	c.measure()
@@ -121,6 +129,9 @@ func (s *Scheduler) Pick(req *Request, snap *pool.Snapshot, now time.Time) (Resu
 
 	best := maxScore(c.total, s.rnd)
 	t.mark(PluginMaxScorePicker)
+	if req.Ranking != nil {
+		req.Ranking.fill(c.cands, c.total, best)
+	}
 	res := Result{
 		Endpoint:          c.cands[best],
 		PrefixMatchBlocks: c.match[best],

@@ -43,6 +43,11 @@ func (s *Server) serveCompletion(ep endpoint) http.HandlerFunc {
 				code: "internal_error", message: "simulated internal server error"})
 			return
 		}
+		if s.unavailable() {
+			writeError(w, &apiError{status: http.StatusServiceUnavailable, typ: "server_error",
+				code: "service_unavailable", message: "simulated unavailability burst"})
+			return
+		}
 		if s.cfg.Hang {
 			s.hang(r.Context())
 			return
@@ -248,6 +253,7 @@ func (o *output) stream(w http.ResponseWriter, r *http.Request) {
 	prefix := o.chunkPrefix()
 	buf := make([]byte, 0, 4096)
 	sent := 0
+	stalled := false
 	for {
 		if !o.wait(r.Context()) {
 			return
@@ -300,6 +306,13 @@ func (o *output) stream(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 			_ = rc.Flush()
+			if o.s.cfg.StallFor > 0 && !stalled {
+				stalled = true
+				if !stall(r.Context(), o.s.cfg.StallFor) {
+					o.s.engine.abort(o.req)
+					return
+				}
+			}
 		}
 		if p.finished || p.stopped {
 			return
@@ -325,4 +338,16 @@ func (o *output) appendChunkEnd(buf []byte) []byte {
 		buf = append(buf, `,"usage":null`...)
 	}
 	return append(buf, "}\n\n"...)
+}
+
+// stall waits d, reporting false when ctx ended first.
+func stall(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
 }

@@ -57,6 +57,13 @@ type Config struct {
 	// AddedLatency delays every completion request before it reaches the
 	// engine (model time, divided by TimeScale).
 	AddedLatency time.Duration
+	// UnavailableEvery and UnavailableFor inject bursts of 503: during the
+	// first UnavailableFor of every UnavailableEvery (real time, from New)
+	// completion requests are answered 503. Both must be set, or neither.
+	UnavailableEvery, UnavailableFor time.Duration
+	// StallFor pauses every streamed response once, after its first
+	// event, for this long (real time): a replica whose bodies stall.
+	StallFor time.Duration
 	// Hang makes completion requests block without an answer until the
 	// client goes away or the server shuts down.
 	Hang bool
@@ -104,6 +111,12 @@ func (c *Config) validate() error {
 	}
 	if c.DefaultMaxTokens <= 0 {
 		errs = append(errs, fmt.Errorf("default max tokens must be positive, got %d", c.DefaultMaxTokens))
+	}
+	if c.UnavailableFor < 0 || c.UnavailableEvery < 0 || (c.UnavailableFor > 0) != (c.UnavailableEvery > 0) || c.UnavailableFor > c.UnavailableEvery {
+		errs = append(errs, fmt.Errorf("unavailable bursts need 0 < for (%v) <= every (%v), or neither", c.UnavailableFor, c.UnavailableEvery))
+	}
+	if c.StallFor < 0 {
+		errs = append(errs, fmt.Errorf("stall must not be negative, got %v", c.StallFor))
 	}
 	if !(c.ErrorRate >= 0 && c.ErrorRate <= 1) {
 		errs = append(errs, fmt.Errorf("error rate must be within [0, 1], got %v", c.ErrorRate))

@@ -34,6 +34,7 @@ type Server struct {
 	started  atomic.Bool
 
 	faultMu   sync.Mutex
+	createdAt time.Time // the start of the unavailable-burst cycle
 	faultRand *rand.Rand
 	nextID    atomic.Uint64
 
@@ -64,6 +65,7 @@ func New(cfg Config, logger *slog.Logger) (*Server, error) {
 		registry:  prometheus.NewRegistry(),
 		salts:     map[string]uint64{cfg.Model: hashSalt(cfg.Model, "")},
 		faultRand: rand.New(rand.NewPCG(uint64(cfg.Seed), 0x5eed)),
+		createdAt: time.Now(),
 		done:      make(chan struct{}),
 		closing:   make(chan struct{}),
 	}
@@ -176,6 +178,14 @@ func (s *Server) injectError() bool {
 	s.faultMu.Lock()
 	defer s.faultMu.Unlock()
 	return s.faultRand.Float64() < s.cfg.ErrorRate
+}
+
+// unavailable reports whether now is inside an injected 503 burst.
+func (s *Server) unavailable() bool {
+	if s.cfg.UnavailableEvery <= 0 {
+		return false
+	}
+	return time.Since(s.createdAt)%s.cfg.UnavailableEvery < s.cfg.UnavailableFor
 }
 
 // countAnswered counts a finished completion request for ExitAfter.

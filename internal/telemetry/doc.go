@@ -91,9 +91,17 @@
 //	llm_d_epp_request_processing_duration_seconds       histogram, the gateway's own time before forwarding
 //	llm_d_epp_response_processing_duration_seconds      histogram, the gateway's own time handling response chunks
 //
+// Passive outlier detection ([NewOutlierMetrics], the pools' detectors'
+// observer):
+//
+//	infergate_outlier_ejections_total     counter {pool,reason}
+//	infergate_outlier_returns_total       counter {pool}
+//	infergate_outlier_ejected_endpoints   gauge {pool}, computed at scrape time
+//
 // plugin_duration_seconds has one series per plugin the configured
 // scheduler runs ([scheduler.Config.Plugins], passed as Options.Plugins):
-// the Filter plugins exclusion, scrape-failures and stale-metrics, each
+// the Filter plugins exclusion (which also times skipping endpoints outlier
+// detection ejected), scrape-failures and stale-metrics, each
 // Scorer with a non-zero weight (queue, kv-cache, prefix, lora, in-flight;
 // types queue-scorer, kv-cache-utilization-scorer, prefix-cache-scorer,
 // lora-affinity-scorer, in-flight-scorer) and the strategy's Picker

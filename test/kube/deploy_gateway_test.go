@@ -1,6 +1,7 @@
 package kube
 
 import (
+	"net"
 	"path"
 	"slices"
 	"strconv"
@@ -12,8 +13,10 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/util/intstr"
+	sigsyaml "sigs.k8s.io/yaml"
 
 	"github.com/infergate/infergate/internal/config"
 )
@@ -37,6 +40,11 @@ type deployedGateway struct {
 	// proxyTLS and metricsTLS name the kubernetes.io/tls Secret of the
 	// proxy and metrics listeners; empty: plain HTTP.
 	proxyTLS, metricsTLS string
+	// proxyOff: the OpenAI proxy listener is off (no port http).
+	proxyOff bool
+	// picker: the ext_proc picker runs (ports grpc and grpc-health, gRPC
+	// probes, Service port grpc).
+	picker bool
 }
 
 // checkDeployedGateway checks the gateway's Deployment, Service, ServiceAccount and
@@ -69,17 +77,26 @@ func checkDeployedGateway(t *testing.T, m objectList, want deployedGateway) *con
 	for _, p := range c.Ports {
 		ports[p.Name] = p
 	}
-	for name, number := range map[string]int32{"http": 8080, "metrics": 9090} {
+	wantPorts := want.containerPorts()
+	for name, number := range wantPorts {
 		if p, ok := ports[name]; !ok || p.ContainerPort != number || (p.Protocol != "" && p.Protocol != corev1.ProtocolTCP) {
 			t.Errorf("container port %q = %+v; want TCP %d", name, p, number)
 		}
 	}
-	probeScheme := corev1.URISchemeHTTP
-	if want.metricsTLS != "" {
-		probeScheme = corev1.URISchemeHTTPS
+	if len(ports) != len(wantPorts) {
+		t.Errorf("container ports %v; want exactly %v", c.Ports, wantPorts)
 	}
-	checkDeployedProbe(t, "liveness", c.LivenessProbe, "/healthz", probeScheme)
-	checkDeployedProbe(t, "readiness", c.ReadinessProbe, "/readyz", probeScheme)
+	if want.picker {
+		checkGRPCProbe(t, "liveness", c.LivenessProbe, "liveness")
+		checkGRPCProbe(t, "readiness", c.ReadinessProbe, "readiness")
+	} else {
+		probeScheme := corev1.URISchemeHTTP
+		if want.metricsTLS != "" {
+			probeScheme = corev1.URISchemeHTTPS
+		}
+		checkDeployedProbe(t, "liveness", c.LivenessProbe, "/healthz", probeScheme)
+		checkDeployedProbe(t, "readiness", c.ReadinessProbe, "/readyz", probeScheme)
+	}
 	checkDeployedSecurity(t, pod.Spec.SecurityContext, c.SecurityContext)
 	for _, r := range []corev1.ResourceName{corev1.ResourceCPU, corev1.ResourceMemory} {
 		if q, ok := c.Resources.Requests[r]; !ok || q.IsZero() {
@@ -121,10 +138,29 @@ func checkDeployedGateway(t *testing.T, m objectList, want deployedGateway) *con
 	if cfg.Metrics.Auth.On() != want.authEnabled || (want.authEnabled && cfg.Metrics.Auth.Mode != want.authMode) {
 		t.Errorf("config metrics.auth enabled=%v mode=%q; want enabled=%v mode=%q", cfg.Metrics.Auth.On(), cfg.Metrics.Auth.Mode, want.authEnabled, want.authMode)
 	}
-	for _, l := range []struct{ field, addr, port string }{
-		{"listen", cfg.Listen, "http"},
+	raw := deployedRawConfig(t, m, want.namespace, pod.Spec, c)
+	extProcListen, _, _ := unstructured.NestedString(raw, "extProc", "listen")
+	extProcHealth, _, _ := unstructured.NestedString(raw, "extProc", "healthListen")
+	listeners := []struct{ field, addr, port string }{
 		{"metricsListen", cfg.MetricsListen, "metrics"},
-	} {
+	}
+	if want.proxyOff {
+		// The config has no "off" for listen: the proxy stays on the
+		// pod's loopback, out of reach without a port.
+		if host, _, err := net.SplitHostPort(cfg.Listen); err != nil || !net.ParseIP(host).IsLoopback() {
+			t.Errorf("config listen %q; want a loopback address (no port http)", cfg.Listen)
+		}
+	} else {
+		listeners = append(listeners, struct{ field, addr, port string }{"listen", cfg.Listen, "http"})
+	}
+	if want.picker {
+		listeners = append(listeners,
+			struct{ field, addr, port string }{"extProc.listen", extProcListen, "grpc"},
+			struct{ field, addr, port string }{"extProc.healthListen", extProcHealth, "grpc-health"})
+	} else if extProcListen != "" && extProcListen != "off" {
+		t.Errorf("config extProc.listen %q without a port grpc", extProcListen)
+	}
+	for _, l := range listeners {
 		if want := ":" + strconv.Itoa(int(ports[l.port].ContainerPort)); l.addr != want {
 			t.Errorf("config %s %q; want %q, the container port %q", l.field, l.addr, want, l.port)
 		}
@@ -152,12 +188,54 @@ func checkDeployedGateway(t *testing.T, m objectList, want deployedGateway) *con
 	for _, p := range svc.Spec.Ports {
 		svcPorts[p.Name] = p
 	}
-	for name, number := range map[string]int32{"http": 8080, "metrics": 9090} {
+	wantSvc := map[string]int32{"metrics": 9090}
+	if !want.proxyOff {
+		wantSvc["http"] = 8080
+	}
+	if want.picker {
+		wantSvc["grpc"] = 9002
+		// The port an InferencePool's endpointPickerRef names: its
+		// appProtocol tells the data plane to speak gRPC.
+		if ap := svcPorts["grpc"].AppProtocol; ap == nil || (*ap != "grpc" && *ap != "kubernetes.io/h2c") {
+			t.Errorf("Service port grpc appProtocol %v; want grpc (TLS) or kubernetes.io/h2c", ap)
+		}
+	}
+	for name, number := range wantSvc {
 		if p := svcPorts[name]; p.Port != number || p.TargetPort != intstr.FromString(name) {
 			t.Errorf("Service port %q = %+v; want %d to the container port %q", name, p, number, name)
 		}
 	}
+	if len(svcPorts) != len(wantSvc) {
+		t.Errorf("Service ports %v; want exactly %v", svc.Spec.Ports, wantSvc)
+	}
 	return cfg
+}
+
+// containerPorts are the named container ports the gateway must have.
+func (g deployedGateway) containerPorts() map[string]int32 {
+	p := map[string]int32{"metrics": 9090}
+	if !g.proxyOff {
+		p["http"] = 8080
+	}
+	if g.picker {
+		p["grpc"] = 9002
+		p["grpc-health"] = 9003
+	}
+	return p
+}
+
+// checkGRPCProbe checks a kubelet gRPC probe of health service on port
+// 9003, the plaintext gRPC health listener (gRPC probes take a number, not
+// a port name).
+func checkGRPCProbe(t *testing.T, kind string, p *corev1.Probe, service string) {
+	t.Helper()
+	if p == nil || p.GRPC == nil {
+		t.Errorf("%s probe %+v; want gRPC health service %s on port 9003", kind, p, service)
+		return
+	}
+	if p.GRPC.Port != 9003 || p.GRPC.Service == nil || *p.GRPC.Service != service {
+		t.Errorf("%s probe gRPC port %d service %v; want 9003 service %s", kind, p.GRPC.Port, p.GRPC.Service, service)
+	}
 }
 
 // checkDeployedProbe checks an HTTP probe of path on the container port named
@@ -268,6 +346,29 @@ func checkDeployedEnv(t *testing.T, env []corev1.EnvVar, want map[string]string)
 // config and parses the file with the gateway's own parser.
 func deployedConfig(t *testing.T, m objectList, namespace string, pod corev1.PodSpec, c corev1.Container) *config.Config {
 	t.Helper()
+	data := deployedConfigFile(t, m, namespace, pod, c)
+	cfg, err := config.Parse([]byte(data))
+	if err != nil {
+		t.Fatalf("the gateway rejects its config file:\n%s\n%v", data, err)
+	}
+	return cfg
+}
+
+// deployedRawConfig is the deployed config file as a generic map, for
+// checks of keys by their spelling in the file.
+func deployedRawConfig(t *testing.T, m objectList, namespace string, pod corev1.PodSpec, c corev1.Container) map[string]any {
+	t.Helper()
+	var raw map[string]any
+	if err := sigsyaml.Unmarshal([]byte(deployedConfigFile(t, m, namespace, pod, c)), &raw); err != nil {
+		t.Fatal(err)
+	}
+	return raw
+}
+
+// deployedConfigFile returns the text of the config file the container
+// reads, from the ConfigMap mounted there.
+func deployedConfigFile(t *testing.T, m objectList, namespace string, pod corev1.PodSpec, c corev1.Container) string {
+	t.Helper()
 	dir, file := gatewayConfigPath[:strings.LastIndex(gatewayConfigPath, "/")], gatewayConfigPath[strings.LastIndex(gatewayConfigPath, "/")+1:]
 	mi := slices.IndexFunc(c.VolumeMounts, func(v corev1.VolumeMount) bool { return v.MountPath == dir })
 	if mi < 0 {
@@ -282,11 +383,7 @@ func deployedConfig(t *testing.T, m objectList, namespace string, pod corev1.Pod
 	if !ok {
 		t.Fatalf("ConfigMap %s has no %s", cm.Name, file)
 	}
-	cfg, err := config.Parse([]byte(data))
-	if err != nil {
-		t.Fatalf("the gateway rejects its config file:\n%s\n%v", data, err)
-	}
-	return cfg
+	return data
 }
 
 // deployedGatewayAccess is what the gateway's ServiceAccount in namespace ns may

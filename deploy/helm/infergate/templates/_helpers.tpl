@@ -61,12 +61,31 @@ gke-gmp-system
 {{- $cfg := dict
   "apiVersion" "infergate.dev/v1alpha1"
   "kind" "GatewayConfig"
-  "listen" ":8080"
+  "listen" (ternary ":8080" "127.0.0.1:8080" .Values.proxy.enabled)
   "metricsListen" ":9090"
   "kubernetes" $kube
   "metrics" (dict "auth" $auth)
   "shutdown" (dict "gracePeriod" (printf "%ds" (int .Values.shutdown.gracePeriodSeconds)))
 -}}
+{{- if kindIs "bool" .Values.trustControlHeaders -}}
+{{- $_ := set $cfg "trustControlHeaders" .Values.trustControlHeaders -}}
+{{- else if ne .Values.gateway.provider "none" -}}
+{{- $_ := set $cfg "trustControlHeaders" false -}}
+{{- end -}}
+{{- if .Values.extProc.enabled -}}
+{{- $ep := dict "listen" ":9002" "healthListen" ":9003" -}}
+{{- if .Values.extProc.plaintext -}}
+{{- $_ := set $ep "plaintext" true -}}
+{{- end -}}
+{{- with include "infergate.pickerPool" . -}}
+{{- $_ := set $ep "pool" . -}}
+{{- end -}}
+{{- if and (not .Values.extProc.plaintext) .Values.tls.extProc.secretName -}}
+{{- $dir := include "infergate.tlsDir" "extProc" -}}
+{{- $_ := set $ep "tls" (dict "certFile" (printf "%s/tls.crt" $dir) "keyFile" (printf "%s/tls.key" $dir)) -}}
+{{- end -}}
+{{- $_ := set $cfg "extProc" $ep -}}
+{{- end -}}
 {{- $tls := dict -}}
 {{- range $listener := list "proxy" "metrics" -}}
 {{- if (get $.Values.tls $listener).secretName -}}
@@ -96,9 +115,60 @@ gke-gmp-system
 {{- toYaml (mustMergeOverwrite $cfg (deepCopy .Values.extraConfig)) -}}
 {{- end -}}
 
-{{/* Where the key pair Secret of listener proxy or metrics is mounted. */}}
+{{/* Where the key pair Secret of listener proxy, metrics or extProc is
+mounted. */}}
 {{- define "infergate.tlsDir" -}}
-{{- printf "/etc/infergate/tls/%s" . -}}
+{{- printf "/etc/infergate/tls/%s" (lower .) -}}
+{{- end -}}
+
+{{/* The listeners whose tls.<name>.secretName applies, as a JSON list:
+proxy when it is on, metrics, extProc when it is on and not plaintext. */}}
+{{- define "infergate.tlsListeners" -}}
+{{- $l := list "metrics" -}}
+{{- if .Values.proxy.enabled -}}
+{{- $l = prepend $l "proxy" -}}
+{{- end -}}
+{{- if and .Values.extProc.enabled (not .Values.extProc.plaintext) -}}
+{{- $l = append $l "extProc" -}}
+{{- end -}}
+{{- toJson $l -}}
+{{- end -}}
+
+{{/* The InferencePool the ext_proc picker serves: extProc.pool, else the
+only entry of pools, else "". */}}
+{{- define "infergate.pickerPool" -}}
+{{- if .Values.extProc.pool -}}
+{{- .Values.extProc.pool -}}
+{{- else if and (eq (len .Values.pools) 1) (not .Values.poolSelector) -}}
+{{- first .Values.pools -}}
+{{- end -}}
+{{- end -}}
+
+{{/* The InferencePool the HTTPRoute sends to. */}}
+{{- define "infergate.routePool" -}}
+{{- .Values.gateway.pool | default (include "infergate.pickerPool" .) -}}
+{{- end -}}
+
+{{/* The Gateway's class. */}}
+{{- define "infergate.gatewayClass" -}}
+{{- if .Values.gateway.className -}}
+{{- .Values.gateway.className -}}
+{{- else if eq .Values.gateway.provider "gke" -}}
+gke-l7-regional-external-managed
+{{- else -}}
+{{- .Values.gateway.provider -}}
+{{- end -}}
+{{- end -}}
+
+{{/* The appProtocol of the Service's ext_proc port. */}}
+{{- define "infergate.extProcAppProtocol" -}}
+{{- if .Values.extProc.appProtocol -}}
+{{- .Values.extProc.appProtocol -}}
+{{- else if .Values.extProc.plaintext -}}
+kubernetes.io/h2c
+{{- else -}}
+grpc
+{{- end -}}
 {{- end -}}
 
 {{/* The probes' scheme: HTTPS when the metrics listener serves TLS. */}}
@@ -124,7 +194,66 @@ gke-gmp-system
 {{- if and .Values.tls.metrics.secretName (eq .Values.monitoring.provider "gke" "gke-autopilot") -}}
 {{- fail "tls.metrics.secretName is not supported with monitoring.provider gke or gke-autopilot: Google's ClusterPodMonitoring scrapes plain HTTP (use prometheus-operator or none)" -}}
 {{- end -}}
+{{- if and (not .Values.proxy.enabled) (not .Values.extProc.enabled) -}}
+{{- fail "proxy.enabled and extProc.enabled are both false: the gateway would serve no requests" -}}
+{{- end -}}
+{{- if and .Values.extProc.enabled (not (include "infergate.pickerPool" .)) -}}
+{{- fail "extProc.enabled needs extProc.pool when pools has more than one entry or poolSelector is set: the picker serves one InferencePool (Envoy names none)" -}}
+{{- end -}}
+{{- if and .Values.tls.extProc.secretName (or (not .Values.extProc.enabled) .Values.extProc.plaintext) -}}
+{{- fail "tls.extProc.secretName needs extProc.enabled=true and extProc.plaintext=false" -}}
+{{- end -}}
+{{- if and .Values.tls.proxy.secretName (not .Values.proxy.enabled) -}}
+{{- fail "tls.proxy.secretName needs proxy.enabled=true" -}}
+{{- end -}}
+{{- if and .Values.networkPolicy.enabled .Values.extProc.enabled (not .Values.networkPolicy.extProcFrom) -}}
+{{- fail "networkPolicy.extProcFrom is empty: a NetworkPolicy rule without peers admits everyone; name the data plane or set networkPolicy.enabled=false" -}}
+{{- end -}}
+{{- if ne .Values.gateway.provider "none" -}}
+{{- if not .Values.extProc.enabled -}}
+{{- fail (printf "gateway.provider %s needs extProc.enabled=true: the Gateway's data plane asks infergate's ext_proc picker" .Values.gateway.provider) -}}
+{{- end -}}
+{{- if not (include "infergate.routePool" .) -}}
+{{- fail "gateway.provider needs gateway.pool (or extProc.pool): the InferencePool the HTTPRoute sends to" -}}
+{{- end -}}
+{{- if ne (include "infergate.routePool" .) (include "infergate.pickerPool" .) -}}
+{{- fail (printf "gateway.pool %q is not the pool the picker serves (%q): set extProc.pool to it" (include "infergate.routePool" .) (include "infergate.pickerPool" .)) -}}
+{{- end -}}
+{{- if and (eq .Values.gateway.provider "gke") .Values.networkPolicy.enabled -}}
+{{- $ip := false -}}
+{{- range .Values.networkPolicy.extProcFrom -}}
+{{- if .ipBlock -}}
+{{- $ip = true -}}
+{{- end -}}
+{{- end -}}
+{{- if not $ip -}}
+{{- fail "gateway.provider gke: GKE's load balancer reaches the picker from the region's proxy-only subnet, outside the cluster; add it to networkPolicy.extProcFrom (e.g. - ipBlock: {cidr: 10.129.0.0/23}) or set networkPolicy.enabled=false" -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
 {{- if and .Values.example.enabled (not .Values.poolSelector) (not (has .Values.example.poolName .Values.pools)) -}}
 {{- fail (printf "example.poolName %q is not in pools: the gateway would not serve the example's pool" .Values.example.poolName) -}}
 {{- end -}}
+{{- end -}}
+
+{{/* The request headers the shipped HTTPRoutes remove: every spelling of
+every client control header (internal/exchange.ControlHeaders; the test
+keeps the two lists equal) and the destination protocol's headers, which
+only the picker may set. */}}
+{{- define "infergate.strippedHeaders" -}}
+- x-llm-d-inference-objective
+- x-gateway-inference-objective
+- x-llm-d-model-name-rewrite
+- x-gateway-model-name-rewrite
+- x-llm-d-inference-fairness-id
+- x-gateway-inference-fairness-id
+- x-llm-d-slo-ttft-ms
+- x-slo-ttft-ms
+- x-llm-d-slo-tpot-ms
+- x-slo-tpot-ms
+- test-epp-endpoint-selection
+- x-gateway-destination-endpoint
+- x-gateway-destination-endpoint-subset
+- x-gateway-destination-endpoint-served
+- x-gateway-destination-endpoint-scores
 {{- end -}}

@@ -197,6 +197,14 @@
         else badge = el('span', 'badge down', 'no metrics');
         if (!e.ready) badge.title = 'metrics older than ' + fmt(staleness, 1) + ' s or never scraped; ' + e.scrapeFailures + ' failed scrapes in a row';
         status.appendChild(badge);
+        if (e.ejected) {
+          const ej = el('span', 'badge down', 'ejected');
+          ej.title = e.ejectedForSeconds > 0
+            ? 'outlier detection: ejected for ' + fmt(e.ejectedForSeconds, 0) + ' s more'
+            : 'outlier detection: half-open, back after one successful request';
+          status.appendChild(document.createTextNode(' '));
+          status.appendChild(ej);
+        }
         tr.appendChild(status);
 
         tr.appendChild(el('td', 'num', e.scraped ? e.queue : '–'));

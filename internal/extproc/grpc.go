@@ -1,0 +1,81 @@
+package extproc
+
+import (
+	"context"
+	"crypto/tls"
+	"net"
+	"sync"
+	"time"
+
+	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/service/ext_proc/v3"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/keepalive"
+)
+
+// GRPC is a gRPC server on one listener with the gateway's lifecycle: Serve,
+// a bounded graceful Shutdown and Close (internal/gateway's Server).
+type GRPC struct {
+	srv  *grpc.Server
+	once sync.Once
+	done chan struct{} // closed when a graceful stop returned
+}
+
+// serverOptions are the options of every gRPC server here: TLS with tlsCfg
+// (nil: plaintext), and keepalive enforcement that tolerates Envoy's pings.
+func serverOptions(tlsCfg *tls.Config) []grpc.ServerOption {
+	opts := []grpc.ServerOption{
+		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 5 * time.Second, PermitWithoutStream: true}),
+	}
+	if tlsCfg != nil {
+		opts = append(opts, grpc.Creds(credentials.NewTLS(tlsCfg)))
+	}
+	return opts
+}
+
+// NewGRPC returns the ext_proc gRPC server serving s, over TLS with tlsCfg
+// (nil: plaintext).
+func NewGRPC(s *Server, tlsCfg *tls.Config) *GRPC {
+	g := newGRPC(tlsCfg)
+	extprocv3.RegisterExternalProcessorServer(g.srv, s)
+	return g
+}
+
+func newGRPC(tlsCfg *tls.Config) *GRPC {
+	return &GRPC{srv: grpc.NewServer(serverOptions(tlsCfg)...), done: make(chan struct{})}
+}
+
+// Serve accepts connections on ln until Shutdown or Close; it returns nil
+// when stopped on purpose.
+func (g *GRPC) Serve(ln net.Listener) error {
+	err := g.srv.Serve(ln)
+	if err == grpc.ErrServerStopped {
+		return nil
+	}
+	return err
+}
+
+// Shutdown stops accepting streams (GOAWAY to the clients, which open new
+// streams elsewhere) and waits until the streams in flight finish or ctx
+// ends, whichever is first; it returns ctx's error in the second case, and
+// the caller then calls Close.
+func (g *GRPC) Shutdown(ctx context.Context) error {
+	g.once.Do(func() {
+		go func() {
+			g.srv.GracefulStop()
+			close(g.done)
+		}()
+	})
+	select {
+	case <-g.done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Close stops at once, cancelling the streams in flight.
+func (g *GRPC) Close() error {
+	g.srv.Stop()
+	return nil
+}

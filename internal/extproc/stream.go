@@ -1,0 +1,364 @@
+package extproc
+
+import (
+	"io"
+	"net/http"
+
+	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
+	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/service/ext_proc/v3"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/infergate/infergate/internal/exchange"
+	"github.com/infergate/infergate/internal/openai"
+	"github.com/infergate/infergate/internal/router"
+	"github.com/infergate/infergate/internal/scheduler"
+)
+
+// phase is where a stream is in Envoy's message sequence.
+type phase int
+
+const (
+	phaseRequestHeaders phase = iota // waiting for the request headers
+	phaseRequestBody                 // buffering the request body
+	phaseRouted                      // decision sent; waiting for the response
+	phaseResponseBody                // passing the response body on
+	phaseDone                        // response complete
+)
+
+// stream is the state of one ext_proc stream: one HTTP request.
+type stream struct {
+	s   *Server
+	srv extprocv3.ExternalProcessor_ProcessServer
+
+	phase    phase
+	answered bool // a decision or an immediate response went to Envoy
+
+	// Request side.
+	x         *exchange.Exchange // nil unless this is an inference request
+	id        string             // request ID (sanitized or generated)
+	idChanged bool               // id differs from the x-request-id Envoy sent
+	kind      openai.Kind
+	ctl       exchange.Control
+	remove    []string // control headers to remove (untrusted)
+	subset    *subset  // Envoy's subset hint, nil when none
+	body      []byte   // the buffered request body
+	held      int64    // body-budget bytes held
+	inflight  bool     // holds a slot of the in-flight cap
+	dec       *router.Decision
+	ranking   scheduler.Ranking
+
+	// Response side.
+	bodyEnded bool // Exchange.BodyEnd was called
+}
+
+// handle processes one message from Envoy; done means the stream has
+// nothing more to do (an immediate response went out).
+func (st *stream) handle(req *extprocv3.ProcessingRequest) (done bool, err error) {
+	md := req.GetMetadataContext()
+	switch v := req.GetRequest().(type) {
+	case *extprocv3.ProcessingRequest_RequestHeaders:
+		if st.phase != phaseRequestHeaders {
+			return true, protocolError("request headers twice")
+		}
+		return st.requestHeaders(v.RequestHeaders, md)
+	case *extprocv3.ProcessingRequest_RequestBody:
+		if st.phase != phaseRequestBody {
+			return true, protocolError("request body outside the request")
+		}
+		return st.requestBody(v.RequestBody.GetBody(), v.RequestBody.GetEndOfStream(), md)
+	case *extprocv3.ProcessingRequest_RequestTrailers:
+		if st.phase != phaseRequestBody {
+			return true, protocolError("request trailers outside the request")
+		}
+		st.noteSubset(md)
+		return st.decide(true)
+	case *extprocv3.ProcessingRequest_ResponseHeaders:
+		if st.phase != phaseRouted {
+			return true, protocolError("response headers before a decision")
+		}
+		return false, st.responseHeaders(v.ResponseHeaders, md)
+	case *extprocv3.ProcessingRequest_ResponseBody:
+		if st.phase != phaseResponseBody {
+			return true, protocolError("response body outside the response")
+		}
+		return false, st.responseBody(v.ResponseBody.GetBody(), v.ResponseBody.GetEndOfStream())
+	case *extprocv3.ProcessingRequest_ResponseTrailers:
+		if st.phase != phaseResponseBody {
+			return true, protocolError("response trailers outside the response")
+		}
+		return false, st.responseTrailers()
+	}
+	return false, nil // flow-control-only messages: nothing to do
+}
+
+// protocolError is the stream's error for a message out of Envoy's order.
+func protocolError(what string) error {
+	return status.Error(codes.FailedPrecondition, "ext_proc protocol: "+what)
+}
+
+// requestHeaders reads the request headers: /v1/models, unknown paths and
+// methods are answered at once; an inference request starts its exchange
+// and waits for its body (or is decided now when it has none).
+func (st *stream) requestHeaders(h *extprocv3.HttpHeaders, md *corev3.Metadata) (bool, error) {
+	s := st.s
+	hs := headersOf(h.GetHeaders())
+	given := hs.get(exchange.HeaderRequestID)
+	st.id = exchange.RequestID(given)
+	st.idChanged = st.id != given
+	path, method := pathOnly(hs.get(headerPath)), hs.get(headerMethod)
+	st.kind = openai.KindFromPath(path)
+	switch {
+	case path == "/v1/models":
+		if method != http.MethodGet && method != http.MethodHead {
+			return true, st.sendImmediate(openai.NewError(http.StatusMethodNotAllowed, openai.TypeInvalidRequest, "method_not_allowed", "", "Use GET for /v1/models."), "")
+		}
+		return true, st.sendModels()
+	case st.kind == openai.KindOther:
+		return true, st.sendImmediate(openai.NewError(http.StatusNotFound, openai.TypeInvalidRequest, "unknown_url", "",
+			"Unknown request URL: "+clip(method)+" "+clip(path)+"."), "")
+	case method != http.MethodPost:
+		return true, st.sendImmediate(openai.NewError(http.StatusMethodNotAllowed, openai.TypeInvalidRequest, "method_not_allowed", "", "Use POST for "+path+"."), "")
+	}
+	st.x = s.ex.Start(st.id)
+	st.phase = phaseRequestBody
+	if !s.inflight.TryAcquire() {
+		return true, st.fail(exchange.ErrSaturated)
+	}
+	st.inflight = true
+	if s.dropCtl {
+		for _, name := range exchange.ControlHeaders {
+			if hs.has(name) {
+				st.remove = append(st.remove, name)
+			}
+		}
+		st.ctl, _ = exchange.ReadControl(func(string) string { return "" })
+	} else {
+		ctl, err := exchange.ReadControl(hs.get)
+		if err != nil {
+			return true, st.fail(err)
+		}
+		st.ctl = ctl
+	}
+	st.noteSubset(md)
+	if h.GetEndOfStream() {
+		return st.decide(false)
+	}
+	return false, nil
+}
+
+// noteSubset keeps the subset hint of a message's metadata, when it has one.
+func (st *stream) noteSubset(md *corev3.Metadata) {
+	if sub := subsetHint(md); sub != nil {
+		st.subset = sub
+	}
+}
+
+// clip shortens a client-supplied string quoted in an error message.
+func clip(s string) string {
+	const n = 256
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}
+
+// initialBodyBuf is the first body buffer's capacity (or the first chunk's
+// size when larger).
+const initialBodyBuf = 64 << 10
+
+// requestBody buffers a body chunk within the size limit and the body
+// budget; the last chunk triggers the decision.
+func (st *stream) requestBody(chunk []byte, eos bool, md *corev3.Metadata) (bool, error) {
+	s := st.s
+	st.noteSubset(md)
+	need := int64(len(st.body)) + int64(len(chunk))
+	if need > s.maxBody {
+		return true, st.fail(exchange.ErrBodyTooLarge)
+	}
+	if need > int64(cap(st.body)) {
+		n := max(need, min(2*int64(cap(st.body)), s.maxBody), initialBodyBuf)
+		n = min(n, max(need, s.maxBody))
+		if !st.reserve(n) {
+			return true, st.fail(exchange.ErrSaturated)
+		}
+		nb := make([]byte, len(st.body), n)
+		copy(nb, st.body)
+		st.unreserve(int64(cap(st.body)))
+		st.body = nb
+	}
+	st.body = append(st.body, chunk...)
+	if eos {
+		return st.decide(false)
+	}
+	return false, nil
+}
+
+// reserve takes n bytes of the body budget, reporting whether they were
+// available.
+func (st *stream) reserve(n int64) bool {
+	if !st.s.budget.TryReserve(n) {
+		return false
+	}
+	st.held += n
+	return true
+}
+
+// unreserve returns n bytes of the stream's share of the body budget.
+func (st *stream) unreserve(n int64) {
+	st.s.budget.Release(n)
+	st.held -= n
+}
+
+// decide parses and routes the complete request and answers Envoy with the
+// decision and the body, or with an immediate response; trailers says the
+// request ended with trailers (answered after the body).
+func (st *stream) decide(trailers bool) (bool, error) {
+	s, x := st.s, st.x
+	req, err := openai.ParseRequest(st.body, st.kind)
+	if err != nil {
+		return true, st.fail(err)
+	}
+	x.Parsed(req)
+	x.SetFairnessID(st.ctl.FairnessID)
+	in := router.Input{
+		Model:        req.Model,
+		Prompt:       req.Prompt,
+		MaxTokens:    req.MaxTokens,
+		Objective:    st.ctl.Objective,
+		ModelRewrite: st.ctl.Rewrite,
+		Pool:         s.pool,
+	}
+	if st.subset != nil {
+		in.Allow = st.subset.allows
+	}
+	if s.fallbacks > 0 || s.scores {
+		in.Ranking = &st.ranking
+	}
+	dec, err := s.router.Route(in)
+	if err != nil {
+		return true, st.fail(err)
+	}
+	st.dec = dec
+	out := x.Begin(dec, st.body)
+	if len(out) > 0 && len(st.body) > 0 && &out[0] != &st.body[0] && !st.reserve(int64(cap(out))) {
+		return true, st.fail(exchange.ErrSaturated)
+	}
+	x.Attempt(dec.Endpoint)
+	st.answered = true
+	st.phase = phaseRouted
+	if err := st.srv.Send(st.decision(dec, len(out))); err != nil {
+		return true, err
+	}
+	for i := 0; i < len(out) || i == 0; i += bodyChunkBytes {
+		end := min(i+bodyChunkBytes, len(out))
+		last := end == len(out)
+		if err := st.srv.Send(bodyResponse(true, out[i:end], last && !trailers)); err != nil {
+			return true, err
+		}
+		if last {
+			break
+		}
+	}
+	if trailers {
+		if err := st.srv.Send(trailersResponse(true)); err != nil {
+			return true, err
+		}
+	}
+	// The body went out; its memory is Envoy's business now.
+	st.body = nil
+	st.s.budget.Release(st.held)
+	st.held = 0
+	return false, nil
+}
+
+// bodyChunkBytes is the largest body piece sent back in one message, below
+// Envoy's recommended 64 KiB (upstream uses the same size).
+const bodyChunkBytes = 62_000
+
+// fail answers the request with the error for err, recorded by the
+// exchange.
+func (st *stream) fail(err error) error {
+	e, dropped := st.x.Fail(err)
+	return st.sendImmediate(e, dropped)
+}
+
+// responseHeaders records the response's start: the endpoint that served,
+// the status and whether the body is an SSE stream.
+func (st *stream) responseHeaders(h *extprocv3.HttpHeaders, md *corev3.Metadata) error {
+	x := st.x
+	hs := headersOf(h.GetHeaders())
+	ep := st.dec.Endpoint
+	if served := endpointAt(st.dec.Pool.Load(), servedAddress(md)); served != nil && served != ep {
+		// Envoy sent it elsewhere (a retry, a fallback): account it there.
+		x.Attempt(served)
+		ep = served
+	}
+	x.Served(ep)
+	reframe := x.ResponseStarted(statusOf(hs.get(headerStatus)), isEventStream(hs.get(headerContentType)))
+	st.phase = phaseResponseBody
+	if err := st.srv.Send(responseHeadersResponse(reframe && hs.has(headerContentLength))); err != nil {
+		return err
+	}
+	if h.GetEndOfStream() {
+		st.endBody()
+	}
+	return nil
+}
+
+// responseBody passes a response body chunk on through the exchange; the
+// last one also carries what the exchange held back.
+func (st *stream) responseBody(chunk []byte, eos bool) error {
+	out := st.x.Chunk(nil, chunk)
+	if eos {
+		out = st.x.Flush(out)
+		st.endBody()
+	}
+	if len(out) == 0 && !eos {
+		return nil // an SSE event still incomplete: it goes out with the next chunk
+	}
+	return st.srv.Send(bodyResponse(false, out, eos))
+}
+
+// responseTrailers ends the response body (what the exchange held back goes
+// out first) and lets the trailers through.
+func (st *stream) responseTrailers() error {
+	tail := st.x.Flush(nil)
+	st.endBody()
+	if len(tail) > 0 {
+		if err := st.srv.Send(bodyResponse(false, tail, false)); err != nil {
+			return err
+		}
+	}
+	return st.srv.Send(trailersResponse(false))
+}
+
+// endBody records the clean end of the response body.
+func (st *stream) endBody() {
+	st.x.BodyEnd(io.EOF)
+	st.bodyEnded = true
+	st.phase = phaseDone
+}
+
+// finish runs once per stream, however it ended: it returns the body
+// budget and the in-flight slot and ends the exchange. A stream that ended
+// before its response did means the client (or Envoy) went away.
+func (st *stream) finish() {
+	if st.held > 0 {
+		st.s.budget.Release(st.held)
+		st.held = 0
+	}
+	if st.inflight {
+		st.s.inflight.Release()
+		st.inflight = false
+	}
+	if st.x == nil {
+		return
+	}
+	gone := st.phase != phaseDone && st.answered && st.dec != nil
+	if st.phase == phaseResponseBody && !st.bodyEnded {
+		st.x.BodyEnd(exchange.ErrClosedEarly)
+	}
+	st.x.End(exchange.Outcome{ClientGone: gone})
+	st.x = nil
+}
