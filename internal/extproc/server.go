@@ -17,6 +17,9 @@ import (
 	"github.com/infergate/infergate/internal/openai"
 	"github.com/infergate/infergate/internal/recovery"
 	"github.com/infergate/infergate/internal/router"
+
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // Options configure a [Server]. Router is required.
@@ -55,6 +58,12 @@ type Options struct {
 	EndpointScores bool
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Tracer creates the picker's spans and Propagator reads Envoy's
+	// traceparent/tracestate and writes the upstream's; both nil (tracing
+	// off) creates none.
+	Tracer trace.Tracer
+	// Propagator carries the trace context; required with Tracer.
+	Propagator propagation.TextMapPropagator
 }
 
 // Server is the ext_proc endpoint picker. Register it on a gRPC server with
@@ -73,6 +82,8 @@ type Server struct {
 	dropCtl   bool
 	fallbacks int
 	scores    bool
+	tracer    trace.Tracer // nil: tracing off
+	prop      propagation.TextMapPropagator
 }
 
 // New returns a Server.
@@ -91,6 +102,9 @@ func New(o Options) *Server {
 		dropCtl:   o.DropControlHeaders,
 		fallbacks: max(o.Fallbacks, 0),
 		scores:    o.EndpointScores,
+	}
+	if o.Tracer != nil && o.Propagator != nil {
+		s.tracer, s.prop = o.Tracer, o.Propagator
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)

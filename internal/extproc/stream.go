@@ -50,6 +50,8 @@ type stream struct {
 
 	// Response side.
 	bodyEnded bool // Exchange.BodyEnd was called
+
+	trace *streamTrace // nil when tracing is off
 }
 
 // handle processes one message from Envoy; done means the stream has
@@ -121,6 +123,9 @@ func (st *stream) requestHeaders(h *extprocv3.HttpHeaders, md *corev3.Metadata) 
 		return true, st.sendImmediate(openai.NewError(http.StatusMethodNotAllowed, openai.TypeInvalidRequest, "method_not_allowed", "", "Use POST for "+path+"."), "")
 	}
 	st.x = s.ex.Start(st.id)
+	if s.tracer != nil {
+		st.startTrace(hs, path)
+	}
 	st.phase = phaseRequestBody
 	if !s.inflight.TryAcquire() {
 		return true, st.fail(exchange.ErrSaturated)
@@ -215,8 +220,14 @@ func (st *stream) unreserve(n int64) {
 // request ended with trailers (answered after the body).
 func (st *stream) decide(trailers bool) (bool, error) {
 	s, x := st.s, st.x
+	if st.trace != nil {
+		st.trace.startDecision()
+	}
 	req, err := openai.ParseRequest(st.body, st.kind)
 	if err != nil {
+		if st.trace != nil {
+			st.trace.endDecision(openai.Request{}, nil, err)
+		}
 		return true, st.fail(err)
 	}
 	x.Parsed(req)
@@ -229,6 +240,9 @@ func (st *stream) decide(trailers bool) (bool, error) {
 		ModelRewrite: st.ctl.Rewrite,
 		Pool:         s.pool,
 	}
+	if st.trace != nil {
+		in.TraceID = st.trace.id
+	}
 	if st.subset != nil {
 		in.Allow = st.subset.allows
 	}
@@ -236,6 +250,9 @@ func (st *stream) decide(trailers bool) (bool, error) {
 		in.Ranking = &st.ranking
 	}
 	dec, err := s.router.Route(in)
+	if st.trace != nil {
+		st.trace.endDecision(req, dec, err)
+	}
 	if err != nil {
 		return true, st.fail(err)
 	}
@@ -295,7 +312,11 @@ func (st *stream) responseHeaders(h *extprocv3.HttpHeaders, md *corev3.Metadata)
 		ep = served
 	}
 	x.Served(ep)
-	reframe := x.ResponseStarted(statusOf(hs.get(headerStatus)), isEventStream(hs.get(headerContentType)))
+	code := statusOf(hs.get(headerStatus))
+	if st.trace != nil {
+		st.trace.startResponse(code)
+	}
+	reframe := x.ResponseStarted(code, isEventStream(hs.get(headerContentType)))
 	st.phase = phaseResponseBody
 	if err := st.srv.Send(responseHeadersResponse(reframe && hs.has(headerContentLength))); err != nil {
 		return err
@@ -360,5 +381,10 @@ func (st *stream) finish() {
 		st.x.BodyEnd(exchange.ErrClosedEarly)
 	}
 	st.x.End(exchange.Outcome{ClientGone: gone})
+	if st.trace != nil {
+		status, code := st.x.Status()
+		usage, ok := st.x.Usage()
+		st.endTrace(status, code, usage, ok)
+	}
 	st.x = nil
 }

@@ -49,6 +49,8 @@ func (g *Gateway) newExtProc(cfg *config.Config, budget *admission.Budget, infli
 		DropControlHeaders: !cfg.TrustsControlHeaders(),
 		Fallbacks:          cfg.ExtProc.Fallbacks,
 		EndpointScores:     cfg.ExtProc.EndpointScores,
+		Tracer:             g.tracing.Tracer(),
+		Propagator:         g.tracing.Propagator(),
 	})
 	e.grpc = extproc.NewGRPC(e.server, tlsCfg)
 	if cfg.ExtProc.HealthOn() {
