@@ -32,6 +32,7 @@ type reqTrace struct {
 	reason  string     // why the previous attempt was abandoned
 	first   bool       // the first response byte was passed on
 	id      string     // the trace ID, 32 hex digits
+	rec     bool       // the trace is sampled: spans record attributes
 }
 
 // maxSpanValueBytes bounds a client-supplied string in a span attribute.
@@ -79,6 +80,7 @@ func (c *call) startTrace(kind openai.Kind) {
 		))
 	c.in = c.in.WithContext(ctx)
 	t.id = t.server.SpanContext().TraceID().String()
+	t.rec = t.server.IsRecording()
 	c.x.SetTraceID(t.id)
 	c.trace = t
 }
@@ -98,7 +100,7 @@ func (t *reqTrace) startChild(ctx context.Context, name string) {
 
 // endParse ends the parse span with what the body said: never its text.
 func (t *reqTrace) endParse(req openai.Request, bodyBytes int, err error) {
-	if err == nil {
+	if err == nil && t.rec {
 		t.server.SetAttributes(semconv.GenAIRequestModel(clipValue(req.Model)), tracing.Stream.Bool(req.Stream))
 		if req.MaxTokens > 0 {
 			t.server.SetAttributes(semconv.GenAIRequestMaxTokens(req.MaxTokens))
@@ -112,7 +114,7 @@ func (t *reqTrace) endParse(req openai.Request, bodyBytes int, err error) {
 // the request was admitted; a rejection is ended by [reqTrace.failed] and
 // [reqTrace.endChild] from the handler's fail.
 func (t *reqTrace) endRoute(dec *router.Decision, err error) {
-	if dec != nil {
+	if dec != nil && t.rec {
 		attrs := []attribute.KeyValue{tracing.TargetModel.String(clipValue(dec.TargetModel)), tracing.Priority.Int(dec.Priority)}
 		if dec.Pool != nil {
 			attrs = append(attrs, tracing.Pool.String(dec.Pool.Name()))
@@ -134,7 +136,9 @@ func (t *reqTrace) endRoute(dec *router.Decision, err error) {
 		t.server.SetAttributes(tracing.TargetModel.String(clipValue(dec.TargetModel)))
 	}
 	if err == nil {
-		t.child.SetAttributes(tracing.Admission.String("admitted"))
+		if t.rec {
+			t.child.SetAttributes(tracing.Admission.String("admitted"))
+		}
 		t.endChild(nil)
 	}
 }
@@ -156,7 +160,7 @@ func (t *reqTrace) endChild(err error) {
 // status and error code the client got, and the dropped reason of an
 // admission rejection.
 func (t *reqTrace) failed(status int, code, dropped string) {
-	if t.child == nil {
+	if t.child == nil || !t.rec {
 		return
 	}
 	if dropped != "" {
@@ -169,6 +173,12 @@ func (t *reqTrace) failed(status int, code, dropped string) {
 // traceparent (and the client's tracestate) into req, whose header map it
 // replaces with a copy on retries (retarget shares the map).
 func (t *reqTrace) startAttempt(ctx context.Context, req *http.Request, ep *pool.Endpoint, n int) {
+	if !t.rec {
+		// Not sampled: the upstream still gets the (unsampled) context.
+		ctx, t.attempt = t.tracer.Start(ctx, tracing.SpanUpstream)
+		t.inject(ctx, req, n)
+		return
+	}
 	host, port, _ := net.SplitHostPort(ep.Address())
 	attrs := []attribute.KeyValue{
 		semconv.HTTPRequestMethodKey.String(req.Method),
@@ -183,6 +193,11 @@ func (t *reqTrace) startAttempt(ctx context.Context, req *http.Request, ep *pool
 		attrs = append(attrs, semconv.HTTPRequestResendCount(n-1), tracing.RetryReason.String(t.reason))
 	}
 	ctx, t.attempt = t.tracer.Start(ctx, tracing.SpanUpstream, trace.WithSpanKind(trace.SpanKindClient), trace.WithAttributes(attrs...))
+	t.inject(ctx, req, n)
+}
+
+// inject sets req's traceparent (and tracestate) to ctx's span context.
+func (t *reqTrace) inject(ctx context.Context, req *http.Request, n int) {
 	if n > 1 {
 		req.Header = req.Header.Clone()
 	}
@@ -252,6 +267,10 @@ func (c *call) endTrace() {
 	if t.attempt != nil {
 		t.attempt.End()
 		t.attempt = nil
+	}
+	if !t.rec {
+		t.server.End()
+		return
 	}
 	status, code := c.x.Status()
 	t.server.SetAttributes(semconv.HTTPResponseStatusCode(status), tracing.ResponseBytes.Int(c.x.ResponseBytes()))
