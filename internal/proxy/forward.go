@@ -222,6 +222,9 @@ func (c *call) roundTrip(req *http.Request, dec *router.Decision) (*http.Respons
 			return resp, nil
 		}
 		if err != nil && !c.retryableErr(err) {
+			if c.trace != nil {
+				c.trace.endAttempt(nil, err)
+			}
 			return nil, err
 		}
 		if x.Attempts() > h.retries {
