@@ -30,9 +30,14 @@ export INFERGATE_HELM := $(TOOLS_BIN)/helm-$(HELM_VERSION)
 GATEWAY_API_VERSION := v1.6.3
 ISTIO_API_VERSION := v1.32.0
 export INFERGATE_GATEWAY_CRDS := $(CACHE)/crds
+# Jaeger for the tracing tests: the all-in-one v2 binary built from the Go
+# module proxy (tool module hack/jaeger), cached by version; the version must
+# match hack/jaeger/go.mod.
+JAEGER_VERSION := v1.75.0
+export INFERGATE_JAEGER := $(TOOLS_BIN)/jaeger-$(JAEGER_VERSION)
 FUZZTIME  ?= 30s
 
-.PHONY: all build test chaos tools chromium prometheus kube render-tools gateway-crds crds monitoring-crds check fmt-check vet staticcheck unit allocs fuzz fuzz-long bench clean
+.PHONY: all build test chaos tools chromium prometheus kube render-tools gateway-crds jaeger crds monitoring-crds check fmt-check vet staticcheck unit allocs fuzz fuzz-long bench clean
 
 all: build
 
@@ -53,7 +58,7 @@ chaos: build
 
 ## tools: install what the tests need from outside the module, when
 ## missing (idempotent; cached on the machine, never in the repository).
-tools: chromium prometheus kube render-tools gateway-crds $(UPSTREAM_PROMTOOL)
+tools: chromium prometheus kube render-tools gateway-crds jaeger $(UPSTREAM_PROMTOOL)
 
 ## chromium: Debian's chromium, for the dashboard's headless-browser test.
 chromium:
@@ -80,6 +85,11 @@ render-tools:
 gateway-crds:
 	@GATEWAY_API_VERSION=$(GATEWAY_API_VERSION) ISTIO_API_VERSION=$(ISTIO_API_VERSION) GO=$(GO) \
 	  sh hack/ensure-gateway-crds.sh
+
+## jaeger: Jaeger $(JAEGER_VERSION) (about 3 minutes to build the first time,
+## then cached), for the tracing tests.
+jaeger:
+	@JAEGER_VERSION=$(JAEGER_VERSION) GO=$(GO) INFERGATE_JAEGER=$(INFERGATE_JAEGER) sh hack/ensure-jaeger.sh
 
 ## crds: regenerate api/*/zz_generated.deepcopy.go and deploy/crds/ with
 ## controller-gen after changing the API types, and copy the CRDs into the

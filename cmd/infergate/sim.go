@@ -1,13 +1,18 @@
 package main
 
 import (
+	"context"
 	"crypto/tls"
 	"fmt"
 	"net"
+	"os"
+	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/infergate/infergate/internal/config"
 	"github.com/infergate/infergate/internal/simulator"
+	"github.com/infergate/infergate/internal/tracing"
 )
 
 func newSimCmd() *cobra.Command {
@@ -27,13 +32,30 @@ preemption) of Llama-3.1-8B-Instruct on one H100. --time-scale speeds simulated 
 --tls-cert-file and --tls-key-file serve HTTPS instead of HTTP.
 
 Prints "listening on <addr>" once listening. Stops gracefully on SIGINT or SIGTERM, and
-after --exit-after completion requests (exit status 0).`,
+after --exit-after completion requests (exit status 0).
+
+Traces: with OTEL_EXPORTER_OTLP_ENDPOINT (or _TRACES_ENDPOINT) set, each completion request
+gets an "llm_request" server span continuing the caller's traceparent, as vLLM does, exported
+over OTLP (the standard OTEL_* variables apply; service name infergate-sim).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			log, err := logs.logger(cmd.ErrOrStderr())
 			if err != nil {
 				return err
 			}
+			// OTLP export when the OTEL_* variables ask for it, as vLLM.
+			tp, err := tracing.New(cmd.Context(), config.Tracing{}, os.Getenv, "infergate-sim", "github.com/infergate/infergate/internal/simulator")
+			if err != nil {
+				return err
+			}
+			defer func() {
+				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+				defer cancel()
+				if err := tp.Shutdown(ctx); err != nil {
+					log.Warn("tracing shutdown", "err", err)
+				}
+			}()
+			cfg.Tracer, cfg.Propagator = tp.Tracer(), tp.Propagator()
 			srv, err := simulator.New(cfg, log)
 			if err != nil {
 				return err

@@ -73,6 +73,8 @@ type Config struct {
 	Metrics Metrics `yaml:"metrics" json:"metrics"`
 	// Shutdown tunes graceful shutdown.
 	Shutdown Shutdown `yaml:"shutdown" json:"shutdown"`
+	// Tracing configures OpenTelemetry traces.
+	Tracing Tracing `yaml:"tracing" json:"tracing"`
 	// ExtProc turns on the Envoy ext_proc endpoint picker (off by default).
 	ExtProc ExtProc `yaml:"extProc" json:"extProc"`
 }
@@ -187,5 +189,6 @@ func (c *Config) Validate() error {
 	errs = append(errs, c.FlowControl.validate()...)
 	errs = append(errs, c.Metrics.validate()...)
 	errs = append(errs, positiveDuration("shutdown.gracePeriod", c.Shutdown.GracePeriod)...)
+	errs = append(errs, c.Tracing.validate()...)
 	return errors.Join(errs...)
 }

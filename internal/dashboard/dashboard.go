@@ -50,6 +50,10 @@ type Options struct {
 	Staleness time.Duration
 	// Decisions supplies recent routing decisions; nil shows none.
 	Decisions *Decisions
+	// TraceURL is the trace UI's link template (tracing.uiURL): a decision
+	// with a trace ID links to it with "{traceID}" replaced. Empty shows
+	// the trace ID without a link.
+	TraceURL string
 	// Sampler supplies the charts; nil shows empty charts.
 	Sampler *Sampler
 	// Sessions guards the page and its API with a login session or bearer
@@ -67,6 +71,7 @@ type dashboard struct {
 	pools     PoolLister
 	staleness time.Duration
 	decisions *Decisions
+	traceURL  string
 	sampler   *Sampler
 	sessions  *session.Manager
 	now       func() time.Time
@@ -91,6 +96,7 @@ func New(o Options) http.Handler {
 		pools:     o.Pools,
 		staleness: o.Staleness,
 		decisions: o.Decisions,
+		traceURL:  o.TraceURL,
 		sampler:   o.Sampler,
 		sessions:  o.Sessions,
 		now:       o.Now,

@@ -38,6 +38,11 @@ type Decision struct {
 	Priority int `json:"priority"`
 	// Retry marks a pick that replaced a failed endpoint.
 	Retry bool `json:"retry"`
+	// TraceID is the request's trace ID, "" when tracing is off.
+	TraceID string `json:"traceID"`
+	// TraceURL links the trace in a trace UI (tracing.uiURL with the trace
+	// ID), "" without a UI or a trace.
+	TraceURL string `json:"traceURL"`
 	// Total is the picked endpoint's weighted score, the sum of the
 	// scorers' contributions.
 	Total float64 `json:"total"`
@@ -82,6 +87,7 @@ func (d *Decisions) RecordDecision(r router.DecisionRecord) {
 		Endpoint:          r.Endpoint,
 		Priority:          r.Priority,
 		Retry:             r.Retry,
+		TraceID:           r.TraceID,
 		Total:             finite(r.Result.Total),
 		Candidates:        r.Result.Candidates,
 		PrefixMatchBlocks: r.Result.PrefixMatchBlocks,

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"math"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/infergate/infergate/internal/auth"
@@ -163,6 +164,13 @@ func (d *dashboard) serveState(w http.ResponseWriter, r *http.Request) {
 	}
 	if d.decisions != nil {
 		st.Decisions = d.decisions.Recent()
+		if d.traceURL != "" {
+			for i := range st.Decisions {
+				if id := st.Decisions[i].TraceID; id != "" {
+					st.Decisions[i].TraceURL = strings.ReplaceAll(d.traceURL, "{traceID}", id)
+				}
+			}
+		}
 	}
 	w.Header().Set("Content-Type", "application/json")
 	if err := json.NewEncoder(w).Encode(st); err != nil {

@@ -168,6 +168,7 @@ func (x *Exchange) End(o Outcome) {
 	// Never log prompts or credentials: only routing facts and sizes.
 	x.t.log.LogAttrs(context.Background(), level, "request",
 		slog.String("request_id", x.id),
+		slog.String("trace_id", x.traceID),
 		slog.String("model", clip(model)),
 		slog.String("target_model", clip(target)),
 		slog.Int("priority", priority),

@@ -84,6 +84,7 @@ type Exchange struct {
 	routedAt   time.Time           // when Begin was called
 	respProc   time.Duration       // time spent in Chunk
 	gaps       func(time.Duration) // records inter-token gaps of a stream; nil for none
+	traceID    string              // the request's trace ID, "" when tracing is off
 }
 
 // Start begins the exchange of request id, now.
@@ -101,6 +102,21 @@ func (x *Exchange) Parsed(req openai.Request) { x.req = req }
 // SetFairnessID records the request's fairness ID (validated by
 // [ReadControl]); metrics carry it, capped, as the fairness_id label.
 func (x *Exchange) SetFairnessID(id string) { x.fairness = id }
+
+// SetTraceID records the request's trace ID (32 hex digits) for the access
+// log; "" (the default) when tracing is off.
+func (x *Exchange) SetTraceID(id string) { x.traceID = id }
+
+// Status returns the status sent to (or meant for) the client and the error
+// code ("" on success) as settled so far; after [Exchange.End], the final
+// ones.
+func (x *Exchange) Status() (status int, errorCode string) { return x.status, x.errorCode }
+
+// Usage returns the usage the response reported, and whether it did.
+func (x *Exchange) Usage() (openai.Usage, bool) { return x.usage, x.usageOK }
+
+// ResponseBytes returns the response bytes passed on to the client so far.
+func (x *Exchange) ResponseBytes() int { return x.respBytes }
 
 // runningKey is the series the request is counted in while running.
 func (x *Exchange) runningKey() Running {

@@ -82,6 +82,9 @@ func (st *stream) decision(dec *router.Decision, bodyLen int) *extprocv3.Process
 	if st.idChanged {
 		set = append(set, setHeader(exchange.HeaderRequestID, st.id))
 	}
+	if st.trace != nil {
+		set = append(set, st.trace.traceparent()...)
+	}
 	return &extprocv3.ProcessingResponse{
 		Response: &extprocv3.ProcessingResponse_RequestHeaders{
 			RequestHeaders: &extprocv3.HeadersResponse{

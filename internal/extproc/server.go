@@ -18,6 +18,9 @@ import (
 	"github.com/infergate/infergate/internal/openai"
 	"github.com/infergate/infergate/internal/recovery"
 	"github.com/infergate/infergate/internal/router"
+
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // Options configure a [Server]. Router is required.
@@ -67,6 +70,12 @@ type Options struct {
 	PoolLabel string
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Tracer creates the picker's spans and Propagator reads Envoy's
+	// traceparent/tracestate and writes the upstream's; both nil (tracing
+	// off) creates none.
+	Tracer trace.Tracer
+	// Propagator carries the trace context; required with Tracer.
+	Propagator propagation.TextMapPropagator
 }
 
 // Server is the ext_proc endpoint picker. Register it on a gRPC server with
@@ -90,6 +99,8 @@ type Server struct {
 	conformance bool
 	poolLabel   string
 	rr          atomic.Uint64 // conformance mode's round-robin counter
+	tracer      trace.Tracer  // nil: tracing off
+	prop        propagation.TextMapPropagator
 }
 
 // New returns a Server.
@@ -115,6 +126,9 @@ func New(o Options) *Server {
 	}
 	if s.poolLabel == "" {
 		s.poolLabel = s.pool
+	}
+	if o.Tracer != nil && o.Propagator != nil {
+		s.tracer, s.prop = o.Tracer, o.Propagator
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)

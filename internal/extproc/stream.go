@@ -53,6 +53,8 @@ type stream struct {
 
 	// Response side.
 	bodyEnded bool // Exchange.BodyEnd was called
+
+	trace *streamTrace // nil when tracing is off
 }
 
 // handle processes one message from Envoy; done means the stream has
@@ -124,6 +126,9 @@ func (st *stream) requestHeaders(h *extprocv3.HttpHeaders, md *corev3.Metadata) 
 		return true, st.sendImmediate(openai.NewError(http.StatusMethodNotAllowed, openai.TypeInvalidRequest, "method_not_allowed", "", "Use POST for "+path+"."), "")
 	}
 	st.x = s.ex.Start(st.id)
+	if s.tracer != nil {
+		st.startTrace(hs, path)
+	}
 	st.phase = phaseRequestBody
 	if !s.inflight.TryAcquire() {
 		return true, st.fail(exchange.ErrSaturated)
@@ -218,8 +223,14 @@ func (st *stream) unreserve(n int64) {
 // request ended with trailers (answered after the body).
 func (st *stream) decide(trailers bool) (bool, error) {
 	s, x := st.s, st.x
+	if st.trace != nil {
+		st.trace.startDecision()
+	}
 	req, err := openai.ParseRequest(st.body, st.kind)
 	if err != nil {
+		if st.trace != nil {
+			st.trace.endDecision(openai.Request{}, nil, err)
+		}
 		return true, st.fail(err)
 	}
 	x.Parsed(req)
@@ -232,6 +243,9 @@ func (st *stream) decide(trailers bool) (bool, error) {
 		ModelRewrite: st.ctl.Rewrite,
 		Pool:         s.pool,
 	}
+	if st.trace != nil {
+		in.TraceID = st.trace.id
+	}
 	if st.subset != nil {
 		in.Allow = st.subset.allows
 	}
@@ -240,7 +254,7 @@ func (st *stream) decide(trailers bool) (bool, error) {
 	}
 	dec, err := s.router.Prepare(in)
 	if err != nil {
-		return true, st.fail(err)
+		return true, st.failDecision(req, dec, err)
 	}
 	x.Resolved(dec)
 	// The pool's flow control, in this front end's mode (shed by default):
@@ -256,10 +270,14 @@ func (st *stream) decide(trailers bool) (bool, error) {
 		TargetModel: dec.TargetModel,
 	})
 	if err != nil {
-		return true, st.fail(err)
+		return true, st.failDecision(req, dec, err)
 	}
 	if err := s.router.Pick(dec, req.Prompt); err != nil {
-		return true, st.fail(err)
+		return true, st.failDecision(req, dec, err)
+	}
+	if st.trace != nil {
+		st.trace.queueWait(st.tk.Waited())
+		st.trace.endDecision(req, dec, nil)
 	}
 	st.dec = dec
 	out := x.Begin(dec, st.body)
@@ -295,6 +313,15 @@ func (st *stream) decide(trailers bool) (bool, error) {
 	return false, nil
 }
 
+// failDecision ends the decision span with err and answers the request
+// with it.
+func (st *stream) failDecision(req openai.Request, dec *router.Decision, err error) error {
+	if st.trace != nil {
+		st.trace.endDecision(req, dec, err)
+	}
+	return st.fail(err)
+}
+
 // bodyChunkBytes is the largest body piece sent back in one message, below
 // Envoy's recommended 64 KiB. It keeps each marshalled message within
 // gRPC's 32 KiB buffer tier: upstream's 62,000 bytes land in the 1 MiB
@@ -321,7 +348,11 @@ func (st *stream) responseHeaders(h *extprocv3.HttpHeaders, md *corev3.Metadata)
 		ep = served
 	}
 	x.Served(ep)
-	reframe := x.ResponseStarted(statusOf(hs.get(headerStatus)), isEventStream(hs.get(headerContentType)))
+	code := statusOf(hs.get(headerStatus))
+	if st.trace != nil {
+		st.trace.startResponse(code)
+	}
+	reframe := x.ResponseStarted(code, isEventStream(hs.get(headerContentType)))
 	st.phase = phaseResponseBody
 	if err := st.srv.Send(responseHeadersResponse(reframe && hs.has(headerContentLength))); err != nil {
 		return err
@@ -387,5 +418,10 @@ func (st *stream) finish() {
 		st.x.BodyEnd(exchange.ErrClosedEarly)
 	}
 	st.x.End(exchange.Outcome{ClientGone: gone})
+	if st.trace != nil {
+		status, code := st.x.Status()
+		usage, ok := st.x.Usage()
+		st.endTrace(status, code, usage, ok)
+	}
 	st.x = nil
 }

@@ -52,6 +52,8 @@ func (g *Gateway) newExtProc(cfg *config.Config, budget *admission.Budget, infli
 		FlowMode:           admission.Mode(cfg.FlowControl.ModeFor(config.FrontEndExtProc)),
 		Conformance:        cfg.ExtProc.Conformance,
 		PoolLabel:          cfg.ExtProcPoolLabel(),
+		Tracer:             g.tracing.Tracer(),
+		Propagator:         g.tracing.Propagator(),
 	})
 	if cfg.ExtProc.Conformance {
 		log.Warn("ext_proc conformance mode: the GIE conformance suite's picker contract, no inference routing (tests only)")

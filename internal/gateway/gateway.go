@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -26,6 +27,7 @@ import (
 	"github.com/infergate/infergate/internal/router"
 	"github.com/infergate/infergate/internal/scheduler"
 	"github.com/infergate/infergate/internal/telemetry"
+	"github.com/infergate/infergate/internal/tracing"
 )
 
 // Options are process-level inputs that are not part of the config file.
@@ -46,6 +48,9 @@ type Options struct {
 	// metrics.auth.mode is "kubernetes"; it is ignored otherwise (static
 	// mode reads the token file itself).
 	MetricsAuth *MetricsAuth
+	// Getenv reads the OTEL_* environment variables tracing falls back on;
+	// nil means os.Getenv.
+	Getenv func(string) string
 }
 
 // Discovery is a source of catalogs that runs as long as the gateway, such
@@ -88,6 +93,7 @@ type Gateway struct {
 	connLimit *connlimit.Limiter // counts the proxy listener's connections
 	tls       tlsConfigs         // nil fields: plain HTTP (tls.go)
 	live      *liveDashboard     // built-in dashboard (dashboard.go)
+	tracing   *tracing.Provider  // owned; flushed and stopped when Serve returns
 	extProc   *extProcFront      // nil when extProc.listen is off (extproc.go)
 
 	catalogMu  sync.Mutex
@@ -168,6 +174,14 @@ func New(cfg *config.Config, o Options) (*Gateway, error) {
 			return nil, err
 		}
 	}
+	getenv := o.Getenv
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	g.tracing, err = tracing.New(context.Background(), cfg.Tracing, getenv, "infergate", "github.com/infergate/infergate/internal/proxy")
+	if err != nil {
+		return nil, err
+	}
 	// One body budget (g.budget, which flow control marks its queued bytes
 	// in) and one in-flight cap for both front ends.
 	inflight := admission.NewInFlight(cfg.Limits.MaxInFlight)
@@ -193,21 +207,23 @@ func New(cfg *config.Config, o Options) (*Gateway, error) {
 		StripAuthorization:   !cfg.Upstream.ForwardAuth(),
 		DropControlHeaders:   !cfg.TrustsControlHeaders(),
 		TLS:                  tlsCfg.upstream,
+		Tracer:               g.tracing.Tracer(),
+		Propagator:           g.tracing.Propagator(),
 	})
 	if g.extProc, err = g.newExtProc(cfg, g.budget, inflight); err != nil {
-		return nil, err
+		return nil, errors.Join(err, g.tracing.Shutdown(context.Background()))
 	}
 
 	ma, err := metricsAuth(cfg.Metrics.Auth, o.MetricsAuth)
 	if err != nil {
-		return nil, err
+		return nil, errors.Join(err, g.tracing.Shutdown(context.Background()))
 	}
 	var guard func(http.Handler) http.Handler
 	var failures *auth.Failures
 	if ma != nil {
 		failures, err = metricsFailures(cfg.Metrics.Auth.FailureLimit, reg, log.With("component", "auth"))
 		if err != nil {
-			return nil, err
+			return nil, errors.Join(err, g.tracing.Shutdown(context.Background()))
 		}
 		guard = auth.Middleware(ma.Authenticator, ma.Authorizer, auth.MiddlewareOptions{Logger: log.With("component", "auth"), Failures: failures})
 	}
@@ -482,6 +498,13 @@ func (g *Gateway) Serve(ctx context.Context) error {
 	if lerr := loops.Wait(); lerr != nil && !errors.Is(lerr, context.Canceled) {
 		err = errors.Join(err, lerr)
 	}
+	// The spans of the drained requests are flushed before the process ends.
+	flushCtx, cancelFlush := context.WithTimeout(context.Background(), tracingFlushTimeout)
+	defer cancelFlush()
+	if terr := g.tracing.Shutdown(flushCtx); terr != nil {
+		// A collector that is down loses the last spans, not the shutdown.
+		g.log.Warn("tracing: flushing the last spans failed", "err", terr)
+	}
 	g.log.Info("stopped")
 	return err
 }
@@ -514,6 +537,9 @@ func (g *Gateway) warmUp(ctx context.Context) {
 	}
 	_ = wg.Wait()
 }
+
+// tracingFlushTimeout bounds exporting the last spans at shutdown.
+const tracingFlushTimeout = 5 * time.Second
 
 // Warm-up bounds: total time, and the pause between tries of one endpoint.
 const (

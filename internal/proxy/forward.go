@@ -43,6 +43,7 @@ type call struct {
 	wonReq  *http.Request
 	stalled atomic.Bool // the client took no bytes for the stall timeout
 	sw      stallWriter
+	trace   *reqTrace // nil when tracing is off
 }
 
 // timeout marks a first-byte or idle timeout and cancels the upstream request.
@@ -203,6 +204,9 @@ func (c *call) roundTrip(req *http.Request, dec *router.Decision) (*http.Respons
 	for {
 		x.Attempt(ep)
 		c.tk.Routed() // the endpoint counts this request now; let the next one through
+		if c.trace != nil {
+			c.trace.startAttempt(c.ctx, req, ep, x.Attempts())
+		}
 		var store *pool.Store
 		if x.Attempts() <= h.retries {
 			store = dec.Pool // room to retry: watch the endpoint
@@ -215,9 +219,15 @@ func (c *call) roundTrip(req *http.Request, dec *router.Decision) (*http.Respons
 		x.AttemptDone(ep, statusOf(resp), err)
 		if err == nil && !retryableStatus(resp.StatusCode) {
 			x.Served(ep)
+			if c.trace != nil {
+				c.trace.served(resp.StatusCode)
+			}
 			return resp, nil
 		}
 		if err != nil && !c.retryableErr(err) {
+			if c.trace != nil {
+				c.trace.endAttempt(nil, err)
+			}
 			return nil, err
 		}
 		if x.Attempts() > h.retries {
@@ -227,6 +237,9 @@ func (c *call) roundTrip(req *http.Request, dec *router.Decision) (*http.Respons
 		if rerr != nil {
 			// Nobody left to try: hand back what we have.
 			return c.give(resp, ep, err)
+		}
+		if c.trace != nil {
+			c.trace.endAttempt(resp, err)
 		}
 		if resp != nil {
 			// Abandon the failed body unread: a replica that answered
@@ -245,6 +258,11 @@ func (c *call) roundTrip(req *http.Request, dec *router.Decision) (*http.Respons
 func (c *call) give(resp *http.Response, ep *pool.Endpoint, err error) (*http.Response, error) {
 	if resp != nil {
 		c.x.Served(ep)
+		if c.trace != nil {
+			c.trace.served(resp.StatusCode)
+		}
+	} else if c.trace != nil {
+		c.trace.endAttempt(nil, err)
 	}
 	return resp, err
 }
@@ -382,6 +400,9 @@ func (c *call) copyBody(body io.Reader, idle *time.Timer) error {
 			if cap(out) > cap(*outp) {
 				*outp = out[:cap(out)]
 			}
+			if c.trace != nil && len(out) > 0 {
+				c.trace.firstByte()
+			}
 			if err := c.write(out); err != nil {
 				c.x.BodyEnd(exchange.ErrClosedEarly)
 				return err
@@ -406,6 +427,9 @@ func (c *call) copyBody(body io.Reader, idle *time.Timer) error {
 		}
 		tail := c.x.Flush((*outp)[:0])
 		c.x.BodyEnd(rerr)
+		if c.trace != nil {
+			c.trace.endOfStream()
+		}
 		if len(tail) > 0 {
 			// What was held back goes out and the response ends there.
 			return c.write(tail)

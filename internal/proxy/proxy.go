@@ -12,11 +12,15 @@ import (
 	"sync"
 	"time"
 
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/infergate/infergate/internal/admission"
 	"github.com/infergate/infergate/internal/exchange"
 	"github.com/infergate/infergate/internal/openai"
 	"github.com/infergate/infergate/internal/openaihttp"
 	"github.com/infergate/infergate/internal/router"
+	"github.com/infergate/infergate/internal/tracing"
 )
 
 // Options configure a Handler. Router is required.
@@ -92,6 +96,12 @@ type Options struct {
 	Transport http.RoundTripper
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Tracer creates the request's spans and Propagator reads and writes
+	// W3C traceparent/tracestate; both nil (tracing off) creates none.
+	Tracer trace.Tracer
+	// Propagator carries the trace context to and from headers; required
+	// with Tracer.
+	Propagator propagation.TextMapPropagator
 }
 
 // Handler is the OpenAI-compatible proxy. It serves POST /v1/completions,
@@ -118,6 +128,8 @@ type Handler struct {
 	bodyTO   time.Duration
 	stall    time.Duration
 	overLim  func(*http.Request) bool
+	tracer   trace.Tracer // nil: tracing off
+	prop     propagation.TextMapPropagator
 }
 
 // New returns a Handler.
@@ -141,6 +153,9 @@ func New(o Options) *Handler {
 		bodyTO:   o.BodyReadTimeout,
 		stall:    o.ClientStallTimeout,
 		overLim:  o.OverLimit,
+	}
+	if o.Tracer != nil && o.Propagator != nil {
+		h.tracer, h.prop = o.Tracer, o.Propagator
 	}
 	if o.TLS != nil {
 		h.scheme = "https"
@@ -241,6 +256,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // every step; finish closes it whatever happened, aborts included.
 func (h *Handler) serveInference(w http.ResponseWriter, r *http.Request, id string, kind openai.Kind) {
 	c := &call{h: h, in: r, x: h.ex.Start(id)}
+	if h.tracer != nil {
+		c.startTrace(kind)
+	}
 	defer h.finish(c)
 	if !h.inflight.TryAcquire() {
 		h.fail(w, c, exchange.ErrSaturated)
@@ -254,6 +272,9 @@ func (h *Handler) serveInference(w http.ResponseWriter, r *http.Request, id stri
 		return
 	}
 	c.x.SetFairnessID(ctl.FairnessID)
+	if c.trace != nil {
+		c.trace.startChild(c.in.Context(), tracing.SpanParse)
+	}
 	buf, err := h.readBodyBounded(w, r, c)
 	if buf != nil {
 		defer h.putBuf(buf)
@@ -269,14 +290,22 @@ func (h *Handler) serveInference(w http.ResponseWriter, r *http.Request, id stri
 		return
 	}
 	c.x.Parsed(req)
+	if c.trace != nil {
+		c.trace.endParse(req, len(body), nil)
+		c.trace.startChild(c.in.Context(), tracing.SpanRoute)
+	}
 	dec, err := h.router.Prepare(router.Input{
 		Model:        req.Model,
 		Prompt:       req.Prompt,
 		MaxTokens:    req.MaxTokens,
 		Objective:    ctl.Objective,
 		ModelRewrite: ctl.Rewrite,
+		TraceID:      c.traceID(),
 	})
 	if err != nil {
+		if c.trace != nil {
+			c.trace.endRoute(dec, err)
+		}
 		h.fail(w, c, err)
 		return
 	}
@@ -301,6 +330,10 @@ func (h *Handler) serveInference(w http.ResponseWriter, r *http.Request, id stri
 		h.fail(w, c, err)
 		return
 	}
+	if c.trace != nil {
+		c.trace.queueWait(c.tk.Waited())
+		c.trace.endRoute(dec, nil)
+	}
 	out := c.x.Begin(dec, body)
 	if len(out) > 0 && &out[0] != &body[0] && !h.reserve(c, cap(out)) {
 		h.fail(w, c, h.budgetErr(exchange.ErrSaturated))
@@ -320,6 +353,9 @@ func (h *Handler) finish(c *call) {
 		Stalled:    c.stalled.Load(),
 		ClientGone: c.in.Context().Err() != nil,
 	})
+	if c.trace != nil {
+		c.endTrace()
+	}
 }
 
 // readBodyBounded reads the request body within the body read timeout: the
@@ -451,6 +487,11 @@ func (h *Handler) putBuf(b *[]byte) {
 // fail answers the client with the OpenAI error for err.
 func (h *Handler) fail(w http.ResponseWriter, c *call, err error) {
 	e, dropped := c.x.Fail(err)
+	if c.trace != nil {
+		status, code := c.x.Status()
+		c.trace.failed(status, code, dropped)
+		c.trace.endChild(err)
+	}
 	if dropped != "" {
 		after, ok := admission.RetryAfter(err)
 		if !ok {

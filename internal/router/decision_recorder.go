@@ -31,6 +31,8 @@ type DecisionRecord struct {
 	// Retry is true when the pick replaced an endpoint that failed before
 	// the first byte.
 	Retry bool
+	// TraceID is the request's trace ID, "" when tracing is off.
+	TraceID string
 	// Weights are the scheduler's scorer weights, indexed like
 	// [scheduler.ScorerNames]; a scorer's contribution to Result.Total is
 	// Weights[i] * Result.Scores[i].
@@ -64,6 +66,7 @@ func (r *Router) record(d *Decision, now time.Time, retry bool) {
 		Priority:    d.Priority,
 		Endpoint:    d.Endpoint.Name(),
 		Retry:       retry,
+		TraceID:     d.TraceID,
 		Weights:     scorerWeights(d.sched.Config().Weights),
 		Result:      d.Result,
 	})

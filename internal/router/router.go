@@ -110,6 +110,9 @@ type Input struct {
 	Objective string
 	// ModelRewrite is the x-gateway-model-name-rewrite header, "" when absent.
 	ModelRewrite string
+	// TraceID is the request's trace ID (32 hex digits), "" when tracing is
+	// off; decision records carry it.
+	TraceID string
 	// Pool, when set, restricts the request to the pool of that name (an
 	// ext_proc listener serves one pool, since Envoy names none): a model
 	// served only elsewhere is not found, and a pool missing from the
@@ -146,6 +149,8 @@ type Decision struct {
 	// Flow.Enqueue between [Router.Prepare] and [Router.Pick]. Nil admits
 	// everything.
 	Flow *admission.Queue
+	// TraceID is the request's trace ID, "" when tracing is off.
+	TraceID string
 
 	req   scheduler.Request
 	allow func(*pool.Endpoint) bool // Input.Allow
@@ -245,7 +250,7 @@ func (r *Router) Route(in Input) (*Decision, error) {
 // the pool's flow control ([Decision.Flow]) before [Router.Pick]. The
 // returned Decision is owned by the caller.
 func (r *Router) Prepare(in Input) (*Decision, error) {
-	d := &Decision{Model: in.Model}
+	d := &Decision{Model: in.Model, TraceID: in.TraceID}
 	t := r.table.Load()
 	var p Pool
 	var target, objective string

@@ -5,6 +5,9 @@ import (
 	"fmt"
 	"math"
 	"time"
+
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // Engine names accepted by [Config.Engine].
@@ -18,6 +21,12 @@ const (
 // Config configures one simulated model-server replica. Start from
 // [DefaultConfig] and change what you need; [New] validates it.
 type Config struct {
+	// Tracer, when set with Propagator, traces each completion request as
+	// vLLM does: a server span continuing the caller's W3C traceparent.
+	// nil traces nothing.
+	Tracer trace.Tracer
+	// Propagator reads the caller's traceparent/tracestate.
+	Propagator propagation.TextMapPropagator
 	// Name is the replica name sent in the x-inference-pod response header.
 	Name string
 	// Model is the base model name served, e.g. "meta-llama/Llama-3.1-8B-Instruct".

@@ -156,8 +156,8 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 // routes builds the handler.
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("POST /v1/completions", s.serveCompletion(endpointCompletions))
-	mux.HandleFunc("POST /v1/chat/completions", s.serveCompletion(endpointChat))
+	mux.HandleFunc("POST /v1/completions", s.traced(s.serveCompletion(endpointCompletions)))
+	mux.HandleFunc("POST /v1/chat/completions", s.traced(s.serveCompletion(endpointChat)))
 	mux.HandleFunc("GET /v1/models", s.serveModels)
 	mux.HandleFunc("GET /health", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) })
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{

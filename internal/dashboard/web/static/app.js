@@ -265,6 +265,16 @@
       tr.appendChild(model);
       const ep = el('td', null, d.endpoint);
       if (d.retry) ep.appendChild(el('span', 'badge retry', 'retry'));
+      if (d.traceURL && /^https?:\/\//.test(d.traceURL)) {
+        const a = el('a', 'trace', 'trace');
+        a.href = d.traceURL;
+        a.target = '_blank';
+        a.rel = 'noopener noreferrer';
+        a.title = 'trace ' + d.traceID;
+        ep.appendChild(a);
+      } else if (d.traceID) {
+        ep.appendChild(el('div', 'sub', 'trace ' + d.traceID));
+      }
       ep.appendChild(el('div', 'sub', 'best of ' + d.candidates));
       tr.appendChild(ep);
       tr.appendChild(el('td', 'num', fmt(d.total, 2)));
