@@ -16,8 +16,9 @@ const MaxControlValueBytes = openai.MaxModelNameBytes
 const DefaultFairnessID = "default-flow"
 
 // ControlHeaders lists every spelling of every header a client could steer
-// routing with (the SLO headers and the conformance suite's selection and
-// report headers included), in lower case. When control headers are not
+// routing with (the SLO headers and the conformance suite's selection
+// header included), in lower case. The conformance report headers are
+// response headers the picker sets, not control headers. When control headers are not
 // trusted a front end removes them all before routing, so they neither
 // steer the gateway nor reach the replica.
 var ControlHeaders = []string{
@@ -25,7 +26,7 @@ var ControlHeaders = []string{
 	HeaderModelRewrite, HeaderModelRewriteLegacy,
 	HeaderFairnessID, HeaderFairnessIDLegacy,
 	HeaderSLOTTFT, HeaderSLOTTFTLegacy, HeaderSLOTPOT, HeaderSLOTPOTLegacy,
-	HeaderEndpointSelection, HeaderConformanceServed, HeaderConformanceSelected, HeaderConformancePool,
+	HeaderEndpointSelection,
 }
 
 // Control holds the validated control values of one request. Strings are
