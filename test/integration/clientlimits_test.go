@@ -210,8 +210,11 @@ func TestSlowBodiesAreNotPreallocatedAndTimeOut(t *testing.T) {
 
 func TestConnectionLimitPerAddress(t *testing.T) {
 	const limit = 8
+	// Flow control off: every busy request must reach the hung replica (in
+	// queue mode the later ones would wait in the gateway, as running
+	// requests the test could not count).
 	f := startFleet(t, 1, func(int) []string { return []string{"--hang"} },
-		fmt.Sprintf("limits:\n  maxConnsPerAddress: %d\n", limit))
+		fmt.Sprintf("limits:\n  maxConnsPerAddress: %d\nflowControl:\n  mode: \"off\"\n", limit))
 	models := func(c *clientConn) (*http.Response, string) {
 		t.Helper()
 		c.send(t, "GET", "/v1/models", "", 0)
