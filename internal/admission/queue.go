@@ -310,14 +310,12 @@ func (q *Queue) Enqueue(ctx context.Context, it Item) (Ticket, error) {
 		q.obs.FlowOutcome(q.pool, it, OutcomeRejectedCapacity, 0)
 		return Ticket{}, reject(ErrQueueFull, after)
 	}
-	w := q.pushLocked(b, it, mode, now)
 	timeout := q.ttl
 	if s.Endpoints == 0 {
 		timeout = min(q.hold, q.ttl)
 	}
-	w.stop = q.clock.AfterFunc(timeout, func() { q.expire(w) })
+	w := q.pushLocked(b, it, mode, now, timeout)
 	q.dispatchLocked(now)
-	q.scheduleRecheckLocked()
 	q.mu.Unlock()
 	return q.wait(ctx, w)
 }
@@ -485,8 +483,8 @@ func (q *Queue) bandLocked(priority int) *band {
 	return b
 }
 
-// pushLocked queues a new waiter for it in b.
-func (q *Queue) pushLocked(b *band, it Item, mode Mode, now time.Time) *waiter {
+// pushLocked queues a new waiter for it in b, timed out after timeout.
+func (q *Queue) pushLocked(b *band, it Item, mode Mode, now time.Time, timeout time.Duration) *waiter {
 	q.seq++
 	w := &waiter{item: it, mode: mode, enq: now, key: now, seq: q.seq, done: make(chan struct{})}
 	if q.order == OrderEDF {
@@ -500,6 +498,10 @@ func (q *Queue) pushLocked(b *band, it Item, mode Mode, now time.Time) *waiter {
 	q.queued++
 	q.queuedBytes += it.Bytes
 	q.budget.AddQueued(it.Bytes)
+	// The timers are armed before the observer hears of the waiter, so
+	// whoever sees it queued also sees it timed.
+	w.stop = q.clock.AfterFunc(timeout, func() { q.expire(w) })
+	q.scheduleRecheckLocked()
 	q.obs.FlowQueued(q.pool, it, 1)
 	return w
 }

@@ -192,6 +192,19 @@ func (h *harness) enqueue(ctx context.Context, name string, it Item) {
 	h.obs.waitSize(h.t, n+1)
 }
 
+// next returns the next decided request, failing the test when none is
+// decided within 10 seconds.
+func (h *harness) next() result {
+	h.t.Helper()
+	select {
+	case r := <-h.res:
+		return r
+	case <-time.After(10 * time.Second):
+		h.t.Fatal("no request decided")
+		return result{}
+	}
+}
+
 // drainAll opens the gate and collects n results in dispatch order.
 func (h *harness) drainAll(n int) []string {
 	h.t.Helper()
@@ -319,7 +332,7 @@ func TestQueueOneDispatchInFlight(t *testing.T) {
 	}
 	h.sig.set(idle)
 	h.clock.Advance(defaultRecheck)
-	<-h.res
+	h.next()
 	h.clock.Advance(defaultRecheck)
 	if n, _ := h.q.Queued(); n != 1 {
 		t.Fatalf("%d queued while the first dispatch is unrouted, want 1", n)
@@ -328,7 +341,7 @@ func TestQueueOneDispatchInFlight(t *testing.T) {
 	first := got[0]
 	mu.Unlock()
 	first.Routed()
-	r := <-h.res
+	r := h.next()
 	if r.err != nil {
 		t.Fatal(r.err)
 	}
@@ -344,7 +357,7 @@ func TestQueueTTL(t *testing.T) {
 	default:
 	}
 	h.clock.Advance(time.Second)
-	r := <-h.res
+	r := h.next()
 	if !errors.Is(r.err, ErrTTLExpired) {
 		t.Fatalf("err %v, want ErrTTLExpired", r.err)
 	}
@@ -430,7 +443,7 @@ func TestQueueCancelLeavesAtOnce(t *testing.T) {
 	h.enqueue(ctx, "gone", Item{FairnessID: "f", Bytes: 10})
 	h.enqueue(context.Background(), "stays", Item{FairnessID: "f"})
 	cancel()
-	r := <-h.res
+	r := h.next()
 	if r.name != "gone" || !errors.Is(r.err, context.Canceled) {
 		t.Fatalf("%s: %v, want gone: context.Canceled", r.name, r.err)
 	}
@@ -449,7 +462,7 @@ func TestQueueCloseRejectsQueuedAndNew(t *testing.T) {
 	h := newHarness(t, Options{})
 	h.enqueue(context.Background(), "queued", Item{FairnessID: "f"})
 	h.q.Close()
-	r := <-h.res
+	r := h.next()
 	if !errors.Is(r.err, ErrShuttingDown) {
 		t.Fatalf("queued request: %v, want ErrShuttingDown", r.err)
 	}
@@ -479,7 +492,7 @@ func TestQueueNoEndpoints(t *testing.T) {
 		h.sig.set(Saturation{})
 		h.enqueue(context.Background(), "held", Item{Priority: 10})
 		h.clock.Advance(5 * time.Second)
-		r := <-h.res
+		r := h.next()
 		if !errors.Is(r.err, ErrNoEndpoints) {
 			t.Fatalf("err %v, want ErrNoEndpoints", r.err)
 		}
@@ -508,7 +521,7 @@ func TestQueueNoEndpoints(t *testing.T) {
 		default:
 		}
 		h.clock.Advance(9 * time.Second)
-		if r := <-h.res; !errors.Is(r.err, ErrTTLExpired) {
+		if r := h.next(); !errors.Is(r.err, ErrTTLExpired) {
 			t.Fatalf("err %v, want ErrTTLExpired", r.err)
 		}
 	})
