@@ -16,7 +16,11 @@ func newDemoCmd() *cobra.Command {
 		Short: "Run simulated replicas, the gateway and secured metrics on loopback",
 		Long: `Start simulated vLLM replicas (each with a different LoRA adapter loaded), the
 gateway in front of them and its metrics listener guarded by a fresh bearer
-token, then print ready-to-paste curl commands. Runs until Ctrl-C.`,
+token, then print ready-to-paste curl commands. Runs until Ctrl-C.
+
+Traces: with OTEL_EXPORTER_OTLP_ENDPOINT (or _TRACES_ENDPOINT) set, the gateway exports its
+spans (service infergate) and the replicas their "llm_request" spans continuing the
+gateway's trace (service infergate-sim) over OTLP; the standard OTEL_* variables apply.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			log, err := logs.logger(cmd.ErrOrStderr())

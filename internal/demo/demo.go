@@ -13,12 +13,14 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"time"
 
 	"golang.org/x/sync/errgroup"
 
 	"github.com/infergate/infergate/internal/config"
 	"github.com/infergate/infergate/internal/gateway"
 	"github.com/infergate/infergate/internal/simulator"
+	"github.com/infergate/infergate/internal/tracing"
 )
 
 // BaseModel is the model every demo replica serves.
@@ -51,6 +53,13 @@ type Options struct {
 	// Ready, when set, is called with the bound proxy and metrics
 	// addresses once everything is listening.
 	Ready func(proxy, metrics string)
+	// Getenv reads the OTEL_* environment variables that turn tracing on
+	// (as for `infergate serve`: OTEL_EXPORTER_OTLP_[TRACES_]ENDPOINT,
+	// unless OTEL_SDK_DISABLED or OTEL_TRACES_EXPORTER=none); nil means
+	// os.Getenv. With tracing on, the gateway exports its spans as service
+	// "infergate" and the replicas their llm_request spans as
+	// "infergate-sim".
+	Getenv func(string) string
 }
 
 // Run starts the replicas, the gateway and (optionally) the load, prints how
@@ -83,6 +92,25 @@ func Run(ctx context.Context, o Options) error {
 		return err
 	}
 
+	getenv := o.Getenv
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	// The replicas share one tracer provider, on when the gateway's is
+	// (same configuration, same variables); each span names its replica.
+	simTracing, err := tracing.New(ctx, Config(o.Listen, o.MetricsListen, o.TokenFile, nil).Tracing, getenv, "infergate-sim", "github.com/infergate/infergate/internal/simulator")
+	if err != nil {
+		return err
+	}
+	// Deferred first, so it runs last: after the replicas have stopped.
+	defer func() {
+		flushCtx, cancelFlush := context.WithTimeout(context.Background(), tracingFlushTimeout)
+		defer cancelFlush()
+		if err := simTracing.Shutdown(flushCtx); err != nil {
+			log.Warn("tracing: flushing the replicas' last spans failed", "err", err)
+		}
+	}()
+
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var g errgroup.Group
@@ -99,6 +127,7 @@ func Run(ctx context.Context, o Options) error {
 		cfg.PreloadedLoRAs = []string{own}
 		cfg.TimeScale = o.TimeScale
 		cfg.Seed = int64(i + 1)
+		cfg.Tracer, cfg.Propagator = simTracing.Tracer(), simTracing.Propagator()
 		srv, err := simulator.New(cfg, log)
 		if err != nil {
 			return fmt.Errorf("replica %s: %w", name, err)
@@ -112,7 +141,7 @@ func Run(ctx context.Context, o Options) error {
 	}
 
 	cfg := Config(o.Listen, o.MetricsListen, o.TokenFile, endpoints)
-	gw, err := gateway.New(cfg, gateway.Options{Logger: log})
+	gw, err := gateway.New(cfg, gateway.Options{Logger: log, Getenv: getenv})
 	if err != nil {
 		return err
 	}
@@ -134,6 +163,9 @@ func Run(ctx context.Context, o Options) error {
 	}
 	return err
 }
+
+// tracingFlushTimeout bounds exporting the replicas' last spans at exit.
+const tracingFlushTimeout = 5 * time.Second
 
 // Config is the gateway configuration the demo runs: one pool of the given
 // endpoints, a served alias per adapter and three objectives.
