@@ -85,6 +85,7 @@ type Exchange struct {
 	respProc   time.Duration       // time spent in Chunk
 	gaps       func(time.Duration) // records inter-token gaps of a stream; nil for none
 	traceID    string              // the request's trace ID, "" when tracing is off
+	respModel  *responseModel      // the response's model, nil unless asked for
 }
 
 // Start begins the exchange of request id, now.

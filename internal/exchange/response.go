@@ -20,9 +20,15 @@ func (x *Exchange) ResponseStarted(status int, stream bool) (reframe bool) {
 	if stream {
 		strip := x.req.Stream && !x.req.IncludeUsage
 		x.stream = openai.NewEventStreamObserver(strip)
+		if x.respModel != nil {
+			x.stream.CaptureModel()
+		}
 		return strip
 	}
 	x.tail = openai.NewUsageTail(usageTailBytes)
+	if x.respModel != nil {
+		x.respModel.head = make([]byte, 0, responseModelHeadBytes)
+	}
 	return false
 }
 
@@ -35,6 +41,9 @@ func (x *Exchange) Chunk(dst, p []byte) []byte {
 	if x.stream == nil {
 		x.respBytes += len(p)
 		_, _ = x.tail.Write(p)
+		if x.respModel != nil {
+			x.respModel.headChunk(p)
+		}
 		x.respProc += x.t.now().Sub(began)
 		return p
 	}
@@ -100,6 +109,9 @@ func (x *Exchange) BodyEnd(err error) {
 	switch {
 	case x.stream != nil:
 		x.usage, x.usageOK = x.stream.Usage()
+		if x.respModel != nil {
+			x.respModel.model = x.stream.Model()
+		}
 	case x.tail != nil:
 		x.usage, x.usageOK = x.tail.Usage()
 	}

@@ -66,6 +66,9 @@ func (st *stream) startTrace(hs headers, path string) {
 		))
 	t.id = t.stream.SpanContext().TraceID().String()
 	st.x.SetTraceID(t.id)
+	if t.stream.IsRecording() {
+		st.x.CaptureResponseModel()
+	}
 	st.trace = t
 }
 
@@ -136,11 +139,18 @@ func (t *streamTrace) startResponse(status int) {
 }
 
 // end closes the open spans once the exchange has ended, with the status
-// the client saw and the token counts.
+// the client saw, the token counts and the model the response named.
 func (st *stream) endTrace(status int, code string, usage openai.Usage, usageOK bool) {
 	t := st.trace
 	if t.decision != nil {
 		t.decision.End()
+	}
+	if m := st.x.ResponseModel(); m != "" {
+		model := semconv.GenAIResponseModel(clip(m))
+		t.stream.SetAttributes(model)
+		if t.response != nil {
+			t.response.SetAttributes(model)
+		}
 	}
 	if t.response != nil {
 		t.response.End()

@@ -47,6 +47,17 @@ func TestPickerSpansContinueEnvoysTrace(t *testing.T) {
 			t.Errorf("%s: missing or not a child of the stream span", name)
 		}
 	}
+	for _, name := range []string{SpanStream, SpanResponse} {
+		got := ""
+		for _, kv := range byName[name].Attributes() {
+			if kv.Key == "gen_ai.response.model" {
+				got = kv.Value.AsString()
+			}
+		}
+		if got != simModel {
+			t.Errorf("%s: gen_ai.response.model = %q, want %q (the model the replica answered with)", name, got, simModel)
+		}
+	}
 	want := "00-" + traceID + "-" + stream.SpanID().String() + "-01"
 	if got := d.set["traceparent"]; got != want {
 		t.Errorf("traceparent header mutation = %q, want %q", got, want)

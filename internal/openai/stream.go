@@ -41,6 +41,9 @@ type StreamObserver struct {
 	usage    Usage
 	hasUsage bool
 	done     bool
+	// model is where the response's model goes once read, nil unless
+	// [StreamObserver.CaptureModel] asked for it.
+	model *string
 }
 
 // NewStreamObserver returns a StreamObserver. With stripUsage true it drops
@@ -193,6 +196,24 @@ func (o *StreamObserver) Flush(dst []byte) []byte {
 // there was one.
 func (o *StreamObserver) Usage() (Usage, bool) { return o.usage, o.hasUsage }
 
+// CaptureModel makes the observer read the "model" member of the stream's
+// chunks, until one has it (see [StreamObserver.Model]). Off by default, so
+// that an observer nobody asks for the model allocates nothing for it.
+func (o *StreamObserver) CaptureModel() {
+	if o.model == nil {
+		o.model = new(string)
+	}
+}
+
+// Model returns the model the first chunk carrying one named, "" when none
+// did or [StreamObserver.CaptureModel] was not called.
+func (o *StreamObserver) Model() string {
+	if o.model == nil {
+		return ""
+	}
+	return *o.model
+}
+
 // Done reports whether the stream has carried "data: [DONE]".
 func (o *StreamObserver) Done() bool { return o.done }
 
@@ -208,6 +229,9 @@ func (o *StreamObserver) event(ev []byte) (keep bool, count int) {
 	if string(bytes.TrimSpace(data)) == "[DONE]" {
 		o.done = true
 		return true, 0
+	}
+	if o.model != nil && *o.model == "" {
+		*o.model, _ = ResponseModel(data)
 	}
 	if plainContent(data) {
 		return true, 1

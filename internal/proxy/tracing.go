@@ -82,6 +82,9 @@ func (c *call) startTrace(kind openai.Kind) {
 	c.in = c.in.WithContext(ctx)
 	t.id = t.server.SpanContext().TraceID().String()
 	t.rec = t.server.IsRecording()
+	if t.rec {
+		c.x.CaptureResponseModel()
+	}
 	c.x.SetTraceID(t.id)
 	c.trace = t
 }
@@ -273,7 +276,16 @@ func (t *reqTrace) endOfStream() {
 func (c *call) endTrace() {
 	t := c.trace
 	t.endChild(nil)
+	var model attribute.KeyValue
+	if t.rec {
+		if m := c.x.ResponseModel(); m != "" {
+			model = semconv.GenAIResponseModel(clipValue(m))
+		}
+	}
 	if t.attempt != nil {
+		if model.Valid() {
+			t.attempt.SetAttributes(model)
+		}
 		t.attempt.End()
 		t.attempt = nil
 	}
@@ -283,6 +295,9 @@ func (c *call) endTrace() {
 	}
 	status, code := c.x.Status()
 	t.server.SetAttributes(semconv.HTTPResponseStatusCode(status), tracing.ResponseBytes.Int(c.x.ResponseBytes()))
+	if model.Valid() {
+		t.server.SetAttributes(model)
+	}
 	if u, ok := c.x.Usage(); ok {
 		t.server.SetAttributes(semconv.GenAIUsageInputTokens(u.PromptTokens), semconv.GenAIUsageOutputTokens(u.CompletionTokens))
 	}

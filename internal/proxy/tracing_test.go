@@ -3,6 +3,8 @@ package proxy
 import (
 	"bytes"
 	"context"
+	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -166,5 +168,52 @@ func TestTracingOffLeavesTraceparent(t *testing.T) {
 	}
 	if got := be.hdr.Get("traceparent"); got != tp {
 		t.Errorf("upstream traceparent = %q, want the client's unchanged", got)
+	}
+}
+
+// TestTracingResponseModel checks gen_ai.response.model on the server span
+// and the served attempt: the model the replica answered with, read from a
+// non-streaming body and from a stream's chunks.
+func TestTracingResponseModel(t *testing.T) {
+	jsonWithModel := func(w http.ResponseWriter, _ *http.Request, _ []byte) {
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"id":"x","object":"chat.completion","created":1,"model":"lora-a-served","choices":[{"index":0,"message":{"role":"assistant","content":"hi"}}],"usage":{"prompt_tokens":3,"completion_tokens":1,"total_tokens":4}}`)
+	}
+	sseWithModel := func(w http.ResponseWriter, _ *http.Request, _ []byte) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		for i := range 2 {
+			fmt.Fprintf(w, "data: {\"id\":\"c\",\"object\":\"chat.completion.chunk\",\"model\":\"lora-a-streamed\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"t%d\"}}]}\n\n", i)
+			w.(http.Flusher).Flush()
+		}
+		io.WriteString(w, "data: [DONE]\n\n")
+	}
+	for _, tc := range []struct {
+		name    string
+		handler func(http.ResponseWriter, *http.Request, []byte)
+		stream  bool
+		want    string
+	}{
+		{name: "json", handler: jsonWithModel, want: "lora-a-served"},
+		{name: "stream", handler: sseWithModel, stream: true, want: "lora-a-streamed"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			be := newBackend(t, tc.handler)
+			o, rec := tracedOptions(t)
+			h := setup(t, o, []string{be.addr()}, []int{0})
+			body := fmt.Sprintf(`{"model":"alias","stream":%t,"messages":[{"role":"user","content":"x"}]}`, tc.stream)
+			if r := do(t, h, "/v1/chat/completions", body, nil); r.Code != http.StatusOK {
+				t.Fatalf("status %d: %s", r.Code, r.Body)
+			}
+			srv := spansNamed(rec, "POST /v1/chat/completions")
+			ups := spansNamed(rec, tracing.SpanUpstream)
+			if len(srv) != 1 || len(ups) != 1 {
+				t.Fatalf("%d server and %d attempt spans, want 1 each", len(srv), len(ups))
+			}
+			for _, s := range []sdktrace.ReadOnlySpan{srv[0], ups[0]} {
+				if v, ok := attr(s, "gen_ai.response.model"); !ok || v.AsString() != tc.want {
+					t.Errorf("%s: gen_ai.response.model = %q (set %v), want %q", s.Name(), v.AsString(), ok, tc.want)
+				}
+			}
+		})
 	}
 }

@@ -40,6 +40,7 @@ func TestDemoTracesInJaeger(t *testing.T) {
 		t.Errorf("demo gateway service.name = %q, want infergate", svc)
 	}
 	wantTag(t, one(t, tr, "infergate.route"), "infergate.pool", "demo")
+	wantTag(t, srv, "gen_ai.response.model", model)
 	up := one(t, tr, "infergate.upstream")
 	if got := up.parent(); got != srv.SpanID {
 		t.Errorf("attempt span's parent = %q, want the server span %q", got, srv.SpanID)

@@ -103,6 +103,8 @@ tracing:
 			wantTag(t, dec, "infergate.endpoint", "sim-x")
 			wantTag(t, dec, "infergate.admission", "admitted")
 			wantTag(t, resp, "http.response.status_code", 200)
+			wantTag(t, st, "gen_ai.response.model", model)
+			wantTag(t, resp, "gen_ai.response.model", model)
 			sim := one(t, tr, "llm_request")
 			if got := sim.parent(); got != st.SpanID {
 				t.Errorf("simulator span's parent = %q, want the picker's stream span %q (traceparent set by header mutation)", got, st.SpanID)

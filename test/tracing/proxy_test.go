@@ -178,6 +178,7 @@ tracing:
 		}
 	}
 	wantTag(t, srv, "gen_ai.request.model", model)
+	wantTag(t, srv, "gen_ai.response.model", model) // the simulator answers with the model asked for
 	wantTag(t, srv, "gen_ai.operation.name", "chat")
 	wantTag(t, srv, "http.response.status_code", 200)
 	if _, ok := srv.tag("gen_ai.usage.output_tokens"); !ok {
