@@ -71,20 +71,28 @@ func (c *call) attemptOrHedge(req *http.Request, ep *pool.Endpoint, store *pool.
 		return first.resp, first.err
 	}
 	h.log.Debug("hedging on another endpoint", "request_id", x.ID(), "endpoint", ep.Name(), "hedge_endpoint", next.Name())
-	cancelHedge := start(next, retarget(req, next))
+	hreq := retarget(req, next)
+	if c.trace != nil {
+		c.trace.startHedge(c.ctx, hreq, next, x.Attempts())
+	}
+	cancelHedge := start(next, hreq)
 	first = <-results
-	if first.usable() {
+	var lost legResult
+	superseded := first.usable()
+	if superseded {
 		// Cancel the other and wait for it, so its goroutine is done.
 		if first.ep == ep {
 			cancelHedge()
 		} else {
 			cancelFirst()
 		}
-		c.drop(<-results)
+		lost = <-results
 	} else {
-		second := <-results
-		c.drop(first)
-		first = second
+		lost, first = first, <-results
+	}
+	c.drop(lost)
+	if c.trace != nil {
+		c.trace.settleHedge(first.ep != ep, lost.resp, lost.err, superseded)
 	}
 	c.cancels = append(c.cancels, first.cancel)
 	x.Keep(first.ep)

@@ -27,8 +27,16 @@ func hedgeFixture(t *testing.T, o Options) (h *Handler, eps []*pool.Endpoint, sl
 		}
 	})
 	fast = newBackend(t, okJSON)
+	h, eps = hedgeHandler(t, o, slow, fast)
+	return h, eps, slow, fast, release, slowDone
+}
+
+// hedgeHandler is a handler over endpoints "slow" (preferred: it reports
+// the shorter queue) and "fast" served by those backends.
+func hedgeHandler(t *testing.T, o Options, slow, fast *backend) (*Handler, []*pool.Endpoint) {
+	t.Helper()
 	st := pool.NewStore("test")
-	eps = st.Sync([]pool.Spec{{Name: "slow", Address: slow.addr()}, {Name: "fast", Address: fast.addr()}}).Endpoints()
+	eps := st.Sync([]pool.Spec{{Name: "slow", Address: slow.addr()}, {Name: "fast", Address: fast.addr()}}).Endpoints()
 	for i, ep := range eps {
 		ep.SetMetrics(&pool.Metrics{WaitingQueue: 5 * i, ScrapedAt: time.Now().Add(time.Hour)})
 		ep.SetModels([]string{"base"})
@@ -37,7 +45,7 @@ func hedgeFixture(t *testing.T, o Options) (h *Handler, eps []*pool.Endpoint, sl
 		Catalog:   router.Catalog{Pools: []router.Pool{{Store: st, Scheduler: scheduler.New(scheduler.DefaultConfig(), nil)}}},
 		Admission: admission.New(),
 	})
-	return New(o), eps, slow, fast, release, slowDone
+	return New(o), eps
 }
 
 func TestHedgeKeepsTheFirstAnswer(t *testing.T) {

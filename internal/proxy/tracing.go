@@ -30,6 +30,7 @@ type reqTrace struct {
 	server  trace.Span
 	child   trace.Span // the open parse or route span, nil when none
 	attempt trace.Span // the open upstream attempt span, nil when none
+	hedge   trace.Span // the open span of a hedged copy, nil when none
 	reason  string     // why the previous attempt was abandoned
 	first   bool       // the first response byte was passed on
 	id      string     // the trace ID, 32 hex digits
@@ -185,11 +186,26 @@ func (t *reqTrace) failed(status int, code, dropped string) {
 // traceparent (and the client's tracestate) into req, whose header map it
 // replaces with a copy on retries (retarget shares the map).
 func (t *reqTrace) startAttempt(ctx context.Context, req *http.Request, ep *pool.Endpoint, n int) {
+	t.attempt = t.attemptSpan(ctx, req, ep, n, false)
+}
+
+// startHedge starts the client span of the hedged copy (attempt n on ep),
+// a sibling of the attempt it hedges, and injects its traceparent into req,
+// whose header map (shared with the hedged attempt) it replaces with a copy.
+// [reqTrace.settleHedge] ends one of the two spans.
+func (t *reqTrace) startHedge(ctx context.Context, req *http.Request, ep *pool.Endpoint, n int) {
+	t.hedge = t.attemptSpan(ctx, req, ep, n, true)
+}
+
+// attemptSpan starts an attempt's client span and injects its context into
+// req (into a copy of req's header map unless this is the first attempt).
+func (t *reqTrace) attemptSpan(ctx context.Context, req *http.Request, ep *pool.Endpoint, n int, hedge bool) trace.Span {
+	var span trace.Span
 	if !t.rec {
 		// Not sampled: the upstream still gets the (unsampled) context.
-		ctx, t.attempt = t.tracer.Start(ctx, tracing.SpanUpstream)
-		t.inject(ctx, req, n)
-		return
+		ctx, span = t.tracer.Start(ctx, tracing.SpanUpstream)
+		t.inject(ctx, req, n > 1 || hedge)
+		return span
 	}
 	host, port, _ := net.SplitHostPort(ep.Address())
 	attrs := []attribute.KeyValue{
@@ -201,21 +217,51 @@ func (t *reqTrace) startAttempt(ctx context.Context, req *http.Request, ep *pool
 	if p, err := strconv.Atoi(port); err == nil {
 		attrs = append(attrs, semconv.ServerPort(p))
 	}
-	if n > 1 {
+	switch {
+	case hedge:
+		attrs = append(attrs, semconv.HTTPRequestResendCount(n-1), tracing.Hedge.Bool(true))
+	case n > 1:
 		attrs = append(attrs, semconv.HTTPRequestResendCount(n-1), tracing.RetryReason.String(t.reason))
 	}
-	ctx, t.attempt = t.tracer.Start(ctx, tracing.SpanUpstream, trace.WithSpanKind(trace.SpanKindClient), trace.WithAttributes(attrs...))
-	t.inject(ctx, req, n)
+	ctx, span = t.tracer.Start(ctx, tracing.SpanUpstream, trace.WithSpanKind(trace.SpanKindClient), trace.WithAttributes(attrs...))
+	t.inject(ctx, req, n > 1 || hedge)
+	return span
 }
 
-// inject sets req's traceparent (and tracestate) to ctx's span context.
-func (t *reqTrace) inject(ctx context.Context, req *http.Request, n int) {
-	if n > 1 {
+// inject sets req's traceparent (and tracestate) to ctx's span context,
+// in a copy of req's header map when clone is set.
+func (t *reqTrace) inject(ctx context.Context, req *http.Request, clone bool) {
+	if clone {
 		req.Header = req.Header.Clone()
 	}
 	req.Header.Del("Traceparent")
 	req.Header.Del("Tracestate")
 	t.prop.Inject(ctx, propagation.HeaderCarrier(req.Header))
+}
+
+// settleHedge ends the span of the hedged leg whose answer is not used and
+// makes the other's the attempt span: keptHedge is set when the hedge's
+// answer is kept. lost and lostErr are the dropped leg's outcome;
+// superseded reports that it was cancelled because the other leg answered
+// first (otherwise it failed on its own, recorded as
+// [reqTrace.endAttempt] records a failed attempt).
+func (t *reqTrace) settleHedge(keptHedge bool, lost *http.Response, lostErr error, superseded bool) {
+	if t.hedge == nil {
+		return
+	}
+	loser := t.hedge
+	if keptHedge {
+		loser, t.attempt = t.attempt, t.hedge
+	}
+	t.hedge = nil
+	if superseded {
+		if t.rec {
+			loser.SetAttributes(tracing.Superseded.Bool(true))
+		}
+		loser.End()
+		return
+	}
+	t.failSpan(loser, lost, lostErr)
 }
 
 // endAttempt ends a failed attempt: err is the transport error, or resp the
@@ -225,6 +271,12 @@ func (t *reqTrace) endAttempt(resp *http.Response, err error) {
 	if t.attempt == nil {
 		return
 	}
+	t.failSpan(t.attempt, resp, err)
+	t.attempt = nil
+}
+
+// failSpan ends the span of a failed attempt (see [reqTrace.endAttempt]).
+func (t *reqTrace) failSpan(span trace.Span, resp *http.Response, err error) {
 	switch {
 	case err != nil:
 		t.reason = "transport error"
@@ -232,15 +284,14 @@ func (t *reqTrace) endAttempt(resp *http.Response, err error) {
 		if errors.As(err, &op) && op.Op == "dial" {
 			t.reason = "connect error"
 		}
-		t.attempt.SetAttributes(semconv.ErrorTypeKey.String(t.reason))
-		t.attempt.SetStatus(codes.Error, err.Error())
+		span.SetAttributes(semconv.ErrorTypeKey.String(t.reason))
+		span.SetStatus(codes.Error, err.Error())
 	case resp != nil:
 		t.reason = "status " + strconv.Itoa(resp.StatusCode)
-		t.attempt.SetAttributes(semconv.HTTPResponseStatusCode(resp.StatusCode), semconv.ErrorTypeKey.String(strconv.Itoa(resp.StatusCode)))
-		t.attempt.SetStatus(codes.Error, t.reason)
+		span.SetAttributes(semconv.HTTPResponseStatusCode(resp.StatusCode), semconv.ErrorTypeKey.String(strconv.Itoa(resp.StatusCode)))
+		span.SetStatus(codes.Error, t.reason)
 	}
-	t.attempt.End()
-	t.attempt = nil
+	span.End()
 }
 
 // served records the answer of the attempt whose response is passed on; its

@@ -58,6 +58,13 @@ const (
 	// RetryReason is why the previous attempt was abandoned ("status 503",
 	// "connect error").
 	RetryReason = attribute.Key("infergate.retry_reason")
+	// Hedge marks the attempt span of a hedged copy: a second copy of the
+	// request sent while the attempt before it still waited for its first
+	// byte (upstream.hedgeAfter); the two attempt spans are siblings.
+	Hedge = attribute.Key("infergate.hedge")
+	// Superseded marks the attempt span of a hedged leg cancelled because
+	// the other leg answered first.
+	Superseded = attribute.Key("infergate.superseded")
 	// Stream is whether the client asked for a stream.
 	Stream = attribute.Key("infergate.stream")
 	// RequestBytes is the size of the client's request body.
