@@ -23,7 +23,9 @@ const initialPending = 1 << 10
 type StreamObserver struct {
 	strip bool
 	// hold forwards complete events only (always true when stripping).
-	hold bool
+	hold     bool
+	hasUsage bool // usage was read
+	done     bool // "data: [DONE]" was seen
 
 	// pending holds the current incomplete event: for forwarding when
 	// stripping, and only for parsing otherwise.
@@ -37,10 +39,8 @@ type StreamObserver struct {
 	oversize     bool
 	oversizeData bool
 
-	data     []byte // scratch for joining multi-line data
-	usage    Usage
-	hasUsage bool
-	done     bool
+	data  []byte // scratch for joining multi-line data
+	usage Usage
 	// model is where the response's model goes once read, nil unless
 	// [StreamObserver.CaptureModel] asked for it.
 	model *string
