@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"io"
 	"net/http"
 	"testing"
 	"time"
@@ -150,5 +151,53 @@ func TestTracingHedgeLoses(t *testing.T) {
 	}
 	if got, want := fast.header("traceparent"), hedge.SpanContext().SpanID().String(); len(got) != 55 || got[36:52] != want {
 		t.Errorf("hedge endpoint's traceparent = %q, want parent %s (the hedge span)", got, want)
+	}
+}
+
+// TestTracingHedgeLegFails: both legs answer 503 and the retry budget is
+// spent. The leg answering first is dropped as a failed attempt (Error,
+// error.type 503); the other's answer goes to the client on its span.
+func TestTracingHedgeLegFails(t *testing.T) {
+	o, rec := tracedOptions(t)
+	o.HedgeAfter, o.MaxRetries, o.FirstByteTimeout = 50*time.Millisecond, 1, time.Minute
+	release := make(chan struct{})
+	unavailable := func(w http.ResponseWriter) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusServiceUnavailable)
+		io.WriteString(w, `{"error":{"message":"busy","type":"server_error","param":null,"code":null}}`)
+	}
+	slow := newBackend(t, func(w http.ResponseWriter, r *http.Request, _ []byte) {
+		select {
+		case <-release: // the hedge arrived
+			unavailable(w)
+		case <-r.Context().Done():
+		}
+	})
+	fast := newBackend(t, func(w http.ResponseWriter, _ *http.Request, _ []byte) {
+		close(release)
+		unavailable(w)
+	})
+	h, _ := hedgeHandler(t, o, slow, fast)
+	if r := do(t, h, "/v1/completions", `{"model":"base","prompt":"x"}`, nil); r.Code != http.StatusServiceUnavailable {
+		t.Fatalf("status %d, want the replicas' 503", r.Code)
+	}
+	first, hedge := hedgeSpans(t, rec.Ended())
+	var failed int
+	for _, s := range []sdktrace.ReadOnlySpan{first, hedge} {
+		if _, ok := attr(s, tracing.Superseded); ok {
+			t.Errorf("%v: marked superseded, but it answered on its own", s.Attributes())
+		}
+		if v, _ := attr(s, "http.response.status_code"); v.AsInt64() != 503 {
+			t.Errorf("attempt %v: http.response.status_code %d, want 503", s.Attributes(), v.AsInt64())
+		}
+		if s.Status().Code == codes.Error {
+			failed++
+			if v, _ := attr(s, "error.type"); v.AsString() != "503" {
+				t.Errorf("dropped leg's error.type = %q, want 503", v.AsString())
+			}
+		}
+	}
+	if failed != 1 {
+		t.Errorf("%d attempt spans failed, want 1 (the dropped leg; the other's answer went to the client)", failed)
 	}
 }
