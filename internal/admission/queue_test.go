@@ -583,3 +583,139 @@ func TestQueueMarksQueuedBytesInBudget(t *testing.T) {
 		t.Fatalf("budget marks %d queued bytes after the dispatch, want 0", b.Queued())
 	}
 }
+
+// admitNow admits n requests of it at once (the pool not saturated) and
+// returns their tickets, routed and held.
+func (h *harness) admitNow(n int, it Item) []Ticket {
+	h.t.Helper()
+	prev := h.sig.Saturation(time.Time{})
+	h.sig.set(idle)
+	defer h.sig.set(prev)
+	var tks []Ticket
+	for range n {
+		tk, err := h.q.Enqueue(context.Background(), it)
+		if err != nil || tk.Waited() != 0 {
+			h.t.Fatalf("admit at once: %v (waited %v)", err, tk.Waited())
+		}
+		tk.Routed()
+		tks = append(tks, tk)
+	}
+	return tks
+}
+
+// TestQueueLightFlowFirstByDefault is the regression test for the light
+// tenant of the "tenants" benchmark: with round-robin among queued
+// requests only, a light flow that turns up behind a heavy flow's backlog
+// waited for one of the heavy flow's requests first, although the heavy
+// flow already held most of the pool. By default the flow with the fewest
+// requests in flight goes first.
+func TestQueueLightFlowFirstByDefault(t *testing.T) {
+	h := newHarness(t, Options{})
+	ctx := context.Background()
+	h.admitNow(3, Item{FairnessID: "heavy"})
+	h.admitNow(1, Item{FairnessID: "light"})
+	h.enqueue(ctx, "heavy1", Item{FairnessID: "heavy"})
+	h.enqueue(ctx, "heavy2", Item{FairnessID: "heavy"})
+	h.enqueue(ctx, "light1", Item{FairnessID: "light"})
+	h.enqueue(ctx, "light2", Item{FairnessID: "light"})
+	// In flight: heavy 3, light 1. light1 (1 < 3), light2 (2 < 3), then
+	// heavy1 (3 vs light's 3: tie, heavy is next in turn), heavy2.
+	got := h.drainAll(4)
+	want := []string{"light1", "light2", "heavy1", "heavy2"}
+	if !slices.Equal(got, want) {
+		t.Fatalf("dispatch order %v, want %v", got, want)
+	}
+}
+
+func TestQueueFairShareCountsReleases(t *testing.T) {
+	h := newHarness(t, Options{Fairness: FairnessFairShare})
+	ctx := context.Background()
+	heavy := h.admitNow(2, Item{FairnessID: "heavy"})
+	h.admitNow(2, Item{FairnessID: "light"})
+	for _, tk := range heavy {
+		tk.Release()
+	}
+	h.enqueue(ctx, "light1", Item{FairnessID: "light"})
+	h.enqueue(ctx, "heavy1", Item{FairnessID: "heavy"})
+	// The heavy flow's requests ended: it holds 0 against light's 2.
+	if got := h.drainAll(2); !slices.Equal(got, []string{"heavy1", "light1"}) {
+		t.Fatalf("dispatch order %v, want heavy1 first", got)
+	}
+	if h.q.held != 4 {
+		t.Fatalf("held %d, want 4 (2 light admitted at once, 2 dispatched)", h.q.held)
+	}
+}
+
+func TestQueueReservedShare(t *testing.T) {
+	h := newHarness(t, Options{Fairness: FairnessReservedShare})
+	ctx := context.Background()
+	// A pool of 4 requests that is not saturated.
+	roomy := Saturation{Level: 0.5, Demand: 0.5, QueueUnit: 0.25, Endpoints: 1, Capacity: 4}
+	h.sig.set(roomy)
+	var heavy []Ticket
+	for range 3 {
+		// Alone, a flow may take the whole pool.
+		tk, err := h.q.Enqueue(ctx, Item{FairnessID: "heavy"})
+		if err != nil || tk.Waited() != 0 {
+			t.Fatalf("heavy alone: %v", err)
+		}
+		tk.Routed()
+		heavy = append(heavy, tk)
+	}
+	light, err := h.q.Enqueue(ctx, Item{FairnessID: "light"})
+	if err != nil || light.Waited() != 0 {
+		t.Fatalf("light below its share: %v", err)
+	}
+	light.Routed()
+	// Two active flows, share 2: heavy (3 in flight) waits although the
+	// pool has room; light (1) does not.
+	h.enqueue(ctx, "heavy4", Item{FairnessID: "heavy"})
+	tk, err := h.q.Enqueue(ctx, Item{FairnessID: "light"})
+	if err != nil || tk.Waited() != 0 {
+		t.Fatalf("light within its share: %v", err)
+	}
+	tk.Routed()
+	h.clock.Advance(defaultRecheck)
+	select {
+	case r := <-h.res:
+		t.Fatalf("%s dispatched above its share while light is active", r.name)
+	default:
+	}
+	// Light leaves: heavy may use the pool again.
+	tk.Release()
+	light.Release()
+	r := h.next()
+	if r.name != "heavy4" || r.err != nil {
+		t.Fatalf("%s: %v, want heavy4 dispatched", r.name, r.err)
+	}
+	for _, tk := range heavy {
+		tk.Release()
+	}
+}
+
+func TestQueueMeasuresCapacityWhenSaturated(t *testing.T) {
+	h := newHarness(t, Options{Fairness: FairnessReservedShare})
+	ctx := context.Background()
+	h.admitNow(4, Item{FairnessID: "heavy"})
+	if h.q.capacity != 0 {
+		t.Fatalf("capacity %d before the pool was ever saturated, want 0 (unknown)", h.q.capacity)
+	}
+	h.enqueue(ctx, "light1", Item{FairnessID: "light"}) // saturated: 4 held
+	h.q.mu.Lock()
+	c, share := h.q.capacity, h.q.shareLocked(h.q.bands[0], Saturation{})
+	h.q.mu.Unlock()
+	if c != 4 || share != 2 {
+		t.Fatalf("capacity %d, share %d; want 4 (held when saturated), 2", c, share)
+	}
+	// A stale signal measures nothing.
+	h.sig.set(Saturation{Level: 1, Endpoints: 1, Stale: 1})
+	h.admitNow(0, Item{})
+	h.q.Report()
+	h.q.mu.Lock()
+	c = h.q.capacity
+	h.q.mu.Unlock()
+	if c != 4 {
+		t.Fatalf("capacity %d after a stale reading, want 4", c)
+	}
+	h.drainAll(1)
+}

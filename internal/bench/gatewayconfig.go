@@ -40,6 +40,7 @@ func gatewayConfig(addrs []string, strategy string, timeScale float64, listen, m
 			cfg.Scheduler.QueueDepthThreshold = o.QueueDepthThreshold
 		}
 		cfg.FlowControl.QueueDepthThreshold = o.FlowQueueDepthThreshold
+		cfg.FlowControl.MaxRequestsPerEndpoint = o.FlowMaxRequestsPerEndpoint
 	}
 	// Every request comes from this process's one loopback address: the
 	// per-address connection limit would turn an overload scenario's

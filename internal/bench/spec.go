@@ -157,6 +157,11 @@ type SchedulerOverride struct {
 	// FlowQueueDepthThreshold replaces flowControl.queueDepthThreshold
 	// (the dispatch gate only; the pick keeps the scheduler's).
 	FlowQueueDepthThreshold int `yaml:"flowQueueDepthThreshold" json:"flowQueueDepthThreshold,omitempty"`
+	// FlowMaxRequestsPerEndpoint replaces
+	// flowControl.maxRequestsPerEndpoint: an endpoint counts as full for
+	// dispatch at this many of the gateway's requests (the replicas'
+	// batch size gates dispatch on free batch slots).
+	FlowMaxRequestsPerEndpoint int `yaml:"flowMaxRequestsPerEndpoint" json:"flowMaxRequestsPerEndpoint,omitempty"`
 }
 
 // Fleet describes identical simulated replicas.

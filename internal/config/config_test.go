@@ -81,7 +81,7 @@ func TestDefault(t *testing.T) {
 			TTL:                Duration{60 * time.Second},
 			MaxRequestsPerBand: 5000,
 			Ordering:           "fcfs",
-			Fairness:           "round-robin",
+			Fairness:           "fair-share",
 		},
 		Shutdown: Shutdown{GracePeriod: Duration{30 * time.Second}},
 	}
@@ -276,7 +276,7 @@ func TestFlowControlValidate(t *testing.T) {
 	want := []string{
 		`flowControl.mode: "drop" is not one of off, shed, queue`,
 		`flowControl.ordering: "lifo" is not one of fcfs, edf`,
-		`flowControl.fairness: "random" is not one of round-robin, global-strict`,
+		`flowControl.fairness: "random" is not one of round-robin, global-strict, fair-share, reserved-share`,
 		`flowControl.noEndpointHold: 2m0s must be at most flowControl.ttl (1m0s)`,
 		`flowControl.maxRequestsPerEndpoint: must be >= 0, got -1`,
 		`flowControl.maxTokensPerEndpoint: must be >= 0, got -1`,
