@@ -41,6 +41,9 @@ func gatewayConfig(addrs []string, strategy string, timeScale float64, listen, m
 		}
 		cfg.FlowControl.QueueDepthThreshold = o.FlowQueueDepthThreshold
 		cfg.FlowControl.MaxRequestsPerEndpoint = o.FlowMaxRequestsPerEndpoint
+		if o.FlowFairness != "" {
+			cfg.FlowControl.Fairness = o.FlowFairness
+		}
 	}
 	// Every request comes from this process's one loopback address: the
 	// per-address connection limit would turn an overload scenario's
