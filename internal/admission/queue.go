@@ -61,9 +61,11 @@ const (
 	// when the pool has room: each active flow finds its share free
 	// without waiting for another flow's requests to end, at the cost of
 	// leaving the share a light flow does not use idle. The share is
-	// the capacity ([Saturation.Capacity], or the requests in flight when
-	// the pool was last saturated) left by other bands, divided by the
-	// band's active flows.
+	// the pool's capacity ([Saturation.Capacity]) left by other bands,
+	// divided by the band's active flows; while the signal reports no
+	// capacity it behaves as [FairnessFairShare] (a capacity measured
+	// from saturation could not be corrected while the reservation keeps
+	// the pool below it).
 	FairnessReservedShare Fairness = "reserved-share"
 )
 
@@ -190,7 +192,6 @@ type Queue struct {
 	queuedBytes int64
 	pending     int // dispatched from the queue, not yet routed
 	held        int // admitted requests not yet released (all bands)
-	capacity    int // held when the pool was last seen saturated; 0: unknown
 	seq         uint64
 	closed      bool
 	stopRecheck func() bool // non-nil while a recheck is scheduled
@@ -452,13 +453,9 @@ func (q *Queue) RetryAfter() time.Duration {
 }
 
 // evaluateLocked reads the signal and reports the uncapped saturation,
-// queued demand included. It also measures the pool's capacity in
-// requests: what the gateway holds whenever the pool is saturated.
+// queued demand included.
 func (q *Queue) evaluateLocked(now time.Time) Saturation {
 	s := q.sig.Saturation(now)
-	if s.Endpoints > 0 && isSaturated(s.Level) && s.Stale == 0 {
-		q.capacity = q.held
-	}
 	demand := s.Demand + float64(q.queued)*s.QueueUnit
 	if s.Endpoints == 0 {
 		demand = 1 // upstream's reading of an empty pool
@@ -512,17 +509,10 @@ func (q *Queue) nextLocked(s Saturation) (*band, *waiter) {
 // b's active flows, rounded up; 0 (no share) under other policies or
 // while the capacity is unknown.
 func (q *Queue) shareLocked(b *band, s Saturation) int {
-	if q.fairness != FairnessReservedShare {
+	if q.fairness != FairnessReservedShare || s.Capacity <= 0 {
 		return 0
 	}
-	c := q.capacity
-	if s.Capacity > 0 {
-		c = s.Capacity
-	}
-	if c <= 0 {
-		return 0
-	}
-	avail := max(c-(q.held-b.held), 1)
+	avail := max(s.Capacity-(q.held-b.held), 1)
 	n := max(b.activeFlows(), 1)
 	return (avail + n - 1) / n
 }

@@ -693,29 +693,16 @@ func TestQueueReservedShare(t *testing.T) {
 	}
 }
 
-func TestQueueMeasuresCapacityWhenSaturated(t *testing.T) {
+func TestQueueReservedShareNeedsCapacity(t *testing.T) {
 	h := newHarness(t, Options{Fairness: FairnessReservedShare})
-	ctx := context.Background()
-	h.admitNow(4, Item{FairnessID: "heavy"})
-	if h.q.capacity != 0 {
-		t.Fatalf("capacity %d before the pool was ever saturated, want 0 (unknown)", h.q.capacity)
+	h.sig.set(idle) // no capacity reported: fair-share, nothing reserved
+	for range 5 {
+		if tk, err := h.q.Enqueue(context.Background(), Item{FairnessID: "heavy"}); err != nil || tk.Waited() != 0 {
+			t.Fatalf("heavy: %v", err)
+		}
 	}
-	h.enqueue(ctx, "light1", Item{FairnessID: "light"}) // saturated: 4 held
-	h.q.mu.Lock()
-	c, share := h.q.capacity, h.q.shareLocked(h.q.bands[0], Saturation{})
-	h.q.mu.Unlock()
-	if c != 4 || share != 2 {
-		t.Fatalf("capacity %d, share %d; want 4 (held when saturated), 2", c, share)
+	h.admitNow(1, Item{FairnessID: "light"})
+	if tk, err := h.q.Enqueue(context.Background(), Item{FairnessID: "heavy"}); err != nil || tk.Waited() != 0 {
+		t.Fatalf("heavy held back without a known capacity: %v", err)
 	}
-	// A stale signal measures nothing.
-	h.sig.set(Saturation{Level: 1, Endpoints: 1, Stale: 1})
-	h.admitNow(0, Item{})
-	h.q.Report()
-	h.q.mu.Lock()
-	c = h.q.capacity
-	h.q.mu.Unlock()
-	if c != 4 {
-		t.Fatalf("capacity %d after a stale reading, want 4", c)
-	}
-	h.drainAll(1)
 }

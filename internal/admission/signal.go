@@ -24,9 +24,8 @@ type Saturation struct {
 	Stale int
 	// Capacity is how many requests the pool can hold at once when the
 	// signal knows it (for example a per-endpoint request limit times the
-	// ready endpoints); 0 means unknown, and a [Queue] under
-	// [FairnessReservedShare] then uses the requests it held when the pool
-	// was last saturated.
+	// ready endpoints); 0 means unknown (a [Queue] under
+	// [FairnessReservedShare] then reserves nothing).
 	Capacity int
 }
 

@@ -285,3 +285,17 @@ func TestFlowControlValidate(t *testing.T) {
 		t.Errorf("errors:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
+
+func TestFlowControlReservedShareNeedsCapacity(t *testing.T) {
+	t.Parallel()
+	f := FlowControl{Fairness: FlowFairReservedShare}
+	f.applyDefaults()
+	errs := f.validate()
+	if len(errs) != 1 || !strings.Contains(errs[0].Error(), "reserved-share needs flowControl.maxRequestsPerEndpoint") {
+		t.Fatalf("errors %v", errs)
+	}
+	f.MaxRequestsPerEndpoint = 8
+	if errs := f.validate(); len(errs) != 0 {
+		t.Fatalf("errors %v with maxRequestsPerEndpoint set", errs)
+	}
+}

@@ -76,10 +76,9 @@ type FlowControl struct {
 	// requests in flight first; idle capacity is lent) or
 	// "reserved-share" (fair-share, and an ID at or above its share of the
 	// pool's capacity waits while another ID of its band is active, even
-	// when the pool has room: the share is the capacity divided by the
-	// active IDs, the capacity being maxRequestsPerEndpoint × ready
-	// endpoints when set, else the requests in flight when the pool was
-	// last saturated). Default fair-share.
+	// when the pool has room: the share is the capacity,
+	// maxRequestsPerEndpoint × ready endpoints, which must be set, divided
+	// by the active IDs). Default fair-share.
 	Fairness string `yaml:"fairness" json:"fairness"`
 	// NoEndpointHold is how long requests of every priority wait while
 	// the pool has no endpoint (scale from zero) before 503
@@ -152,6 +151,9 @@ func (f FlowControl) validate() []error {
 	case FlowFairRoundRobin, FlowFairGlobalStrict, FlowFairShare, FlowFairReservedShare:
 	default:
 		errs = append(errs, fieldErrorf("flowControl.fairness", "%q is not one of round-robin, global-strict, fair-share, reserved-share", f.Fairness))
+	}
+	if f.Fairness == FlowFairReservedShare && f.MaxRequestsPerEndpoint <= 0 {
+		errs = append(errs, fieldErrorf("flowControl.fairness", "reserved-share needs flowControl.maxRequestsPerEndpoint > 0 (the pool's capacity it shares)"))
 	}
 	if f.NoEndpointHold.Duration < 0 {
 		errs = append(errs, fieldErrorf("flowControl.noEndpointHold", "must be >= 0, got %s", f.NoEndpointHold))
