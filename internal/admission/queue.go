@@ -327,7 +327,7 @@ func (q *Queue) Enqueue(ctx context.Context, it Item) (Ticket, error) {
 			q.mu.Unlock()
 			q.obs.FlowOutcome(q.pool, it, OutcomeRejectedCapacity, 0)
 			return Ticket{}, reject(ErrShed, time.Second)
-		case mode == ModeShed, q.queued == 0 && !isSaturated(s.Level) && q.withinShareLocked(it, s):
+		case mode == ModeShed, !isSaturated(s.Level) && q.admitAtOnceLocked(it, s):
 			b := q.bandLocked(it.Priority)
 			b.hold(it.FairnessID)
 			q.held++
@@ -517,14 +517,48 @@ func (q *Queue) shareLocked(b *band, s Saturation) int {
 	return (avail + n - 1) / n
 }
 
-// withinShareLocked reports whether it may be admitted without queueing
-// under the fairness policy's share.
-func (q *Queue) withinShareLocked(it Item, s Saturation) bool {
-	if q.fairness != FairnessReservedShare {
+// admitAtOnceLocked reports whether it may skip the queue of a pool that
+// is not saturated: when nothing is queued, or, under the fair-share
+// policies, when nothing queued would be served before it (no higher band
+// has queued requests, its own flow has none, and every other flow queued
+// in its band that may be served holds more requests in flight), and its
+// share allows it. The second case spares a light flow the round trip
+// through the queue (and the wait for a dispatch still on its way to an
+// endpoint) while a heavy flow's backlog waits at its share.
+func (q *Queue) admitAtOnceLocked(it Item, s Saturation) bool {
+	fair := q.fairness == FairnessFairShare || q.fairness == FairnessReservedShare
+	if q.queued > 0 && !fair {
+		return false
+	}
+	if q.queued == 0 && q.fairness != FairnessReservedShare {
 		return true
 	}
+	for _, b := range q.bands {
+		if b.priority > it.Priority && b.n > 0 {
+			return false
+		}
+	}
 	b := q.bandLocked(it.Priority)
-	return b.withinShare(it.FairnessID, q.shareLocked(b, s))
+	share := q.shareLocked(b, s)
+	if !b.withinShare(it.FairnessID, share) {
+		return false
+	}
+	if b.n == 0 {
+		return true
+	}
+	if b.flows[it.FairnessID] != nil {
+		return false // its own flow has requests queued: they go first
+	}
+	mine := b.inflight[it.FairnessID]
+	for _, f := range b.active {
+		if q.fairness == FairnessReservedShare && !b.withinShare(f.id, share) {
+			continue
+		}
+		if b.inflight[f.id] <= mine {
+			return false
+		}
+	}
+	return true
 }
 
 // bandLocked returns the band of priority, creating it in order.

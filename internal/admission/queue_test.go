@@ -706,3 +706,48 @@ func TestQueueReservedShareNeedsCapacity(t *testing.T) {
 		t.Fatalf("heavy held back without a known capacity: %v", err)
 	}
 }
+
+// TestQueueLightFlowSkipsQueueOfCappedFlow checks that a request that
+// would be dispatched first anyway is admitted at once, without waiting
+// for the dispatch of another flow's request to be routed.
+func TestQueueLightFlowSkipsQueueOfCappedFlow(t *testing.T) {
+	h := newHarness(t, Options{Fairness: FairnessReservedShare})
+	ctx := context.Background()
+	roomy := Saturation{Level: 0.5, Demand: 0.5, QueueUnit: 0.25, Endpoints: 1, Capacity: 4}
+	h.sig.set(roomy)
+	for range 2 {
+		tk, err := h.q.Enqueue(ctx, Item{FairnessID: "heavy"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		tk.Routed()
+	}
+	h.admitNow(1, Item{FairnessID: "light"})
+	h.sig.set(roomy)
+	h.enqueue(ctx, "heavy3", Item{FairnessID: "heavy"}) // at its share of 2
+	// An unrouted dispatch blocks dispatch from the queue, not this.
+	h.q.mu.Lock()
+	h.q.pending++
+	h.q.mu.Unlock()
+	tk, err := h.q.Enqueue(ctx, Item{FairnessID: "light"})
+	if err != nil || tk.Waited() != 0 || tk.w != nil {
+		t.Fatalf("light below its share behind a capped heavy backlog: %v, waiter %v", err, tk.w != nil)
+	}
+	// Its own flow queued, or a flow holding fewer in flight queued: wait.
+	h.q.mu.Lock()
+	h.q.pending--
+	h.q.mu.Unlock()
+	h.sig.set(full)
+	h.enqueue(ctx, "light3", Item{FairnessID: "light"})
+	h.sig.set(roomy)
+	if tk, err := h.q.Enqueue(ctx, Item{FairnessID: "other"}); err != nil || tk.w != nil || tk.Waited() != 0 {
+		// "other" holds 0 in flight, fewer than light's 2: it goes first.
+		t.Fatalf("other: %v", err)
+	}
+	h.enqueue(ctx, "light4", Item{FairnessID: "light"})
+	if n, _ := h.q.Queued(); n != 3 {
+		t.Fatalf("%d queued, want heavy3, light3, light4", n)
+	}
+	h.sig.set(idle)
+	h.clock.Advance(defaultRecheck)
+}
