@@ -37,17 +37,63 @@ type flow struct {
 	q    waitHeap
 }
 
-// band is one priority level: its flows and their round-robin order.
+// band is one priority level: its flows, their round-robin order and the
+// requests it has admitted that are not over yet, by fairness ID.
 type band struct {
 	priority int
 	flows    map[string]*flow
 	active   []*flow // flows with queued requests, in round-robin order
 	next     int     // index into active of the next flow to serve
 	n        int     // queued requests
+	// inflight counts the band's admitted requests not yet released, by
+	// fairness ID (entries at zero are deleted, so memory follows the
+	// requests, not the IDs ever seen); held is their sum.
+	inflight map[string]int
+	held     int
 }
 
 func newBand(priority int) *band {
-	return &band{priority: priority, flows: make(map[string]*flow)}
+	return &band{priority: priority, flows: make(map[string]*flow), inflight: make(map[string]int)}
+}
+
+// hold counts an admitted request of fairness ID id.
+func (b *band) hold(id string) {
+	b.inflight[id]++
+	b.held++
+}
+
+// unhold ends a request counted by hold.
+func (b *band) unhold(id string) {
+	n := b.inflight[id] - 1
+	if n <= 0 {
+		delete(b.inflight, id)
+	} else {
+		b.inflight[id] = n
+	}
+	b.held--
+}
+
+// activeFlows returns how many fairness IDs of the band have requests
+// queued or in flight.
+func (b *band) activeFlows() int {
+	n := len(b.inflight)
+	for _, f := range b.active {
+		if b.inflight[f.id] == 0 {
+			n++
+		}
+	}
+	return n
+}
+
+// withinShare reports whether fairness ID id may have one more request
+// admitted under a share of share requests (0: no share applies): below
+// its share always, at or above it only while no other flow of the band
+// is active.
+func (b *band) withinShare(id string, share int) bool {
+	if share <= 0 || b.inflight[id] < share {
+		return true
+	}
+	return b.activeFlows() <= 1 // id itself is active: it has requests in flight
 }
 
 // push queues w in its fairness ID's flow.
@@ -90,12 +136,34 @@ func (b *band) remove(w *waiter) {
 	delete(b.flows, f.id)
 }
 
-// peek returns the waiter the band would serve next under fairness f.
-func (b *band) peek(f Fairness) *waiter {
+// peek returns the waiter the band would serve next under fairness f, or
+// nil when none may be served: under the fair-share policies, the flow
+// with the fewest requests in flight goes first (ties in round-robin
+// order), and under [FairnessReservedShare] a flow at or above share
+// requests in flight waits while another flow of the band is active.
+func (b *band) peek(f Fairness, share int) *waiter {
 	if len(b.active) == 0 {
 		return nil
 	}
-	if f == FairnessGlobalStrict {
+	switch f {
+	case FairnessFairShare, FairnessReservedShare:
+		var best *flow
+		bestN := 0
+		for i := range b.active {
+			a := b.active[(b.next+i)%len(b.active)]
+			n := b.inflight[a.id]
+			if f == FairnessReservedShare && !b.withinShare(a.id, share) {
+				continue
+			}
+			if best == nil || n < bestN {
+				best, bestN = a, n
+			}
+		}
+		if best == nil {
+			return nil
+		}
+		return best.q[0]
+	case FairnessGlobalStrict:
 		best := b.active[0].q[0]
 		for _, a := range b.active[1:] {
 			if a.q[0].before(best) {
@@ -110,11 +178,11 @@ func (b *band) peek(f Fairness) *waiter {
 // served advances the round robin past the flow of a dispatched waiter.
 // Called before the waiter is removed.
 func (b *band) served(w *waiter) {
-	if len(b.active) == 0 {
-		return
-	}
-	if b.active[b.next] == w.flow {
-		b.next = (b.next + 1) % len(b.active)
+	for i, a := range b.active {
+		if a == w.flow {
+			b.next = (i + 1) % len(b.active)
+			return
+		}
 	}
 }
 

@@ -50,7 +50,33 @@ const (
 	// FairnessGlobalStrict serves the band's best request whatever its
 	// flow (by the ordering's key), as one queue.
 	FairnessGlobalStrict Fairness = "global-strict"
+	// FairnessFairShare serves first the flow with the fewest requests in
+	// flight (admitted and not yet released), ties in round-robin order:
+	// a flow that holds more than its share of the pool waits while a
+	// flow below it waits. It lends idle capacity (work-conserving).
+	FairnessFairShare Fairness = "fair-share"
+	// FairnessReservedShare is [FairnessFairShare] that also holds back a
+	// flow at or above its share of the pool's capacity while another
+	// flow of its band is active (has requests queued or in flight), even
+	// when the pool has room: each active flow finds its share free
+	// without waiting for another flow's requests to end, at the cost of
+	// leaving the share a light flow does not use idle. The share is
+	// the pool's capacity ([Saturation.Capacity]) left by other bands,
+	// divided by the band's active flows; while the signal reports no
+	// capacity it behaves as [FairnessFairShare] (a capacity measured
+	// from saturation could not be corrected while the reservation keeps
+	// the pool below it).
+	FairnessReservedShare Fairness = "reserved-share"
 )
+
+// Valid reports whether f is a known fairness policy.
+func (f Fairness) Valid() bool {
+	switch f {
+	case FairnessRoundRobin, FairnessGlobalStrict, FairnessFairShare, FairnessReservedShare:
+		return true
+	}
+	return false
+}
 
 // Defaults of [Options].
 const (
@@ -103,7 +129,7 @@ type Options struct {
 	// Ordering orders a flow's requests; "" means [OrderFCFS].
 	Ordering Ordering
 	// Fairness chooses among a band's flows; "" means
-	// [FairnessRoundRobin].
+	// [FairnessFairShare].
 	Fairness Fairness
 	// NoEndpointHold is how long a request waits for an endpoint when the
 	// pool has none, before [ErrNoEndpoints]; 0 answers at once.
@@ -165,6 +191,7 @@ type Queue struct {
 	queued      int
 	queuedBytes int64
 	pending     int // dispatched from the queue, not yet routed
+	held        int // admitted requests not yet released (all bands)
 	seq         uint64
 	closed      bool
 	stopRecheck func() bool // non-nil while a recheck is scheduled
@@ -194,7 +221,7 @@ func NewQueue(o Options) *Queue {
 		q.order = OrderFCFS
 	}
 	if q.fairness == "" {
-		q.fairness = FairnessRoundRobin
+		q.fairness = FairnessFairShare
 	}
 	if q.clock == nil {
 		q.clock = SystemClock{}
@@ -221,6 +248,8 @@ func (q *Queue) Mode() Mode {
 type Ticket struct {
 	q       *Queue
 	w       *waiter // nil when admitted without waiting
+	band    *band   // the band counting the request in flight
+	fid     string  // its fairness ID there
 	waited  time.Duration
 	held    bool
 	pending bool
@@ -259,6 +288,11 @@ func (t *Ticket) Release() {
 		t.pending = false
 		q.pending--
 	}
+	if t.band != nil {
+		t.band.unhold(t.fid)
+		q.held--
+		t.band = nil
+	}
 	now := q.clock.Now()
 	q.drain.add(now)
 	q.dispatchLocked(now)
@@ -293,10 +327,13 @@ func (q *Queue) Enqueue(ctx context.Context, it Item) (Ticket, error) {
 			q.mu.Unlock()
 			q.obs.FlowOutcome(q.pool, it, OutcomeRejectedCapacity, 0)
 			return Ticket{}, reject(ErrShed, time.Second)
-		case mode == ModeShed, q.queued == 0 && !isSaturated(s.Level):
+		case mode == ModeShed, !isSaturated(s.Level) && q.admitAtOnceLocked(it, s):
+			b := q.bandLocked(it.Priority)
+			b.hold(it.FairnessID)
+			q.held++
 			q.mu.Unlock()
 			q.obs.FlowOutcome(q.pool, it, OutcomeDispatched, 0)
-			return Ticket{q: q, held: true}, nil
+			return Ticket{q: q, held: true, band: b, fid: it.FairnessID}, nil
 		}
 	} else if q.hold <= 0 {
 		q.mu.Unlock()
@@ -338,7 +375,7 @@ func (q *Queue) wait(ctx context.Context, w *waiter) (Ticket, error) {
 	if w.err != nil {
 		return Ticket{}, w.err
 	}
-	t := Ticket{q: q, w: w, waited: w.waited, held: true, pending: w.pending}
+	t := Ticket{q: q, w: w, waited: w.waited, held: true, pending: w.pending, band: w.flow.band, fid: w.item.FairnessID}
 	if ctx.Err() != nil {
 		// Admitted as the client left: give the slot back at once.
 		t.Release()
@@ -441,12 +478,14 @@ func (q *Queue) dispatchLocked(now time.Time) {
 			}
 			return
 		}
-		b, w := q.nextLocked()
-		if w.mode == ModeQueue && isSaturated(s.Level) {
+		b, w := q.nextLocked(s)
+		if w == nil || w.mode == ModeQueue && isSaturated(s.Level) {
 			return
 		}
 		b.served(w)
 		q.removeLocked(w)
+		b.hold(w.item.FairnessID)
+		q.held++
 		w.pending = true
 		q.pending++
 		q.decideLocked(w, nil, OutcomeDispatched, now.Sub(w.enq))
@@ -454,14 +493,72 @@ func (q *Queue) dispatchLocked(now time.Time) {
 }
 
 // nextLocked returns the waiter to serve next: the highest non-empty band,
-// then its fairness policy. The queue must not be empty.
-func (q *Queue) nextLocked() (*band, *waiter) {
+// then its fairness policy; nil when that band's flows are all held at
+// their share. The queue must not be empty.
+func (q *Queue) nextLocked(s Saturation) (*band, *waiter) {
 	for _, b := range q.bands {
 		if b.n > 0 {
-			return b, b.peek(q.fairness)
+			return b, b.peek(q.fairness, q.shareLocked(b, s))
 		}
 	}
 	panic("admission: nextLocked on an empty queue")
+}
+
+// shareLocked returns a flow's share of the pool in band b under
+// [FairnessReservedShare]: the capacity other bands leave, divided by
+// b's active flows, rounded up; 0 (no share) under other policies or
+// while the capacity is unknown.
+func (q *Queue) shareLocked(b *band, s Saturation) int {
+	if q.fairness != FairnessReservedShare || s.Capacity <= 0 {
+		return 0
+	}
+	avail := max(s.Capacity-(q.held-b.held), 1)
+	n := max(b.activeFlows(), 1)
+	return (avail + n - 1) / n
+}
+
+// admitAtOnceLocked reports whether it may skip the queue of a pool that
+// is not saturated: when nothing is queued, or, under the fair-share
+// policies, when nothing queued would be served before it (no higher band
+// has queued requests, its own flow has none, and every other flow queued
+// in its band that may be served holds more requests in flight), and its
+// share allows it. The second case spares a light flow the round trip
+// through the queue (and the wait for a dispatch still on its way to an
+// endpoint) while a heavy flow's backlog waits at its share.
+func (q *Queue) admitAtOnceLocked(it Item, s Saturation) bool {
+	fair := q.fairness == FairnessFairShare || q.fairness == FairnessReservedShare
+	if q.queued > 0 && !fair {
+		return false
+	}
+	if q.queued == 0 && q.fairness != FairnessReservedShare {
+		return true
+	}
+	for _, b := range q.bands {
+		if b.priority > it.Priority && b.n > 0 {
+			return false
+		}
+	}
+	b := q.bandLocked(it.Priority)
+	share := q.shareLocked(b, s)
+	if !b.withinShare(it.FairnessID, share) {
+		return false
+	}
+	if b.n == 0 {
+		return true
+	}
+	if b.flows[it.FairnessID] != nil {
+		return false // its own flow has requests queued: they go first
+	}
+	mine := b.inflight[it.FairnessID]
+	for _, f := range b.active {
+		if q.fairness == FairnessReservedShare && !b.withinShare(f.id, share) {
+			continue
+		}
+		if b.inflight[f.id] <= mine {
+			return false
+		}
+	}
+	return true
 }
 
 // bandLocked returns the band of priority, creating it in order.
@@ -529,7 +626,7 @@ func (q *Queue) decideLocked(w *waiter, err error, o Outcome, waited time.Durati
 func (q *Queue) rejectAllLocked(now time.Time, err error, o Outcome) {
 	for _, b := range q.bands {
 		for b.n > 0 {
-			w := b.peek(FairnessGlobalStrict)
+			w := b.peek(FairnessGlobalStrict, 0)
 			q.removeLocked(w)
 			q.decideLocked(w, err, o, now.Sub(w.enq))
 		}

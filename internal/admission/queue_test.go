@@ -583,3 +583,171 @@ func TestQueueMarksQueuedBytesInBudget(t *testing.T) {
 		t.Fatalf("budget marks %d queued bytes after the dispatch, want 0", b.Queued())
 	}
 }
+
+// admitNow admits n requests of it at once (the pool not saturated) and
+// returns their tickets, routed and held.
+func (h *harness) admitNow(n int, it Item) []Ticket {
+	h.t.Helper()
+	prev := h.sig.Saturation(time.Time{})
+	h.sig.set(idle)
+	defer h.sig.set(prev)
+	var tks []Ticket
+	for range n {
+		tk, err := h.q.Enqueue(context.Background(), it)
+		if err != nil || tk.Waited() != 0 {
+			h.t.Fatalf("admit at once: %v (waited %v)", err, tk.Waited())
+		}
+		tk.Routed()
+		tks = append(tks, tk)
+	}
+	return tks
+}
+
+// TestQueueLightFlowFirstByDefault is the regression test for the light
+// tenant of the "tenants" benchmark: with round-robin among queued
+// requests only, a light flow that turns up behind a heavy flow's backlog
+// waited for one of the heavy flow's requests first, although the heavy
+// flow already held most of the pool. By default the flow with the fewest
+// requests in flight goes first.
+func TestQueueLightFlowFirstByDefault(t *testing.T) {
+	h := newHarness(t, Options{})
+	ctx := context.Background()
+	h.admitNow(3, Item{FairnessID: "heavy"})
+	h.admitNow(1, Item{FairnessID: "light"})
+	h.enqueue(ctx, "heavy1", Item{FairnessID: "heavy"})
+	h.enqueue(ctx, "heavy2", Item{FairnessID: "heavy"})
+	h.enqueue(ctx, "light1", Item{FairnessID: "light"})
+	h.enqueue(ctx, "light2", Item{FairnessID: "light"})
+	// In flight: heavy 3, light 1. light1 (1 < 3), light2 (2 < 3), then
+	// heavy1 (3 vs light's 3: tie, heavy is next in turn), heavy2.
+	got := h.drainAll(4)
+	want := []string{"light1", "light2", "heavy1", "heavy2"}
+	if !slices.Equal(got, want) {
+		t.Fatalf("dispatch order %v, want %v", got, want)
+	}
+}
+
+func TestQueueFairShareCountsReleases(t *testing.T) {
+	h := newHarness(t, Options{Fairness: FairnessFairShare})
+	ctx := context.Background()
+	heavy := h.admitNow(2, Item{FairnessID: "heavy"})
+	h.admitNow(2, Item{FairnessID: "light"})
+	for _, tk := range heavy {
+		tk.Release()
+	}
+	h.enqueue(ctx, "light1", Item{FairnessID: "light"})
+	h.enqueue(ctx, "heavy1", Item{FairnessID: "heavy"})
+	// The heavy flow's requests ended: it holds 0 against light's 2.
+	if got := h.drainAll(2); !slices.Equal(got, []string{"heavy1", "light1"}) {
+		t.Fatalf("dispatch order %v, want heavy1 first", got)
+	}
+	if h.q.held != 4 {
+		t.Fatalf("held %d, want 4 (2 light admitted at once, 2 dispatched)", h.q.held)
+	}
+}
+
+func TestQueueReservedShare(t *testing.T) {
+	h := newHarness(t, Options{Fairness: FairnessReservedShare})
+	ctx := context.Background()
+	// A pool of 4 requests that is not saturated.
+	roomy := Saturation{Level: 0.5, Demand: 0.5, QueueUnit: 0.25, Endpoints: 1, Capacity: 4}
+	h.sig.set(roomy)
+	var heavy []Ticket
+	for range 3 {
+		// Alone, a flow may take the whole pool.
+		tk, err := h.q.Enqueue(ctx, Item{FairnessID: "heavy"})
+		if err != nil || tk.Waited() != 0 {
+			t.Fatalf("heavy alone: %v", err)
+		}
+		tk.Routed()
+		heavy = append(heavy, tk)
+	}
+	light, err := h.q.Enqueue(ctx, Item{FairnessID: "light"})
+	if err != nil || light.Waited() != 0 {
+		t.Fatalf("light below its share: %v", err)
+	}
+	light.Routed()
+	// Two active flows, share 2: heavy (3 in flight) waits although the
+	// pool has room; light (1) does not.
+	h.enqueue(ctx, "heavy4", Item{FairnessID: "heavy"})
+	tk, err := h.q.Enqueue(ctx, Item{FairnessID: "light"})
+	if err != nil || tk.Waited() != 0 {
+		t.Fatalf("light within its share: %v", err)
+	}
+	tk.Routed()
+	h.clock.Advance(defaultRecheck)
+	select {
+	case r := <-h.res:
+		t.Fatalf("%s dispatched above its share while light is active", r.name)
+	default:
+	}
+	// Light leaves: heavy may use the pool again.
+	tk.Release()
+	light.Release()
+	r := h.next()
+	if r.name != "heavy4" || r.err != nil {
+		t.Fatalf("%s: %v, want heavy4 dispatched", r.name, r.err)
+	}
+	for _, tk := range heavy {
+		tk.Release()
+	}
+}
+
+func TestQueueReservedShareNeedsCapacity(t *testing.T) {
+	h := newHarness(t, Options{Fairness: FairnessReservedShare})
+	h.sig.set(idle) // no capacity reported: fair-share, nothing reserved
+	for range 5 {
+		if tk, err := h.q.Enqueue(context.Background(), Item{FairnessID: "heavy"}); err != nil || tk.Waited() != 0 {
+			t.Fatalf("heavy: %v", err)
+		}
+	}
+	h.admitNow(1, Item{FairnessID: "light"})
+	if tk, err := h.q.Enqueue(context.Background(), Item{FairnessID: "heavy"}); err != nil || tk.Waited() != 0 {
+		t.Fatalf("heavy held back without a known capacity: %v", err)
+	}
+}
+
+// TestQueueLightFlowSkipsQueueOfCappedFlow checks that a request that
+// would be dispatched first anyway is admitted at once, without waiting
+// for the dispatch of another flow's request to be routed.
+func TestQueueLightFlowSkipsQueueOfCappedFlow(t *testing.T) {
+	h := newHarness(t, Options{Fairness: FairnessReservedShare})
+	ctx := context.Background()
+	roomy := Saturation{Level: 0.5, Demand: 0.5, QueueUnit: 0.25, Endpoints: 1, Capacity: 4}
+	h.sig.set(roomy)
+	for range 2 {
+		tk, err := h.q.Enqueue(ctx, Item{FairnessID: "heavy"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		tk.Routed()
+	}
+	h.admitNow(1, Item{FairnessID: "light"})
+	h.sig.set(roomy)
+	h.enqueue(ctx, "heavy3", Item{FairnessID: "heavy"}) // at its share of 2
+	// An unrouted dispatch blocks dispatch from the queue, not this.
+	h.q.mu.Lock()
+	h.q.pending++
+	h.q.mu.Unlock()
+	tk, err := h.q.Enqueue(ctx, Item{FairnessID: "light"})
+	if err != nil || tk.Waited() != 0 || tk.w != nil {
+		t.Fatalf("light below its share behind a capped heavy backlog: %v, waiter %v", err, tk.w != nil)
+	}
+	// Its own flow queued, or a flow holding fewer in flight queued: wait.
+	h.q.mu.Lock()
+	h.q.pending--
+	h.q.mu.Unlock()
+	h.sig.set(full)
+	h.enqueue(ctx, "light3", Item{FairnessID: "light"})
+	h.sig.set(roomy)
+	if tk, err := h.q.Enqueue(ctx, Item{FairnessID: "other"}); err != nil || tk.w != nil || tk.Waited() != 0 {
+		// "other" holds 0 in flight, fewer than light's 2: it goes first.
+		t.Fatalf("other: %v", err)
+	}
+	h.enqueue(ctx, "light4", Item{FairnessID: "light"})
+	if n, _ := h.q.Queued(); n != 3 {
+		t.Fatalf("%d queued, want heavy3, light3, light4", n)
+	}
+	h.sig.set(idle)
+	h.clock.Advance(defaultRecheck)
+}

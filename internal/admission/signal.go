@@ -22,6 +22,11 @@ type Saturation struct {
 	// Stale is the number of endpoints whose metrics are missing or older
 	// than the staleness window (they count as full in Level).
 	Stale int
+	// Capacity is how many requests the pool can hold at once when the
+	// signal knows it (for example a per-endpoint request limit times the
+	// ready endpoints); 0 means unknown (a [Queue] under
+	// [FairnessReservedShare] then reserves nothing).
+	Capacity int
 }
 
 // isSaturated reports whether level closes the gate; NaN does, so a broken

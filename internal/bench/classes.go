@@ -126,13 +126,33 @@ type ClassResult struct {
 	// MetSLO counts completed requests within the class's TTFT objective.
 	MetSLO int     `json:"metSlo"`
 	TTFT   Latency `json:"ttft"`
-	// Goodput is MetSLO per second of the run.
+	// Goodput is MetSLO per second of the arrival window (of the run
+	// when requests are not sent on a schedule); see [goodputDenominator].
 	Goodput float64 `json:"goodput"`
 }
 
+// goodputDenominator returns the seconds a classes workload's goodput is
+// divided by: the arrival window when the requests were sent on a
+// schedule, otherwise the run's duration. Every strategy of a scenario
+// gets the same requests at the same times, so the arrival window is the
+// same for all of them: an arm that serves part of its backlog after the
+// last arrival (queued requests within their TTL) is not charged the
+// longer run, and one that rejects requests does not gain from ending
+// sooner.
+func goodputDenominator(res *RunResult) float64 {
+	if res.ArrivalWindowSeconds > 0 {
+		return res.ArrivalWindowSeconds
+	}
+	return res.DurationSeconds
+}
+
+// GoodputDefinition says how goodput is computed for a classes workload,
+// for reports.
+const GoodputDefinition = "goodput = completed requests within their own class's TTFT SLO (a class without one: every completed request) ÷ the arrival window (model time from the first scheduled send to the last; the same for every strategy of a scenario); \"per run s\" divides by the whole run until the last answer instead"
+
 // summarizeClasses fills res.Classes and replaces res.Goodput with the
-// per-class goodput (requests within their own class's SLO per second)
-// when the workload has classes.
+// per-class goodput (requests within their own class's SLO per second of
+// [goodputDenominator]) when the workload has classes.
 func summarizeClasses(recs []record, reqs []Request, scale float64, res *RunResult) {
 	if len(reqs) == 0 || reqs[0].Class == "" {
 		return
@@ -162,14 +182,18 @@ func summarizeClasses(recs []record, reqs []Request, scale float64, res *RunResu
 			good++
 		}
 	}
+	d := goodputDenominator(res)
 	for name, c := range res.Classes {
 		c.TTFT = latencyOf(ttfts[name])
-		if res.DurationSeconds > 0 {
-			c.Goodput = float64(c.MetSLO) / res.DurationSeconds
+		if d > 0 {
+			c.Goodput = float64(c.MetSLO) / d
 		}
 	}
+	if d > 0 {
+		res.Goodput = float64(good) / d
+	}
 	if res.DurationSeconds > 0 {
-		res.Goodput = float64(good) / res.DurationSeconds
+		res.GoodputPerRunSecond = float64(good) / res.DurationSeconds
 	}
 	if res.Requests > 0 {
 		res.GoodputFraction = float64(good) / float64(res.Requests)

@@ -40,6 +40,10 @@ func gatewayConfig(addrs []string, strategy string, timeScale float64, listen, m
 			cfg.Scheduler.QueueDepthThreshold = o.QueueDepthThreshold
 		}
 		cfg.FlowControl.QueueDepthThreshold = o.FlowQueueDepthThreshold
+		cfg.FlowControl.MaxRequestsPerEndpoint = o.FlowMaxRequestsPerEndpoint
+		if o.FlowFairness != "" {
+			cfg.FlowControl.Fairness = o.FlowFairness
+		}
 	}
 	// Every request comes from this process's one loopback address: the
 	// per-address connection limit would turn an overload scenario's

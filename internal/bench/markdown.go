@@ -139,7 +139,14 @@ func writeClassesMarkdown(b *bufio.Writer, sc *ScenarioResult) {
 	if sc.Workload.Type != WorkloadClasses {
 		return
 	}
-	b.WriteString("Per request class (goodput counts requests within their own class's TTFT SLO; a class without one counts every completed request):\n\n")
+	b.WriteString("Per request class. " + GoodputDefinition + ".\n\n")
+	for _, r := range sc.Runs {
+		if r.Failed == "" {
+			fmt.Fprintf(b, "- %s: goodput %.2f/s over the %.1f s arrival window, %.2f per run s (run %.1f s)\n",
+				strategyLabel(r.Strategy), r.Goodput, r.ArrivalWindowSeconds, r.GoodputPerRunSecond, r.DurationSeconds)
+		}
+	}
+	b.WriteString("\n")
 	b.WriteString("| Strategy | Class | SLO | requests | completed | rejected | within SLO | TTFT p50 | p90 | p99 | goodput |\n")
 	b.WriteString("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	for _, r := range sc.Runs {

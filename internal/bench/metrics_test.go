@@ -2,6 +2,7 @@ package bench
 
 import (
 	"math"
+	"strings"
 	"testing"
 	"time"
 
@@ -126,7 +127,7 @@ func TestEvaluateTarget(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			got := evaluateTarget(sr, tc.target, TargetResult{})
+			got := evaluateTarget(sr, sr, tc.target, TargetResult{})
 			if (got.Missing != "") != tc.missing {
 				t.Fatalf("missing = %q, want missing %v", got.Missing, tc.missing)
 			}
@@ -137,5 +138,72 @@ func TestEvaluateTarget(t *testing.T) {
 				t.Errorf("compared %v met %v, want %v %v", got.Compared, got.Met, tc.compared, tc.met)
 			}
 		})
+	}
+}
+
+// TestTargetAgainstAnotherScenario compares a run with a run of another
+// scenario of the same invocation (the "tenants" reference).
+func TestTargetAgainstAnotherScenario(t *testing.T) {
+	t.Parallel()
+	suite, err := ParseSuite([]byte(`
+name: t
+scenarios:
+  - name: busy
+    strategies: ["default@queue"]
+    workload: {type: fixed, requests: 1, fixed: {inputTokens: 1, outputTokens: 1}}
+    arrival: {type: poisson, rate: 2}
+    targets:
+      - {name: r, metric: ttft_p90, strategy: "default@queue", baseline: "default@queue", baselineScenario: calm, max: 1.2}
+  - name: calm
+    strategies: ["default@queue"]
+    workload: {type: fixed, requests: 1, fixed: {inputTokens: 1, outputTokens: 1}}
+    arrival: {type: poisson, rate: 1}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := func(p90 float64, point float64) *RunResult {
+		return &RunResult{Strategy: "default@queue", Point: point, Completed: 1, TTFT: Latency{P90: p90}}
+	}
+	rep := &Report{Scenarios: []*ScenarioResult{
+		{Name: "busy", Runs: []*RunResult{run(300, 2)}},
+		{Name: "calm", Runs: []*RunResult{run(200, 1)}},
+	}}
+	got := evaluateTargets(suite, rep)
+	if len(got) != 1 || got[0].Missing != "" || got[0].Compared != 1.5 || got[0].Met {
+		t.Fatalf("targets %+v, want 300/200 = 1.5 missed", got)
+	}
+	if l := limitText(got[0].Target); l != "≤ 1.2× default@queue in calm" {
+		t.Fatalf("limit %q", l)
+	}
+	rep.Scenarios = rep.Scenarios[:1]
+	if got := evaluateTargets(suite, rep); got[0].Missing == "" {
+		t.Fatal("a target whose baseline scenario did not run was evaluated")
+	}
+	_, err = ParseSuite([]byte(`
+name: t
+scenarios:
+  - name: busy
+    strategies: ["default@queue"]
+    workload: {type: fixed, requests: 1, fixed: {inputTokens: 1, outputTokens: 1}}
+    arrival: {type: poisson, rate: 2}
+    targets:
+      - {name: r, metric: ttft_p90, strategy: "default@queue", baseline: "default@queue", baselineScenario: nowhere, max: 1.2}
+`))
+	if err == nil || !strings.Contains(err.Error(), `baselineScenario "nowhere" is not in the suite`) {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+// TestClassesGoodputPerArrivalWindow checks that a classes workload's
+// goodput is divided by the arrival window, not by the run's length.
+func TestClassesGoodputPerArrivalWindow(t *testing.T) {
+	t.Parallel()
+	recs := []record{{Index: 0, Status: 200, TTFT: 500 * time.Millisecond}, {Index: 1, Status: 200, TTFT: 3 * time.Second}}
+	reqs := []Request{{Class: "a", SLO: time.Second}, {Class: "b"}}
+	res := &RunResult{Requests: 2, DurationSeconds: 40, ArrivalWindowSeconds: 10}
+	summarizeClasses(recs, reqs, 1, res)
+	if res.Goodput != 0.2 || res.GoodputPerRunSecond != 0.05 || res.Classes["a"].Goodput != 0.1 {
+		t.Fatalf("goodput %v, per run s %v, class a %v; want 0.2, 0.05, 0.1", res.Goodput, res.GoodputPerRunSecond, res.Classes["a"].Goodput)
 	}
 }

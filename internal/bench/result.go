@@ -83,9 +83,18 @@ type RunResult struct {
 	// from their histograms' buckets; Mean and N are not set.
 	EngineTTFT *Latency `json:"engineTtft,omitempty"`
 	// Goodput is completed requests per second meeting the SLO;
-	// GoodputFraction is their share of all requests.
+	// GoodputFraction is their share of all requests. For a classes
+	// workload sent on a schedule, "per second" is per second of the
+	// arrival window (ArrivalWindowSeconds, the same for every strategy
+	// of the scenario), otherwise of the run (DurationSeconds).
 	Goodput         float64 `json:"goodput"`
 	GoodputFraction float64 `json:"goodputFraction"`
+	// GoodputPerRunSecond is the same count per second of the whole run,
+	// until the last answer (classes workloads only).
+	GoodputPerRunSecond float64 `json:"goodputPerRunSecond,omitempty"`
+	// ArrivalWindowSeconds is the model time from the first scheduled
+	// send to the last (0 for closed-loop arrival).
+	ArrivalWindowSeconds float64 `json:"arrivalWindowSeconds,omitempty"`
 
 	// PrefixHitRate is hits/queries, in prompt tokens, from the
 	// simulators' counters (from the responses' usage for an external

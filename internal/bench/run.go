@@ -119,7 +119,11 @@ func (r *runner) measure(ctx context.Context, spec runSpec, gw gatewayInstance, 
 		return nil, err
 	}
 
-	res := summarize(recs, spec, wall)
+	var window float64
+	if n := len(modelOffsets); n > 0 {
+		window = modelOffsets[n-1].Seconds()
+	}
+	res := summarize(recs, spec, wall, window)
 	res.Fingerprint = fingerprint(spec.reqs)
 	if offsets != nil {
 		for i := range recs {
@@ -181,8 +185,10 @@ func (r *runner) measure(ctx context.Context, spec runSpec, gw gatewayInstance, 
 	return res, nil
 }
 
-// summarize computes the client-side measurements of a run in model time.
-func summarize(recs []record, spec runSpec, wall time.Duration) *RunResult {
+// summarize computes the client-side measurements of a run in model time;
+// window is the arrival window in model seconds (0 when requests are not
+// sent on a schedule).
+func summarize(recs []record, spec runSpec, wall time.Duration, window float64) *RunResult {
 	scale := spec.timeScale
 	res := &RunResult{
 		Strategy:    spec.strategy,
@@ -191,6 +197,8 @@ func summarize(recs []record, spec runSpec, wall time.Duration) *RunResult {
 		Errors:      map[string]int{},
 		PerReplica:  map[string]int{},
 		WallSeconds: wall.Seconds(),
+		// The schedule is the same for every strategy of a scenario.
+		ArrivalWindowSeconds: window,
 	}
 	res.DurationSeconds = wall.Seconds() * scale
 	var ttft, tpot, itl, e2e []float64

@@ -157,6 +157,13 @@ type SchedulerOverride struct {
 	// FlowQueueDepthThreshold replaces flowControl.queueDepthThreshold
 	// (the dispatch gate only; the pick keeps the scheduler's).
 	FlowQueueDepthThreshold int `yaml:"flowQueueDepthThreshold" json:"flowQueueDepthThreshold,omitempty"`
+	// FlowMaxRequestsPerEndpoint replaces
+	// flowControl.maxRequestsPerEndpoint: an endpoint counts as full for
+	// dispatch at this many of the gateway's requests (the replicas'
+	// batch size gates dispatch on free batch slots).
+	FlowMaxRequestsPerEndpoint int `yaml:"flowMaxRequestsPerEndpoint" json:"flowMaxRequestsPerEndpoint,omitempty"`
+	// FlowFairness replaces flowControl.fairness.
+	FlowFairness string `yaml:"flowFairness" json:"flowFairness,omitempty"`
 }
 
 // Fleet describes identical simulated replicas.
@@ -277,6 +284,12 @@ type Target struct {
 	Strategy string `yaml:"strategy" json:"strategy"`
 	// Baseline, when set, is the strategy the value is compared with.
 	Baseline string `yaml:"baseline" json:"baseline"`
+	// BaselineScenario, when set, is the scenario whose Baseline run the
+	// value is compared with (another workload as the reference, for
+	// example the same tenant on a less loaded pool); default this one.
+	// Both scenarios must run in the same invocation. Point then selects
+	// only the strategy's run.
+	BaselineScenario string `yaml:"baselineScenario" json:"baselineScenario,omitempty"`
 	// Diff compares value − baseline instead of value / baseline.
 	Diff bool `yaml:"diff" json:"diff"`
 	// Point selects the sweep point (rate or concurrency).
@@ -460,8 +473,17 @@ func (s *Suite) validate() error {
 			if !slices.Contains(sc.Strategies, t.Strategy) {
 				bad("%s.strategy %q is not run by the scenario", tp, t.Strategy)
 			}
-			if t.Baseline != "" && !slices.Contains(sc.Strategies, t.Baseline) {
-				bad("%s.baseline %q is not run by the scenario", tp, t.Baseline)
+			bs := sc
+			if t.BaselineScenario != "" {
+				bs = s.scenarioNamed(t.BaselineScenario)
+			}
+			switch {
+			case t.BaselineScenario != "" && t.Baseline == "":
+				bad("%s.baselineScenario needs a baseline strategy", tp)
+			case bs == nil:
+				bad("%s.baselineScenario %q is not in the suite", tp, t.BaselineScenario)
+			case t.Baseline != "" && !slices.Contains(bs.Strategies, t.Baseline):
+				bad("%s.baseline %q is not run by scenario %q", tp, t.Baseline, bs.Name)
 			}
 			if (t.Max == nil) == (t.Min == nil) {
 				bad("%s: set exactly one of max and min", tp)
@@ -586,6 +608,16 @@ func (a Arrival) at(point float64) Arrival {
 	}
 	a.Sweep = nil
 	return a
+}
+
+// scenarioNamed returns s's scenario called name, or nil.
+func (s *Suite) scenarioNamed(name string) *Scenario {
+	for i := range s.Scenarios {
+		if s.Scenarios[i].Name == name {
+			return &s.Scenarios[i]
+		}
+	}
+	return nil
 }
 
 // Select keeps only the named scenarios, in suite order; no names keeps

@@ -38,6 +38,12 @@ func WriteTable(w io.Writer, rep *Report) error {
 				r.Goodput, 100*r.PrefixHitRate, ceiling, r.KVUsagePeak, errorSummary(r.Errors), cpu, rss)
 		}
 	}
+	for _, sc := range rep.Scenarios {
+		if sc.Workload.Type == WorkloadClasses {
+			fmt.Fprintf(tw, "\n%s.\n", GoodputDefinition)
+			break
+		}
+	}
 	if len(rep.Targets) > 0 {
 		fmt.Fprintln(tw, "\ntargets")
 		fmt.Fprintln(tw, "scenario\ttarget\tvalue\tbaseline\tcompared\tlimit\tresult\t")
@@ -75,13 +81,17 @@ func limitText(t Target) string {
 	} else if t.Min != nil {
 		v = *t.Min
 	}
+	base := t.Baseline
+	if t.BaselineScenario != "" {
+		base += " in " + t.BaselineScenario
+	}
 	switch {
 	case t.Baseline == "":
 		return fmt.Sprintf("%s %g", op, v)
 	case t.Diff:
-		return fmt.Sprintf("%s %s %+g", op, t.Baseline, v)
+		return fmt.Sprintf("%s %s %+g", op, base, v)
 	}
-	return fmt.Sprintf("%s %g× %s", op, v, t.Baseline)
+	return fmt.Sprintf("%s %g× %s", op, v, base)
 }
 
 func baselineCell(t TargetResult) string {

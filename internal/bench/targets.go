@@ -29,28 +29,40 @@ func MetricNames() []string {
 // evaluateTargets checks every target of the suite against the report.
 func evaluateTargets(s *Suite, rep *Report) []TargetResult {
 	var out []TargetResult
-	for i := range s.Scenarios {
-		sc := &s.Scenarios[i]
-		var sr *ScenarioResult
+	result := func(name string) *ScenarioResult {
 		for _, r := range rep.Scenarios {
-			if r.Name == sc.Name {
-				sr = r
+			if r.Name == name {
+				return r
 			}
 		}
+		return nil
+	}
+	for i := range s.Scenarios {
+		sc := &s.Scenarios[i]
+		sr := result(sc.Name)
 		for _, t := range sc.Targets {
 			tr := TargetResult{Scenario: sc.Name, Target: t}
-			if sr == nil {
-				tr.Missing = "scenario did not run"
-				out = append(out, tr)
-				continue
+			base := sr
+			if t.BaselineScenario != "" {
+				base = result(t.BaselineScenario)
 			}
-			out = append(out, evaluateTarget(sr, t, tr))
+			switch {
+			case sr == nil:
+				tr.Missing = "scenario did not run"
+			case base == nil:
+				tr.Missing = "scenario " + t.BaselineScenario + " did not run"
+			default:
+				tr = evaluateTarget(sr, base, t, tr)
+			}
+			out = append(out, tr)
 		}
 	}
 	return out
 }
 
-func evaluateTarget(sr *ScenarioResult, t Target, tr TargetResult) TargetResult {
+// evaluateTarget evaluates t on the runs of sr, its baseline on those of
+// base (sr unless the target names another scenario).
+func evaluateTarget(sr, base *ScenarioResult, t Target, tr TargetResult) TargetResult {
 	value := metrics[t.Metric]
 	if value == nil {
 		value = func(r *RunResult) float64 { v, _ := classMetric(t.Metric, r); return v }
@@ -63,12 +75,16 @@ func evaluateTarget(sr *ScenarioResult, t Target, tr TargetResult) TargetResult 
 	tr.Value = value(run)
 	tr.Compared = tr.Value
 	if t.Baseline != "" {
-		base := sr.findRun(t.Baseline, t.Point)
-		if base == nil || base.Failed != "" || base.Completed == 0 {
-			tr.Missing = fmt.Sprintf("no completed %s run", t.Baseline)
+		point := t.Point
+		if base != sr {
+			point = 0
+		}
+		b := base.findRun(t.Baseline, point)
+		if b == nil || b.Failed != "" || b.Completed == 0 {
+			tr.Missing = fmt.Sprintf("no completed %s run in %s", t.Baseline, base.Name)
 			return tr
 		}
-		tr.BaselineValue = value(base)
+		tr.BaselineValue = value(b)
 		switch {
 		case t.Diff:
 			tr.Compared = tr.Value - tr.BaselineValue

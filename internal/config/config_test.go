@@ -81,7 +81,7 @@ func TestDefault(t *testing.T) {
 			TTL:                Duration{60 * time.Second},
 			MaxRequestsPerBand: 5000,
 			Ordering:           "fcfs",
-			Fairness:           "round-robin",
+			Fairness:           "fair-share",
 		},
 		Shutdown: Shutdown{GracePeriod: Duration{30 * time.Second}},
 	}
@@ -276,12 +276,26 @@ func TestFlowControlValidate(t *testing.T) {
 	want := []string{
 		`flowControl.mode: "drop" is not one of off, shed, queue`,
 		`flowControl.ordering: "lifo" is not one of fcfs, edf`,
-		`flowControl.fairness: "random" is not one of round-robin, global-strict`,
+		`flowControl.fairness: "random" is not one of round-robin, global-strict, fair-share, reserved-share`,
 		`flowControl.noEndpointHold: 2m0s must be at most flowControl.ttl (1m0s)`,
 		`flowControl.maxRequestsPerEndpoint: must be >= 0, got -1`,
 		`flowControl.maxTokensPerEndpoint: must be >= 0, got -1`,
 	}
 	if !slices.Equal(got, want) {
 		t.Errorf("errors:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+func TestFlowControlReservedShareNeedsCapacity(t *testing.T) {
+	t.Parallel()
+	f := FlowControl{Fairness: FlowFairReservedShare}
+	f.applyDefaults()
+	errs := f.validate()
+	if len(errs) != 1 || !strings.Contains(errs[0].Error(), "reserved-share needs flowControl.maxRequestsPerEndpoint") {
+		t.Fatalf("errors %v", errs)
+	}
+	f.MaxRequestsPerEndpoint = 8
+	if errs := f.validate(); len(errs) != 0 {
+		t.Fatalf("errors %v with maxRequestsPerEndpoint set", errs)
 	}
 }

@@ -30,6 +30,13 @@ const (
 	// FlowFairGlobalStrict serves a band as one queue, whatever the
 	// fairness ID.
 	FlowFairGlobalStrict = "global-strict"
+	// FlowFairShare serves first the fairness ID with the fewest requests
+	// in flight (ties in turn); idle capacity is lent.
+	FlowFairShare = "fair-share"
+	// FlowFairReservedShare is fair-share that also holds a fairness ID at
+	// its share of the pool's capacity while another one of its band is
+	// active, so each finds its share free without waiting.
+	FlowFairReservedShare = "reserved-share"
 )
 
 // FrontEnd names a front end for [FlowControl.ModeFor].
@@ -64,8 +71,14 @@ type FlowControl struct {
 	// or "edf" (earliest TTFT deadline from the SLO header first; requests
 	// without one last). Default fcfs.
 	Ordering string `yaml:"ordering" json:"ordering"`
-	// Fairness shares a band among fairness IDs: "round-robin" or
-	// "global-strict" (one queue). Default round-robin.
+	// Fairness shares a band among fairness IDs: "round-robin",
+	// "global-strict" (one queue), "fair-share" (the ID with the fewest
+	// requests in flight first; idle capacity is lent) or
+	// "reserved-share" (fair-share, and an ID at or above its share of the
+	// pool's capacity waits while another ID of its band is active, even
+	// when the pool has room: the share is the capacity,
+	// maxRequestsPerEndpoint × ready endpoints, which must be set, divided
+	// by the active IDs). Default fair-share.
 	Fairness string `yaml:"fairness" json:"fairness"`
 	// NoEndpointHold is how long requests of every priority wait while
 	// the pool has no endpoint (scale from zero) before 503
@@ -115,7 +128,7 @@ func (f *FlowControl) applyDefaults() {
 		f.Ordering = FlowOrderFCFS
 	}
 	if f.Fairness == "" {
-		f.Fairness = FlowFairRoundRobin
+		f.Fairness = FlowFairShare
 	}
 }
 
@@ -134,8 +147,13 @@ func (f FlowControl) validate() []error {
 	if f.Ordering != FlowOrderFCFS && f.Ordering != FlowOrderEDF {
 		errs = append(errs, fieldErrorf("flowControl.ordering", "%q is not one of fcfs, edf", f.Ordering))
 	}
-	if f.Fairness != FlowFairRoundRobin && f.Fairness != FlowFairGlobalStrict {
-		errs = append(errs, fieldErrorf("flowControl.fairness", "%q is not one of round-robin, global-strict", f.Fairness))
+	switch f.Fairness {
+	case FlowFairRoundRobin, FlowFairGlobalStrict, FlowFairShare, FlowFairReservedShare:
+	default:
+		errs = append(errs, fieldErrorf("flowControl.fairness", "%q is not one of round-robin, global-strict, fair-share, reserved-share", f.Fairness))
+	}
+	if f.Fairness == FlowFairReservedShare && f.MaxRequestsPerEndpoint <= 0 {
+		errs = append(errs, fieldErrorf("flowControl.fairness", "reserved-share needs flowControl.maxRequestsPerEndpoint > 0 (the pool's capacity it shares)"))
 	}
 	if f.NoEndpointHold.Duration < 0 {
 		errs = append(errs, fieldErrorf("flowControl.noEndpointHold", "must be >= 0, got %s", f.NoEndpointHold))

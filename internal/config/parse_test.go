@@ -560,7 +560,7 @@ func TestValidateZeroConfig(t *testing.T) {
 		`flowControl.ttl: must be > 0, got 0s`,
 		`flowControl.maxRequestsPerBand: must be > 0, got 0`,
 		`flowControl.ordering: "" is not one of fcfs, edf`,
-		`flowControl.fairness: "" is not one of round-robin, global-strict`,
+		`flowControl.fairness: "" is not one of round-robin, global-strict, fair-share, reserved-share`,
 		`metrics.nameSets: must list at least one of "llm-d", "gie", "legacy"`,
 		`metrics.modelNameLimit: must be >= 1, got 0`,
 		`metrics.modelPairLimit: must be >= 1, got 0`,

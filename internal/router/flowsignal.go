@@ -15,7 +15,8 @@ import (
 // the staleness window, endpoints whose scrapes fail counting as absent)
 // and, when limits are set, the gateway's own in-flight requests and tokens
 // per endpoint, whichever is higher. The per-endpoint limits average over
-// all endpoints of the snapshot.
+// all endpoints of the snapshot. With MaxRequestsPerEndpoint set, the
+// pool's capacity is that many requests per ready endpoint.
 type FlowSignal struct {
 	// Store is the pool.
 	Store *pool.Store
@@ -42,6 +43,9 @@ func (f FlowSignal) Saturation(now time.Time) admission.Saturation {
 	s := admission.Saturation{Level: l.Level, Demand: l.Demand, QueueUnit: l.PerRequest, Endpoints: l.Ready, Stale: l.Stale}
 	if l.Ready == 0 || (f.MaxRequestsPerEndpoint <= 0 && f.MaxTokensPerEndpoint <= 0) {
 		return s
+	}
+	if f.MaxRequestsPerEndpoint > 0 {
+		s.Capacity = f.MaxRequestsPerEndpoint * l.Ready
 	}
 	var cLevel, cDemand float64
 	for _, ep := range snap.Endpoints() {

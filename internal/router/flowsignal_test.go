@@ -28,11 +28,11 @@ func TestFlowSignal(t *testing.T) {
 	a.Acquire(100)
 	a.Acquire(100)
 	sig.MaxRequestsPerEndpoint = 2
-	if s := sig.Saturation(now); s.Level != 0.5 || s.Demand != 0.5 {
-		t.Fatalf("a full by requests: %+v, want level and demand 0.5", s)
+	if s := sig.Saturation(now); s.Level != 0.5 || s.Demand != 0.5 || s.Capacity != 4 {
+		t.Fatalf("a full by requests: %+v, want level and demand 0.5, capacity 2 × 2", s)
 	}
 	sig.MaxRequestsPerEndpoint, sig.MaxTokensPerEndpoint = 0, 50
-	if s := sig.Saturation(now); s.Level != 0.5 || s.Demand != 2 {
+	if s := sig.Saturation(now); s.Level != 0.5 || s.Demand != 2 || s.Capacity != 0 {
 		t.Fatalf("a four times over by tokens: %+v, want level 0.5, demand 2", s)
 	}
 	// Stale metrics count as full only past the staleness window.
