@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strconv"
+	"syscall"
 	"testing"
 	"time"
 
@@ -81,7 +83,7 @@ func chatExchange(bodyBytes int, served string) []*extprocv3.ProcessingRequest {
 	return []*extprocv3.ProcessingRequest{
 		{Request: &extprocv3.ProcessingRequest_RequestHeaders{RequestHeaders: &extprocv3.HttpHeaders{Headers: envoyHeaders(
 			":authority", "gateway.example", ":path", "/v1/chat/completions", ":method", "POST", ":scheme", "http",
-			"content-type", "application/json", "content-length", "1024", "user-agent", "Go-http-client/1.1",
+			"content-type", "application/json", "content-length", strconv.Itoa(len(body)), "user-agent", "Go-http-client/1.1",
 			"x-forwarded-proto", "http", "x-request-id", "4e1c5b2a-8f3d-4b7e-9a61-0c2d3e4f5a6b",
 		)}}},
 		{Request: &extprocv3.ProcessingRequest_RequestBody{RequestBody: &extprocv3.HttpBody{Body: body, EndOfStream: true}}},
@@ -137,6 +139,15 @@ func BenchmarkDecision(b *testing.B) {
 // the process, so CPU figures include both.
 // Run: go test -run '^$' -bench DecisionGRPC -benchmem ./internal/extproc
 func BenchmarkDecisionGRPC(b *testing.B) {
+	for _, tc := range []struct {
+		name string
+		size int
+	}{{"1KB", 1 << 10}, {"220KB", 220_000}} {
+		b.Run(tc.name, func(b *testing.B) { benchmarkDecisionGRPC(b, tc.size) })
+	}
+}
+
+func benchmarkDecisionGRPC(b *testing.B, size int) {
 	p := startPicker(b, Options{Metrics: &recorder{drop: true}},
 		poolDef{name: "test", addrs: []string{"10.0.0.1:8000", "10.0.0.2:8000", "10.0.0.3:8000", "10.0.0.4:8000"}, models: []string{simModel}})
 	cc, err := grpc.NewClient(p.addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
@@ -145,9 +156,10 @@ func BenchmarkDecisionGRPC(b *testing.B) {
 	}
 	b.Cleanup(func() { cc.Close() })
 	c := extprocv3.NewExternalProcessorClient(cc)
-	msgs := chatExchange(1<<10, "10.0.0.1:8000")
+	msgs := envoyChunks(chatExchange(size, "10.0.0.1:8000"))
 	var lat []time.Duration
 	b.ReportAllocs()
+	cpu0 := processCPU(b)
 	for b.Loop() {
 		d, err := grpcExchange(c, msgs)
 		if err != nil {
@@ -155,6 +167,7 @@ func BenchmarkDecisionGRPC(b *testing.B) {
 		}
 		lat = append(lat, d)
 	}
+	b.ReportMetric(float64((processCPU(b)-cpu0).Microseconds())/float64(len(lat)), "cpu-µs/op")
 	var sum time.Duration
 	for _, d := range lat {
 		sum += d
@@ -173,7 +186,8 @@ func grpcExchange(c extprocv3.ExternalProcessorClient, msgs []*extprocv3.Process
 	if err != nil {
 		return 0, err
 	}
-	for _, m := range msgs[:2] {
+	req := len(msgs) - 2 // headers and body chunks
+	for _, m := range msgs[:req] {
 		if err := ps.Send(m); err != nil {
 			return 0, err
 		}
@@ -187,10 +201,15 @@ func grpcExchange(c extprocv3.ExternalProcessorClient, msgs []*extprocv3.Process
 	if m.GetRequestHeaders() == nil {
 		return 0, fmt.Errorf("first answer %v, want the decision", m)
 	}
-	if m, err = ps.Recv(); err != nil || !m.GetRequestBody().GetResponse().GetBodyMutation().GetStreamedResponse().GetEndOfStream() {
-		return 0, fmt.Errorf("body answer %v, %v", m, err)
+	for {
+		if m, err = ps.Recv(); err != nil || m.GetRequestBody() == nil {
+			return 0, fmt.Errorf("body answer %v, %v", m, err)
+		}
+		if m.GetRequestBody().GetResponse().GetBodyMutation().GetStreamedResponse().GetEndOfStream() {
+			break
+		}
 	}
-	for _, m := range msgs[2:] {
+	for _, m := range msgs[req:] {
 		if err := ps.Send(m); err != nil {
 			return 0, err
 		}
@@ -205,4 +224,28 @@ func grpcExchange(c extprocv3.ExternalProcessorClient, msgs []*extprocv3.Process
 		return 0, fmt.Errorf("end of stream: %v", err)
 	}
 	return d, nil
+}
+
+// processCPU is this process's CPU time so far (user + system), steadier
+// than wall time on a shared machine.
+func processCPU(tb testing.TB) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		tb.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// envoyChunks splits the request body message of a chatExchange sequence
+// into Envoy's 16 KiB chunks.
+func envoyChunks(msgs []*extprocv3.ProcessingRequest) []*extprocv3.ProcessingRequest {
+	body := msgs[1].GetRequestBody().GetBody()
+	out := []*extprocv3.ProcessingRequest{msgs[0]}
+	for i := 0; i < len(body); i += envoyChunk {
+		end := min(i+envoyChunk, len(body))
+		out = append(out, &extprocv3.ProcessingRequest{Request: &extprocv3.ProcessingRequest_RequestBody{
+			RequestBody: &extprocv3.HttpBody{Body: body[i:end], EndOfStream: end == len(body)},
+		}})
+	}
+	return append(out, msgs[2:]...)
 }
