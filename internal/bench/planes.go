@@ -11,6 +11,8 @@ import (
 
 	"gonum.org/v1/plot/vg"
 
+	"github.com/infergate/infergate/internal/config"
+
 	"github.com/infergate/infergate/internal/scheduler"
 )
 
@@ -18,7 +20,8 @@ import (
 // ext_proc picker behind the Go Envoy stand-in instead of the native proxy:
 // "default via ext_proc" is the default strategy through ext_proc, on the
 // same fleet, requests and arrival times as the "default" arm of the same
-// run. It goes after a flow-control mode: "default@shed via ext_proc".
+// run, and in the same flow-control mode (see [gatewayArm]). It goes after
+// a flow-control mode: "default@shed via ext_proc".
 const ExtProcArmSuffix = " via ext_proc"
 
 // planeStrategy splits an arm name into the strategy the gateway runs
@@ -35,6 +38,19 @@ const (
 	// Envoy stand-in (plaintext).
 	PlaneExtProcStandIn = "ext_proc"
 )
+
+// gatewayArm returns the strategy (with its "@mode") the gateway of arm
+// runs and whether it runs through ext_proc. An ext_proc arm without a
+// mode runs the native proxy's default flow-control mode (queue), not
+// ext_proc's (shed), so that it differs from its native arm in the data
+// plane alone.
+func gatewayArm(arm string) (strategy string, extProc bool) {
+	strategy, extProc = planeStrategy(arm)
+	if _, mode := flowStrategy(strategy); extProc && mode == "" {
+		strategy += "@" + config.FlowControl{}.ModeFor(config.FrontEndProxy)
+	}
+	return strategy, extProc
+}
 
 // MaxPlaneDeviation is how far an ext_proc arm's target value may be from
 // the native proxy's, relative to it, for routing quality through ext_proc
@@ -152,6 +168,39 @@ func comparePlanes(s *Suite, rep *Report) []PlaneComparison {
 			}
 			out = append(out, pc)
 		}
+		out = append(out, compareEngineTTFT(sc, sr)...)
+	}
+	return out
+}
+
+// engineTTFTName names the routing-only row of a scenario's comparison.
+const engineTTFTName = "replica-side TTFT p90 (routing only, no data-plane latency)"
+
+// compareEngineTTFT compares, for each strategy of sc that also ran
+// through ext_proc, the TTFT p90 the replicas measured: what routing
+// decides (queueing and prefill at the replicas), without the latency the
+// data plane adds, which the client-side latency targets include and the
+// suite's time scale magnifies. It is not a target of the suite; Target
+// holds its name and metric only.
+func compareEngineTTFT(sc *Scenario, sr *ScenarioResult) []PlaneComparison {
+	var out []PlaneComparison
+	for _, st := range sc.Strategies {
+		if _, ext := planeStrategy(st); ext || !slices.Contains(sc.Strategies, st+ExtProcArmSuffix) {
+			continue
+		}
+		native, ext := sr.findRun(st, 0), sr.findRun(st+ExtProcArmSuffix, 0)
+		if native == nil || ext == nil || native.EngineTTFT == nil || ext.EngineTTFT == nil {
+			continue
+		}
+		t := Target{Name: engineTTFTName, Metric: "engine_ttft_p90", Strategy: st}
+		pc := PlaneComparison{Scenario: sc.Name, Target: t, Native: native.EngineTTFT.P90, ExtProc: ext.EngineTTFT.P90}
+		if pc.Native == 0 {
+			pc.Missing = "the native value is 0"
+		} else {
+			pc.Ratio = pc.ExtProc / pc.Native
+			pc.Within = math.Abs(pc.Ratio-1) <= MaxPlaneDeviation
+		}
+		out = append(out, pc)
 	}
 	return out
 }

@@ -67,6 +67,24 @@ func TestExtProcArmNames(t *testing.T) {
 	}
 }
 
+func TestGatewayArm(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		arm, strategy string
+		ext           bool
+	}{
+		{"default", "default", false},
+		{"default@shed", "default@shed", false},
+		{"default via ext_proc", "default@queue", true}, // the proxy's mode, not ext_proc's shed
+		{"default@shed via ext_proc", "default@shed", true},
+		{"round-robin@off via ext_proc", "round-robin@off", true},
+	} {
+		if st, ext := gatewayArm(tc.arm); st != tc.strategy || ext != tc.ext {
+			t.Errorf("gatewayArm(%q) = %q, %v; want %q, %v", tc.arm, st, ext, tc.strategy, tc.ext)
+		}
+	}
+}
+
 func TestComparePlanes(t *testing.T) {
 	t.Parallel()
 	maxv, minv := 0.5, 1.1
@@ -151,8 +169,11 @@ func TestSmokeComparesPlanes(t *testing.T) {
 	if want := []string{PlaneNative, PlaneNative, PlaneExtProcStandIn}; !slices.Equal(planes, want) {
 		t.Fatalf("planes %q, want %q", planes, want)
 	}
-	if len(rep.PlaneComparisons) != len(suite.Scenarios[0].Targets) {
-		t.Fatalf("%d plane comparisons, want one per target (%d): %+v", len(rep.PlaneComparisons), len(suite.Scenarios[0].Targets), rep.PlaneComparisons)
+	if n := len(suite.Scenarios[0].Targets) + 1; len(rep.PlaneComparisons) != n {
+		t.Fatalf("%d plane comparisons, want one per target and the replica-side TTFT (%d): %+v", len(rep.PlaneComparisons), n, rep.PlaneComparisons)
+	}
+	if last := rep.PlaneComparisons[len(rep.PlaneComparisons)-1]; last.Target.Name != engineTTFTName {
+		t.Errorf("last comparison %q, want the replica-side TTFT", last.Target.Name)
 	}
 	for _, pc := range rep.PlaneComparisons {
 		if pc.Missing != "" || pc.Ratio <= 0 {

@@ -240,7 +240,7 @@ func (sc *Scenario) seed(s *Suite, i int) int64 {
 // startGateway starts a gateway for a run, as a process when the options
 // say how, else in this process.
 func (r *runner) startGateway(addrs []string, strategy string, timeScale float64, o *SchedulerOverride, cpu int) (gatewayInstance, error) {
-	strategy, ext := planeStrategy(strategy)
+	strategy, ext := gatewayArm(strategy)
 	if r.o.ExtProc || ext {
 		return startExtProcGateway(r.o.Gateway, r.dir, addrs, strategy, timeScale, o, cpu, r.log)
 	}
