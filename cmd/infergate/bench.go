@@ -48,9 +48,10 @@ With --target, the suite's workloads are sent to an existing OpenAI endpoint ins
 
 With --compare-extproc, each routing scenario's strategies under test (its targets'
 strategies) also run through the gateway's ext_proc picker behind the Go Envoy
-stand-in, as arms named "<strategy> via ext_proc" on the same fleet, requests and
-arrival times; the report compares each target between the two planes (ext_proc /
-native, within 5 %). Suites may also list such arms themselves.
+stand-in, as arms named "<strategy> via ext_proc" on the same fleet, requests,
+arrival times and flow-control mode; the report compares each target between the two
+planes (ext_proc / native, within 5 %) and the replica-side TTFT. Suites may also list
+such arms themselves.
 
 Suites: a built-in name (--list) or a YAML file (--print-suite shows the format).
 
