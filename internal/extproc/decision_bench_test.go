@@ -28,10 +28,13 @@ type memStream struct {
 	sent int
 	// first is the first answer (the decision, for an inference request).
 	first *extprocv3.ProcessingResponse
+	// keep keeps every answer in all.
+	keep bool
+	all  []*extprocv3.ProcessingResponse
 }
 
 func (m *memStream) reset(msgs []*extprocv3.ProcessingRequest) {
-	m.msgs, m.next, m.sent, m.first = msgs, 0, 0, nil
+	m.msgs, m.next, m.sent, m.first, m.all = msgs, 0, 0, nil, nil
 }
 
 func (m *memStream) Recv() (*extprocv3.ProcessingRequest, error) {
@@ -45,6 +48,9 @@ func (m *memStream) Recv() (*extprocv3.ProcessingRequest, error) {
 func (m *memStream) Send(r *extprocv3.ProcessingResponse) error {
 	if m.sent == 0 {
 		m.first = r
+	}
+	if m.keep {
+		m.all = append(m.all, r)
 	}
 	m.sent++
 	return nil
