@@ -25,6 +25,7 @@ func newBenchCmd() *cobra.Command {
 		inProcess  bool
 		noPin      bool
 		extProc    bool
+		compareExt bool
 		noProgress bool
 		list       bool
 		printSuite bool
@@ -44,6 +45,13 @@ printed at the end.
 
 With --target, the suite's workloads are sent to an existing OpenAI endpoint instead
 (a gateway or a replica), in wall time.
+
+With --compare-extproc, each routing scenario's strategies under test (its targets'
+strategies) also run through the gateway's ext_proc picker behind the Go Envoy
+stand-in, as arms named "<strategy> via ext_proc" on the same fleet, requests,
+arrival times and flow-control mode; the report compares each target between the two
+planes (ext_proc / native, within 5 %) and the replica-side TTFT. Suites may also list
+such arms themselves.
 
 Suites: a built-in name (--list) or a YAML file (--print-suite shows the format).
 
@@ -97,8 +105,11 @@ loopback addresses; it prints and writes report.md and fails when a check fails.
 				NoPin:     noPin,
 				Target:    target,
 				ExtProc:   extProc,
-				Command:   "infergate " + strings.Join(os.Args[1:], " "),
-				Logger:    log,
+				// Compare the planes in one run: the strategies under test
+				// also run through ext_proc.
+				CompareExtProc: compareExt,
+				Command:        "infergate " + strings.Join(os.Args[1:], " "),
+				Logger:         log,
 			}
 			if !noProgress {
 				opts.Progress = cmd.ErrOrStderr()
@@ -141,6 +152,7 @@ loopback addresses; it prints and writes report.md and fails when a check fails.
 	fs.StringVar(&model, "model", "", "model name to send (default the suite's; needed with --target)")
 	fs.BoolVar(&inProcess, "in-process", false, "run the gateway inside this process (its CPU and RSS are then not measured)")
 	fs.BoolVar(&extProc, "extproc", false, "send the gateway runs through its ext_proc picker behind the Go Envoy stand-in instead of the native proxy (routing quality through ext_proc)")
+	fs.BoolVar(&compareExt, "compare-extproc", false, "also run each routing scenario's strategies under test through the ext_proc picker behind the Go Envoy stand-in (arms named \"<strategy> via ext_proc\", same requests and fleet) and compare the targets of both planes in this run (within 5 %)")
 	fs.BoolVar(&noPin, "no-pin", false, "do not pin the gateway and the load generator to separate CPUs in overhead scenarios")
 	fs.BoolVar(&noProgress, "no-progress", false, "do not draw a progress bar")
 	fs.BoolVar(&list, "list", false, "list the built-in suites and exit")

@@ -94,7 +94,8 @@ func ttftCDF(sc *ScenarioResult) (*plot.Plot, error) {
 		if err != nil {
 			return nil, fmt.Errorf("ttft plot: %w", err)
 		}
-		l.Color = strategyColors[r.Strategy]
+		l.Color = strategyColor(r.Strategy)
+		l.Dashes = armDashes(r.Strategy)
 		l.Width = vg.Points(1.5)
 		p.Add(l)
 		p.Legend.Add(strategyLabel(r.Strategy), l)
@@ -136,7 +137,8 @@ func latencyVsRate(sc *ScenarioResult) (*plot.Plot, error) {
 			if err != nil {
 				return nil, fmt.Errorf("rate plot: %w", err)
 			}
-			l.Color, s.Color = strategyColors[st], strategyColors[st]
+			l.Color, s.Color = strategyColor(st), strategyColor(st)
+			l.Dashes = armDashes(st)
 			name := strategyLabel(st) + " TTFT p90"
 			if i == 1 {
 				l.Dashes = plotutil.Dashes(2)

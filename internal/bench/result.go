@@ -21,6 +21,10 @@ type Report struct {
 	Calibration *Calibration      `json:"calibration,omitempty"`
 	Scenarios   []*ScenarioResult `json:"scenarios"`
 	Targets     []TargetResult    `json:"targets"`
+	// PlaneComparisons compare the targets of strategies that also ran
+	// through ext_proc ("<strategy> via ext_proc" arms) with their native
+	// proxy runs; empty when no scenario had such an arm.
+	PlaneComparisons []PlaneComparison `json:"planeComparisons,omitempty"`
 	// Plots are the PNG files written next to the report, relative names.
 	Plots []string `json:"plots,omitempty"`
 }
@@ -56,6 +60,9 @@ type ScenarioResult struct {
 type RunResult struct {
 	Strategy string  `json:"strategy"`
 	Point    float64 `json:"point"`
+	// Plane is the gateway's data plane in this run: [PlaneNative] or
+	// [PlaneExtProcStandIn]; empty without a gateway.
+	Plane string `json:"plane,omitempty"`
 	// Failed is set when the run could not be carried out; nothing else
 	// is then meaningful.
 	Failed string `json:"failed,omitempty"`

@@ -69,7 +69,14 @@ func (r *runner) runOne(ctx context.Context, spec runSpec, done func()) (*RunRes
 		}()
 		urls = []string{gw.url() + "/v1/chat/completions"}
 	}
-	return r.measure(ctx, spec, gw, urls, metricsURLs, done)
+	res, err := r.measure(ctx, spec, gw, urls, metricsURLs, done)
+	if res != nil && gw != nil {
+		res.Plane = PlaneNative
+		if _, ok := gw.(*extProcGateway); ok {
+			res.Plane = PlaneExtProcStandIn
+		}
+	}
+	return res, err
 }
 
 // measure drives spec's load at urls and measures it, reading the

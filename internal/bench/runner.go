@@ -38,6 +38,13 @@ type Options struct {
 	// plaintext) instead of the native proxy, to compare routing quality
 	// through ext_proc with the proxy's.
 	ExtProc bool
+	// CompareExtProc adds to every routing scenario, for each strategy
+	// under test (a target's strategy), an arm running it through the
+	// gateway's ext_proc picker behind the stand-in ("<strategy> via
+	// ext_proc", see [ExtProcArmSuffix]) on the same fleet, requests and
+	// arrival times, and compares the targets of the two arms in
+	// [Report.PlaneComparisons].
+	CompareExtProc bool
 	// Command is the command line recorded in the report.
 	Command string
 	// Logger receives progress logs; nil discards.
@@ -61,6 +68,12 @@ type runner struct {
 func Run(ctx context.Context, o Options) (*Report, error) {
 	if o.Suite == nil {
 		return nil, fmt.Errorf("bench: no suite")
+	}
+	if o.CompareExtProc && (o.ExtProc || o.Target != "") {
+		return nil, fmt.Errorf("bench: comparing the planes needs the native proxy arms (not with ExtProc or Target)")
+	}
+	if o.CompareExtProc {
+		o.Suite = addExtProcArms(o.Suite)
 	}
 	log := o.Logger
 	if log == nil {
@@ -141,6 +154,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	rep.WallSeconds = time.Since(start).Seconds()
 	if o.Target == "" {
 		rep.Targets = evaluateTargets(s, rep)
+		rep.PlaneComparisons = comparePlanes(s, rep)
 	}
 	return rep, nil
 }
@@ -226,7 +240,8 @@ func (sc *Scenario) seed(s *Suite, i int) int64 {
 // startGateway starts a gateway for a run, as a process when the options
 // say how, else in this process.
 func (r *runner) startGateway(addrs []string, strategy string, timeScale float64, o *SchedulerOverride, cpu int) (gatewayInstance, error) {
-	if r.o.ExtProc {
+	strategy, ext := gatewayArm(strategy)
+	if r.o.ExtProc || ext {
 		return startExtProcGateway(r.o.Gateway, r.dir, addrs, strategy, timeScale, o, cpu, r.log)
 	}
 	if r.o.Gateway == nil {

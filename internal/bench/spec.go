@@ -443,8 +443,10 @@ func (s *Suite) validate() error {
 			bad("%s.kind must be %q or %q, got %q", p, KindRouting, KindOverhead, sc.Kind)
 		}
 		for _, st := range sc.Strategies {
-			base, mode := flowStrategy(st)
-			if !slices.Contains(knownStrategies, base) || (mode != "" && (base == StrategyDirect || !slices.Contains(flowModes, mode))) {
+			gw, ext := planeStrategy(st)
+			base, mode := flowStrategy(gw)
+			if !slices.Contains(knownStrategies, base) || (mode != "" && (base == StrategyDirect || !slices.Contains(flowModes, mode))) ||
+				(ext && (base == StrategyDirect || sc.Kind != KindRouting)) {
 				bad("%s.strategies: unknown strategy %q", p, st)
 			}
 			if st == StrategyDirect && sc.Kind != KindOverhead {

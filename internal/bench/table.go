@@ -52,6 +52,7 @@ func WriteTable(w io.Writer, rep *Report) error {
 				num(t.Value), baselineCell(t), num(t.Compared), limitText(t.Target), verdict(t))
 		}
 	}
+	writePlanesTable(tw, rep)
 	fmt.Fprintln(tw)
 	return tw.Flush()
 }

@@ -18,12 +18,21 @@ var metrics = map[string]func(*RunResult) float64{
 	"hit_rate_pct":    func(r *RunResult) float64 { return 100 * r.PrefixHitRate },
 	// hit_gap_pct is the ceiling minus the hit rate, in percentage points.
 	"hit_gap_pct": func(r *RunResult) float64 { return 100 * (r.HitCeiling - r.PrefixHitRate) },
+	// engine_ttft_p90 is TTFT as the replicas measured it: queueing and
+	// prefill there, which routing decides, without the data plane's
+	// latency.
+	"engine_ttft_p90": func(r *RunResult) float64 {
+		if r.EngineTTFT == nil {
+			return 0
+		}
+		return r.EngineTTFT.P90
+	},
 }
 
 // MetricNames lists the metrics a [Target] may name.
 func MetricNames() []string {
 	return []string{"ttft_p50", "ttft_p90", "ttft_p99", "tpot_p90", "e2e_p50", "e2e_p90", "e2e_p99",
-		"requests_per_s", "output_tokens_s", "goodput", "hit_rate_pct", "hit_gap_pct"}
+		"requests_per_s", "output_tokens_s", "goodput", "hit_rate_pct", "hit_gap_pct", "engine_ttft_p90"}
 }
 
 // evaluateTargets checks every target of the suite against the report.

@@ -368,7 +368,7 @@ func readAll(t *testing.T, r io.Reader) []byte {
 }
 
 // listen returns a loopback listener on a free port.
-func listen(t *testing.T) net.Listener {
+func listen(t testing.TB) net.Listener {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -21,12 +21,23 @@ type GRPC struct {
 	done chan struct{} // closed when a graceful stop returned
 }
 
+// streamWorkers is how many goroutines the gRPC server keeps to run
+// streams on. A stream handed to an idle worker runs on a goroutine whose
+// stack has already grown to what a decision needs (protobuf's marshalling
+// of the envoy.lb metadata is deep): without workers every stream starts a
+// goroutine with a small stack that is copied as it grows (measured: 18 %
+// of the decision's CPU in the gateway's profile at 500 req/s, 1 KB). A
+// stream that finds every worker busy gets its own goroutine, as without
+// workers; idle workers cost their stacks (tens of KiB each).
+const streamWorkers = 64
+
 // serverOptions are the options of every gRPC server here: TLS with tlsCfg
 // (nil: plaintext), and keepalive enforcement that tolerates Envoy's pings.
-func serverOptions(tlsCfg *tls.Config) []grpc.ServerOption {
+func serverOptions(tlsCfg *tls.Config, extra ...grpc.ServerOption) []grpc.ServerOption {
 	opts := []grpc.ServerOption{
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 5 * time.Second, PermitWithoutStream: true}),
 	}
+	opts = append(opts, extra...)
 	if tlsCfg != nil {
 		opts = append(opts, grpc.Creds(credentials.NewTLS(tlsCfg)))
 	}
@@ -36,13 +47,13 @@ func serverOptions(tlsCfg *tls.Config) []grpc.ServerOption {
 // NewGRPC returns the ext_proc gRPC server serving s, over TLS with tlsCfg
 // (nil: plaintext).
 func NewGRPC(s *Server, tlsCfg *tls.Config) *GRPC {
-	g := newGRPC(tlsCfg)
+	g := newGRPC(tlsCfg, grpc.NumStreamWorkers(streamWorkers))
 	extprocv3.RegisterExternalProcessorServer(g.srv, s)
 	return g
 }
 
-func newGRPC(tlsCfg *tls.Config) *GRPC {
-	return &GRPC{srv: grpc.NewServer(serverOptions(tlsCfg)...), done: make(chan struct{})}
+func newGRPC(tlsCfg *tls.Config, extra ...grpc.ServerOption) *GRPC {
+	return &GRPC{srv: grpc.NewServer(serverOptions(tlsCfg, extra...)...), done: make(chan struct{})}
 }
 
 // Serve accepts connections on ln until Shutdown or Close; it returns nil

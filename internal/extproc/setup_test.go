@@ -42,12 +42,16 @@ type recorder struct {
 	panics  int
 	// panicOnRunning makes RunningAdd(+1) panic (a bug in the request path).
 	panicOnRunning bool
+	// drop keeps no records (benchmarks).
+	drop bool
 }
 
 func (r *recorder) ObserveRequest(rec exchange.Record) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.recs = append(r.recs, rec)
+	if !r.drop {
+		r.recs = append(r.recs, rec)
+	}
 }
 
 func (r *recorder) RunningAdd(run exchange.Running, delta int) {
@@ -124,7 +128,25 @@ type poolDef struct {
 // startPicker serves a picker over pools (the first is the default) with
 // options o (Router, Metrics and Panics filled in) on a plaintext loopback
 // listener.
-func startPicker(t *testing.T, o Options, pools ...poolDef) *picker {
+func startPicker(t testing.TB, o Options, pools ...poolDef) *picker {
+	t.Helper()
+	p := newPicker(t, o, pools...)
+	p.grpc = NewGRPC(p.srv, nil)
+	ln := listen(t)
+	p.addr = ln.Addr().String()
+	served := make(chan error, 1)
+	go func() { served <- p.grpc.Serve(ln) }()
+	t.Cleanup(func() {
+		_ = p.grpc.Close()
+		if err := <-served; err != nil {
+			t.Errorf("Serve: %v", err)
+		}
+	})
+	return p
+}
+
+// newPicker builds the Server of startPicker, without a listener.
+func newPicker(t testing.TB, o Options, pools ...poolDef) *picker {
 	t.Helper()
 	p := &picker{stores: map[string]*pool.Store{}, rec: &recorder{}}
 	if rec, ok := o.Metrics.(*recorder); ok {
@@ -161,17 +183,6 @@ func startPicker(t *testing.T, o Options, pools ...poolDef) *picker {
 	})
 	o.Metrics, o.Panics = p.rec, p.rec
 	p.srv = New(o)
-	p.grpc = NewGRPC(p.srv, nil)
-	ln := listen(t)
-	p.addr = ln.Addr().String()
-	served := make(chan error, 1)
-	go func() { served <- p.grpc.Serve(ln) }()
-	t.Cleanup(func() {
-		_ = p.grpc.Close()
-		if err := <-served; err != nil {
-			t.Errorf("Serve: %v", err)
-		}
-	})
 	return p
 }
 

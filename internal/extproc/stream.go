@@ -3,6 +3,7 @@ package extproc
 import (
 	"io"
 	"net/http"
+	"strconv"
 	"time"
 
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
@@ -45,6 +46,7 @@ type stream struct {
 	remove    []string // control headers to remove (untrusted)
 	subset    *subset  // Envoy's subset hint, nil when none
 	body      []byte   // the buffered request body
+	bodyHint  int64    // the request's valid content-length (sizes the body buffer), else 0
 	held      int64    // body-budget bytes held
 	inflight  bool     // holds a slot of the in-flight cap
 	dec       *router.Decision
@@ -152,6 +154,9 @@ func (st *stream) requestHeaders(h *extprocv3.HttpHeaders, md *corev3.Metadata) 
 	if h.GetEndOfStream() {
 		return st.decide(false)
 	}
+	if n, err := strconv.ParseInt(hs.get(headerContentLength), 10, 64); err == nil && n > 0 && n <= s.maxBody {
+		st.bodyHint = n
+	}
 	return false, nil
 }
 
@@ -176,7 +181,11 @@ func clip(s string) string {
 const initialBodyBuf = 64 << 10
 
 // requestBody buffers a body chunk within the size limit and the body
-// budget; the last chunk triggers the decision.
+// budget; the last chunk triggers the decision. A body that comes in one
+// message is kept as it is: the message's bytes are this stream's (gRPC's
+// unmarshalling copied them out of its buffers), so they are not copied
+// again. A body in several messages goes into a buffer sized by the
+// request's content-length when it had one.
 func (st *stream) requestBody(chunk []byte, eos bool, md *corev3.Metadata) (bool, error) {
 	s := st.s
 	st.noteSubset(md)
@@ -184,8 +193,18 @@ func (st *stream) requestBody(chunk []byte, eos bool, md *corev3.Metadata) (bool
 	if need > s.maxBody {
 		return true, st.fail(exchange.ErrBodyTooLarge)
 	}
+	if eos && st.body == nil {
+		if !st.reserve(int64(cap(chunk))) {
+			return true, st.fail(exchange.ErrSaturated)
+		}
+		st.body = chunk
+		return st.decide(false)
+	}
 	if need > int64(cap(st.body)) {
 		n := max(need, min(2*int64(cap(st.body)), s.maxBody), initialBodyBuf)
+		if st.body == nil && st.bodyHint >= need {
+			n = st.bodyHint
+		}
 		n = min(n, max(need, s.maxBody))
 		if !st.reserve(n) {
 			return true, st.fail(exchange.ErrSaturated)
