@@ -127,12 +127,7 @@ func comparePlanes(s *Suite, rep *Report) []PlaneComparison {
 	var out []PlaneComparison
 	for i := range s.Scenarios {
 		sc := &s.Scenarios[i]
-		var sr *ScenarioResult
-		for _, r := range rep.Scenarios {
-			if r.Name == sc.Name {
-				sr = r
-			}
-		}
+		sr := rep.scenario(sc.Name)
 		if sr == nil {
 			continue
 		}
@@ -147,10 +142,16 @@ func comparePlanes(s *Suite, rep *Report) []PlaneComparison {
 			if basis.Diff {
 				basis.Baseline, basis.Diff = "", false
 			}
-			native := evaluateTarget(sr, basis, TargetResult{Scenario: sc.Name, Target: basis})
+			base := sr
+			if t.BaselineScenario != "" {
+				if base = rep.scenario(t.BaselineScenario); base == nil {
+					continue
+				}
+			}
+			native := evaluateTarget(sr, base, basis, TargetResult{Scenario: sc.Name, Target: basis})
 			et := basis
 			et.Strategy += ExtProcArmSuffix
-			ext := evaluateTarget(sr, et, TargetResult{Scenario: sc.Name, Target: et})
+			ext := evaluateTarget(sr, base, et, TargetResult{Scenario: sc.Name, Target: et})
 			pc := PlaneComparison{Scenario: sc.Name, Target: t, Native: native.Compared, ExtProc: ext.Compared}
 			if basis.Metric != t.Metric || basis.Baseline != t.Baseline {
 				pc.Basis = basis.Metric

@@ -38,14 +38,7 @@ func MetricNames() []string {
 // evaluateTargets checks every target of the suite against the report.
 func evaluateTargets(s *Suite, rep *Report) []TargetResult {
 	var out []TargetResult
-	result := func(name string) *ScenarioResult {
-		for _, r := range rep.Scenarios {
-			if r.Name == name {
-				return r
-			}
-		}
-		return nil
-	}
+	result := rep.scenario
 	for i := range s.Scenarios {
 		sc := &s.Scenarios[i]
 		sr := result(sc.Name)
@@ -67,6 +60,17 @@ func evaluateTargets(s *Suite, rep *Report) []TargetResult {
 		}
 	}
 	return out
+}
+
+// scenario returns the result of the scenario called name, or nil when it
+// did not run.
+func (rep *Report) scenario(name string) *ScenarioResult {
+	for _, r := range rep.Scenarios {
+		if r.Name == name {
+			return r
+		}
+	}
+	return nil
 }
 
 // evaluateTarget evaluates t on the runs of sr, its baseline on those of
