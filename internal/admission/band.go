@@ -85,15 +85,23 @@ func (b *band) activeFlows() int {
 	return n
 }
 
+// share is a flow's share of the pool under [FairnessReservedShare]:
+// per requests in flight (0: no share applies), among active flows of
+// the band (counted once per dispatch decision, so a decision costs one
+// pass over the band's flows however many are held at their share).
+type share struct {
+	per    int
+	active int
+}
+
 // withinShare reports whether fairness ID id may have one more request
-// admitted under a share of share requests (0: no share applies): below
-// its share always, at or above it only while no other flow of the band
-// is active.
-func (b *band) withinShare(id string, share int) bool {
-	if share <= 0 || b.inflight[id] < share {
+// admitted under sh: below its share always, at or above it only while no
+// other flow of the band is active.
+func (b *band) withinShare(id string, sh share) bool {
+	if sh.per <= 0 || b.inflight[id] < sh.per {
 		return true
 	}
-	return b.activeFlows() <= 1 // id itself is active: it has requests in flight
+	return sh.active <= 1 // id itself is active: it has requests in flight
 }
 
 // push queues w in its fairness ID's flow.
@@ -139,9 +147,9 @@ func (b *band) remove(w *waiter) {
 // peek returns the waiter the band would serve next under fairness f, or
 // nil when none may be served: under the fair-share policies, the flow
 // with the fewest requests in flight goes first (ties in round-robin
-// order), and under [FairnessReservedShare] a flow at or above share
-// requests in flight waits while another flow of the band is active.
-func (b *band) peek(f Fairness, share int) *waiter {
+// order), and under [FairnessReservedShare] a flow at or above its share
+// (sh) waits while another flow of the band is active.
+func (b *band) peek(f Fairness, sh share) *waiter {
 	if len(b.active) == 0 {
 		return nil
 	}
@@ -152,7 +160,7 @@ func (b *band) peek(f Fairness, share int) *waiter {
 		for i := range b.active {
 			a := b.active[(b.next+i)%len(b.active)]
 			n := b.inflight[a.id]
-			if f == FairnessReservedShare && !b.withinShare(a.id, share) {
+			if f == FairnessReservedShare && !b.withinShare(a.id, sh) {
 				continue
 			}
 			if best == nil || n < bestN {

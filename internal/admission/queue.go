@@ -506,15 +506,15 @@ func (q *Queue) nextLocked(s Saturation) (*band, *waiter) {
 
 // shareLocked returns a flow's share of the pool in band b under
 // [FairnessReservedShare]: the capacity other bands leave, divided by
-// b's active flows, rounded up; 0 (no share) under other policies or
-// while the capacity is unknown.
-func (q *Queue) shareLocked(b *band, s Saturation) int {
+// b's active flows, rounded up; no share under other policies or while
+// the capacity is unknown.
+func (q *Queue) shareLocked(b *band, s Saturation) share {
 	if q.fairness != FairnessReservedShare || s.Capacity <= 0 {
-		return 0
+		return share{}
 	}
 	avail := max(s.Capacity-(q.held-b.held), 1)
 	n := max(b.activeFlows(), 1)
-	return (avail + n - 1) / n
+	return share{per: (avail + n - 1) / n, active: n}
 }
 
 // admitAtOnceLocked reports whether it may skip the queue of a pool that
@@ -539,8 +539,8 @@ func (q *Queue) admitAtOnceLocked(it Item, s Saturation) bool {
 		}
 	}
 	b := q.bandLocked(it.Priority)
-	share := q.shareLocked(b, s)
-	if !b.withinShare(it.FairnessID, share) {
+	sh := q.shareLocked(b, s)
+	if !b.withinShare(it.FairnessID, sh) {
 		return false
 	}
 	if b.n == 0 {
@@ -551,7 +551,7 @@ func (q *Queue) admitAtOnceLocked(it Item, s Saturation) bool {
 	}
 	mine := b.inflight[it.FairnessID]
 	for _, f := range b.active {
-		if q.fairness == FairnessReservedShare && !b.withinShare(f.id, share) {
+		if q.fairness == FairnessReservedShare && !b.withinShare(f.id, sh) {
 			continue
 		}
 		if b.inflight[f.id] <= mine {
@@ -626,7 +626,7 @@ func (q *Queue) decideLocked(w *waiter, err error, o Outcome, waited time.Durati
 func (q *Queue) rejectAllLocked(now time.Time, err error, o Outcome) {
 	for _, b := range q.bands {
 		for b.n > 0 {
-			w := b.peek(FairnessGlobalStrict, 0)
+			w := b.peek(FairnessGlobalStrict, share{})
 			q.removeLocked(w)
 			q.decideLocked(w, err, o, now.Sub(w.enq))
 		}
