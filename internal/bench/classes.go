@@ -40,6 +40,26 @@ type Class struct {
 	// A request of a class counts towards goodput when it completes
 	// within its class's SLO (TPOT is not judged).
 	SLO Duration `yaml:"slo" json:"slo"`
+	// MaxInFlight, when > 0, caps the class's requests in flight at the
+	// client: a tenant capped at its source. Requests over the cap wait at
+	// the client in arrival order, and that wait counts in their TTFT and
+	// E2E (the user waited). 0 means no cap.
+	MaxInFlight int `yaml:"maxInFlight" json:"maxInFlight,omitempty"`
+}
+
+// classCaps returns the client-side in-flight caps of c's classes by
+// class name; nil when none is capped.
+func classCaps(c Classes) map[string]int {
+	var caps map[string]int
+	for _, k := range c.Mix {
+		if k.MaxInFlight > 0 {
+			if caps == nil {
+				caps = map[string]int{}
+			}
+			caps[k.Name] = k.MaxInFlight
+		}
+	}
+	return caps
 }
 
 // benchObjectives are the objectives of every benchmark gateway, for
@@ -112,6 +132,9 @@ func validateClasses(p string, c Classes) []error {
 		}
 		if k.SLO.Duration < 0 {
 			bad("%s.slo must not be negative", kp)
+		}
+		if k.MaxInFlight < 0 {
+			bad("%s.maxInFlight must not be negative", kp)
 		}
 	}
 	return errs
