@@ -47,14 +47,18 @@ func drive(ctx context.Context, c *client, l load) ([]record, time.Duration) {
 		}
 		var held time.Duration
 		if slot := slots[l.reqs[i].Class]; slot != nil {
-			t := time.Now()
 			select {
 			case slot <- struct{}{}:
-				defer func() { <-slot }()
-			case <-ctx.Done():
-				return
+			default: // the class is at its cap: wait for a slot
+				t := time.Now()
+				select {
+				case slot <- struct{}{}:
+				case <-ctx.Done():
+					return
+				}
+				held = time.Since(t)
 			}
-			held = time.Since(t)
+			defer func() { <-slot }()
 		}
 		recs[i].Err = ""
 		c.do(ctx, l.urls[i%len(l.urls)], &l.reqs[i], start, &recs[i])
