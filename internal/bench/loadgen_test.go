@@ -10,8 +10,9 @@ import (
 )
 
 // A class with MaxInFlight never has more requests in flight at the
-// server than its cap, the others are not capped, and a held request's
-// wait counts in its TTFT and E2E.
+// server than its cap, the others are not capped, a held request's wait
+// counts in its TTFT and E2E, and the gateway's queue wait is read from
+// the response.
 func TestDriveCapsClassInFlight(t *testing.T) {
 	t.Parallel()
 	var (
@@ -35,6 +36,9 @@ func TestDriveCapsClassInFlight(t *testing.T) {
 		}()
 		arrived <- struct{}{}
 		<-release
+		if id == "light" {
+			w.Header().Set("x-infergate-queue-wait-ms", "7")
+		}
 		w.Header().Set("Content-Type", "text/event-stream")
 		fmt.Fprint(w, "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"x\"}}]}\n\ndata: [DONE]\n\n")
 	}))
@@ -81,6 +85,9 @@ func TestDriveCapsClassInFlight(t *testing.T) {
 	for _, r := range recs {
 		if !r.ok() {
 			t.Fatalf("request %d failed: %+v", r.Index, r)
+		}
+		if want := map[string]time.Duration{"light": 7 * time.Millisecond}[reqs[r.Index].Class]; r.QueueWait != want {
+			t.Errorf("request %d (%s): queue wait %v, want %v from the response header", r.Index, reqs[r.Index].Class, r.QueueWait, want)
 		}
 		if r.Held > 0 {
 			held++

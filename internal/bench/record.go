@@ -28,6 +28,9 @@ type record struct {
 	// Replica is the x-inference-pod response header: which replica served
 	// the request.
 	Replica string
+	// QueueWait is the gateway's flow-control queue wait it reported
+	// (x-infergate-queue-wait-ms), 0 when it reported none.
+	QueueWait time.Duration
 	// Held is how long the client held the request back under its class's
 	// in-flight cap (see [Class.MaxInFlight]); Sent, TTFT and E2E count
 	// from before that wait.
