@@ -40,6 +40,26 @@ type Class struct {
 	// A request of a class counts towards goodput when it completes
 	// within its class's SLO (TPOT is not judged).
 	SLO Duration `yaml:"slo" json:"slo"`
+	// MaxInFlight, when > 0, caps the class's requests in flight at the
+	// client: a tenant capped at its source. Requests over the cap wait at
+	// the client in arrival order, and that wait counts in their TTFT and
+	// E2E (the user waited). 0 means no cap.
+	MaxInFlight int `yaml:"maxInFlight" json:"maxInFlight,omitempty"`
+}
+
+// classCaps returns the client-side in-flight caps of c's classes by
+// class name; nil when none is capped.
+func classCaps(c Classes) map[string]int {
+	var caps map[string]int
+	for _, k := range c.Mix {
+		if k.MaxInFlight > 0 {
+			if caps == nil {
+				caps = map[string]int{}
+			}
+			caps[k.Name] = k.MaxInFlight
+		}
+	}
+	return caps
 }
 
 // benchObjectives are the objectives of every benchmark gateway, for
@@ -113,6 +133,9 @@ func validateClasses(p string, c Classes) []error {
 		if k.SLO.Duration < 0 {
 			bad("%s.slo must not be negative", kp)
 		}
+		if k.MaxInFlight < 0 {
+			bad("%s.maxInFlight must not be negative", kp)
+		}
 	}
 	return errs
 }
@@ -126,6 +149,10 @@ type ClassResult struct {
 	// MetSLO counts completed requests within the class's TTFT objective.
 	MetSLO int     `json:"metSlo"`
 	TTFT   Latency `json:"ttft"`
+	// QueueWait is the completed requests' wait in the gateway's flow
+	// control queue (the x-infergate-queue-wait-ms response header; 0 for
+	// a request admitted at once), in model ms.
+	QueueWait Latency `json:"queueWait"`
 	// Goodput is MetSLO per second of the arrival window (of the run
 	// when requests are not sent on a schedule); see [goodputDenominator].
 	Goodput float64 `json:"goodput"`
@@ -158,7 +185,7 @@ func summarizeClasses(recs []record, reqs []Request, scale float64, res *RunResu
 		return
 	}
 	res.Classes = map[string]*ClassResult{}
-	ttfts := map[string][]float64{}
+	ttfts, waits := map[string][]float64{}, map[string][]float64{}
 	good := 0
 	for i := range recs {
 		rq, rec := &reqs[i], &recs[i]
@@ -177,6 +204,7 @@ func summarizeClasses(recs []record, reqs []Request, scale float64, res *RunResu
 		c.Completed++
 		t := ms(rec.TTFT) * scale
 		ttfts[rq.Class] = append(ttfts[rq.Class], t)
+		waits[rq.Class] = append(waits[rq.Class], ms(rec.QueueWait)*scale)
 		if rq.SLO == 0 || t <= ms(rq.SLO) {
 			c.MetSLO++
 			good++
@@ -185,6 +213,7 @@ func summarizeClasses(recs []record, reqs []Request, scale float64, res *RunResu
 	d := goodputDenominator(res)
 	for name, c := range res.Classes {
 		c.TTFT = latencyOf(ttfts[name])
+		c.QueueWait = latencyOf(waits[name])
 		if d > 0 {
 			c.Goodput = float64(c.MetSLO) / d
 		}
@@ -218,6 +247,8 @@ func classMetric(name string, r *RunResult) (float64, bool) {
 		return c.TTFT.P90, true
 	case "ttft_p99":
 		return c.TTFT.P99, true
+	case "queue_wait_p90":
+		return c.QueueWait.P90, true
 	case "rejected":
 		return float64(c.Rejected), true
 	case "goodput":
@@ -227,7 +258,7 @@ func classMetric(name string, r *RunResult) (float64, bool) {
 }
 
 // classMetricNames are the metrics a target may qualify with "@<class>".
-var classMetricNames = []string{"ttft_p50", "ttft_p90", "ttft_p99", "rejected", "goodput"}
+var classMetricNames = []string{"ttft_p50", "ttft_p90", "ttft_p99", "queue_wait_p90", "rejected", "goodput"}
 
 // isClassMetric reports whether name is a valid per-class metric name.
 func isClassMetric(name string) bool {

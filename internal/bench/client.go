@@ -5,11 +5,13 @@ import (
 	"context"
 	"errors"
 	"io"
+	"math"
 	"net"
 	"net/http"
 	"strconv"
 	"time"
 
+	"github.com/infergate/infergate/internal/exchange"
 	"github.com/infergate/infergate/internal/openai"
 )
 
@@ -66,6 +68,9 @@ func (c *client) do(ctx context.Context, url string, wr *Request, start time.Tim
 	defer resp.Body.Close()
 	r.Status = resp.StatusCode
 	r.Replica = resp.Header.Get("x-inference-pod")
+	if v, err := strconv.ParseInt(resp.Header.Get(exchange.HeaderQueueWait), 10, 64); err == nil && v > 0 && v < math.MaxInt64/int64(time.Millisecond) {
+		r.QueueWait = time.Duration(v) * time.Millisecond
+	}
 	if resp.StatusCode != http.StatusOK {
 		_, _ = io.Copy(io.Discard, resp.Body)
 		r.E2E = time.Since(sent)

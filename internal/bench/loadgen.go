@@ -21,6 +21,9 @@ type load struct {
 	// nil means closed loop with concurrency requests in flight.
 	offsets     []time.Duration
 	concurrency int
+	// caps limit the requests in flight of the named classes at the
+	// client (see [Class.MaxInFlight]); nil: none.
+	caps map[string]int
 	// done is called after every finished request (progress).
 	done func()
 }
@@ -34,11 +37,33 @@ func drive(ctx context.Context, c *client, l load) ([]record, time.Duration) {
 	}
 	start := time.Now()
 	var wg sync.WaitGroup
+	slots := make(map[string]chan struct{}, len(l.caps))
+	for class, n := range l.caps {
+		slots[class] = make(chan struct{}, n)
+	}
 	send := func(i int) {
+		if l.done != nil {
+			defer l.done()
+		}
+		var held time.Duration
+		if slot := slots[l.reqs[i].Class]; slot != nil {
+			select {
+			case slot <- struct{}{}:
+			default: // the class is at its cap: wait for a slot
+				t := time.Now()
+				select {
+				case slot <- struct{}{}:
+				case <-ctx.Done():
+					return
+				}
+				held = time.Since(t)
+			}
+			defer func() { <-slot }()
+		}
 		recs[i].Err = ""
 		c.do(ctx, l.urls[i%len(l.urls)], &l.reqs[i], start, &recs[i])
-		if l.done != nil {
-			l.done()
+		if held > 0 {
+			recs[i].hold(held)
 		}
 	}
 	if l.offsets == nil {

@@ -28,6 +28,25 @@ type record struct {
 	// Replica is the x-inference-pod response header: which replica served
 	// the request.
 	Replica string
+	// QueueWait is the gateway's flow-control queue wait it reported
+	// (x-infergate-queue-wait-ms), 0 when it reported none.
+	QueueWait time.Duration
+	// Held is how long the client held the request back under its class's
+	// in-flight cap (see [Class.MaxInFlight]); Sent, TTFT and E2E count
+	// from before that wait.
+	Held time.Duration
+}
+
+// hold charges a wait of d at the client before the request was sent: the
+// request arrived d earlier, and its user waited d longer for the first
+// token and for the end.
+func (r *record) hold(d time.Duration) {
+	r.Held = d
+	r.Sent -= d
+	if r.TTFT > 0 {
+		r.TTFT += d
+	}
+	r.E2E += d
 }
 
 // ok reports whether the request completed with a 200 and a full stream.

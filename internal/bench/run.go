@@ -118,6 +118,7 @@ func (r *runner) measure(ctx context.Context, spec runSpec, gw gatewayInstance, 
 		reqs:        spec.reqs,
 		offsets:     offsets,
 		concurrency: arrival.Concurrency,
+		caps:        classCaps(spec.scenario.Workload.Classes),
 		done:        done,
 	})
 	stopSampling()

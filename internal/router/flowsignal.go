@@ -27,7 +27,9 @@ type FlowSignal struct {
 	// counts as full for dispatch.
 	QueueDepthThreshold int
 	// MaxRequestsPerEndpoint, when > 0, makes an endpoint full at that
-	// many requests outstanding from this gateway.
+	// many requests outstanding from this gateway, and is taken as the
+	// replicas' batch size when reading their scraped queues (requests
+	// sent since a scrape into free batch slots do not wait).
 	MaxRequestsPerEndpoint int
 	// MaxTokensPerEndpoint, when > 0, makes an endpoint full at that many
 	// estimated tokens outstanding from this gateway.
@@ -39,7 +41,7 @@ var _ admission.Signal = FlowSignal{}
 // Saturation implements [admission.Signal]; it allocates nothing.
 func (f FlowSignal) Saturation(now time.Time) admission.Saturation {
 	snap := f.Store.Load()
-	l := f.Scheduler.Load(snap, now, f.QueueDepthThreshold)
+	l := f.Scheduler.Load(snap, now, f.QueueDepthThreshold, f.MaxRequestsPerEndpoint)
 	s := admission.Saturation{Level: l.Level, Demand: l.Demand, QueueUnit: l.PerRequest, Endpoints: l.Ready, Stale: l.Stale}
 	if l.Ready == 0 || (f.MaxRequestsPerEndpoint <= 0 && f.MaxTokensPerEndpoint <= 0) {
 		return s

@@ -37,7 +37,7 @@ func (s *Scheduler) Saturation(snap *pool.Snapshot, now time.Time) float64 {
 
 // endpointSaturation is one endpoint's saturation score in [0,1].
 func (s *Scheduler) endpointSaturation(ep *pool.Endpoint, now time.Time) float64 {
-	score, _ := s.endpointLoad(ep, now, s.cfg.QueueDepthThreshold, false)
+	score, _ := s.endpointLoad(ep, now, s.cfg.QueueDepthThreshold, 0, false)
 	return min(score, 1)
 }
 
@@ -45,20 +45,36 @@ func (s *Scheduler) endpointSaturation(ep *pool.Endpoint, now time.Time) float64
 // as the queue-depth threshold, and whether it is 1 because the endpoint's
 // metrics are stale, missing or failing. With sinceScrape the queue is
 // [flowQueue], which counts the requests that ended since the scrape.
-func (s *Scheduler) endpointLoad(ep *pool.Endpoint, now time.Time, queueDepth int, sinceScrape bool) (float64, bool) {
+func (s *Scheduler) endpointLoad(ep *pool.Endpoint, now time.Time, queueDepth, batchSlots int, sinceScrape bool) (float64, bool) {
 	m := ep.Metrics()
 	if !isFresh(m, now, s.cfg.Staleness) || ep.ScrapeFailures() >= int64(s.cfg.MaxScrapeFailures) {
 		return 1, true
 	}
 	q := effectiveQueue(m.WaitingQueue, m.Running, max(ep.InFlight(), 0))
 	if sinceScrape {
-		// Requests outstanding at the scrape that the replica did not
-		// report yet (in transit) wait too, as in effectiveQueue.
 		ended, sent, atScrape := ep.SinceScrape(m)
-		waiting := effectiveQueue(m.WaitingQueue, m.Running, atScrape)
-		q = flowQueue(int(waiting), ended, sent)
+		waiting, free := scrapedSlots(m.WaitingQueue, m.Running, atScrape, batchSlots)
+		q = flowQueue(waiting, ended, sent, free)
 	}
 	return max(q/float64(queueDepth), clamp01(m.KVCacheUsage)/s.cfg.KVCacheThreshold), false
+}
+
+// scrapedSlots reads an endpoint's queue and free batch slots at its last
+// scrape. Requests the gateway had outstanding there that the replica did
+// not report yet (in transit) join the replica's queue, as in
+// effectiveQueue, unless the batch had room for them: with batchSlots
+// unknown (0), or while the replica reports requests waiting, the batch
+// counts as full; with batchSlots known and none waiting, the slots the
+// replica did not report running take the requests in transit first and
+// are free for the requests sent since.
+func scrapedSlots(waiting, running int, atScrape int64, batchSlots int) (queued, free int64) {
+	w, r := int64(max(waiting, 0)), int64(max(running, 0))
+	unseen := max(atScrape-w-r, 0)
+	if batchSlots <= 0 || w > 0 {
+		return w + unseen, 0
+	}
+	room := max(int64(batchSlots)-r, 0)
+	return max(unseen-room, 0), max(room-unseen, 0)
 }
 
 // PoolLoad is a pool's state as flow control reads it ([Scheduler.Load]).
@@ -82,12 +98,15 @@ type PoolLoad struct {
 }
 
 // Load reads the pool for flow control, with queueDepth as the queue-depth
-// threshold (0 or less: the configured one). Scores are those of
+// threshold (0 or less: the configured one) and batchSlots as each
+// replica's batch size (0: unknown). Scores are those of
 // [Scheduler.Saturation] except that the queue is estimated by [flowQueue],
 // so a finished request frees its slot at once rather than at the next
-// scrape, and that endpoints with failing scrapes are left out (see
-// [PoolLoad.Ready]). Load allocates nothing.
-func (s *Scheduler) Load(snap *pool.Snapshot, now time.Time, queueDepth int) PoolLoad {
+// scrape and, with batchSlots known, a request sent since the scrape into a
+// batch that had room does not count as waiting; and that endpoints with
+// failing scrapes are left out (see [PoolLoad.Ready]). Load allocates
+// nothing.
+func (s *Scheduler) Load(snap *pool.Snapshot, now time.Time, queueDepth, batchSlots int) PoolLoad {
 	if queueDepth <= 0 {
 		queueDepth = s.cfg.QueueDepthThreshold
 	}
@@ -97,7 +116,7 @@ func (s *Scheduler) Load(snap *pool.Snapshot, now time.Time, queueDepth int) Poo
 			if ep.ScrapeFailures() >= int64(s.cfg.MaxScrapeFailures) {
 				continue
 			}
-			score, isStale := s.endpointLoad(ep, now, queueDepth, true)
+			score, isStale := s.endpointLoad(ep, now, queueDepth, batchSlots, true)
 			l.Ready++
 			l.Level += min(score, 1)
 			l.Demand += score
@@ -114,13 +133,13 @@ func (s *Scheduler) Load(snap *pool.Snapshot, now time.Time, queueDepth int) Poo
 	return l
 }
 
-// flowQueue estimates an endpoint's waiting queue from the last scrape
-// (waiting) and this gateway's requests there since: each of the ended
-// requests freed a batch slot that a waiting request took, and the sent
-// ones wait unless a slot was left free for them. (It assumes the batch
-// was full at the scrape, as it is whenever requests wait.)
-func flowQueue(waiting int, ended, sent int64) float64 {
-	w, ended, sent := int64(max(waiting, 0)), max(ended, 0), max(sent, 0)
-	free := max(ended-w, 0)
+// flowQueue estimates an endpoint's waiting queue from its last scrape
+// (waiting requests and free batch slots, see scrapedSlots) and this
+// gateway's requests there since: each of the ended requests freed a batch
+// slot that a waiting request took, and the sent ones wait unless a slot
+// was free for them.
+func flowQueue(waiting, ended, sent, free int64) float64 {
+	w, ended, sent, free := max(waiting, 0), max(ended, 0), max(sent, 0), max(free, 0)
+	free += max(ended-w, 0)
 	return float64(max(w-ended, 0) + max(sent-free, 0))
 }
