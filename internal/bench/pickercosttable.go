@@ -29,7 +29,11 @@ func WritePickerCostTable(w io.Writer, rows []PickerCostRow) error {
 		if plane == PlaneProxy {
 			return "–"
 		}
-		return fmt.Sprintf("%.1f %%", 100*f)
+		if f == 1 {
+			return "100 %"
+		}
+		// Never rounded up to 100: the share is exact, and a single miss counts.
+		return fmt.Sprintf("%.2f %%", min(100*f, 99.99))
 	}
 	if _, err := fmt.Fprintln(w, "| plane | req/s offered | achieved | body | errors | picker decision p50 ms ¹ | picker decision p99 ms ¹ | picker ≤ 0.3 ms ¹ | picker ≤ 2 ms ¹ | data-plane round trip p50 ms ² | data-plane round trip p99 ms ² | per-chunk delay p50 ms | per-chunk delay max p99 ms | e2e p50 ms | e2e p99 ms | gateway CPU µs/req (net of idle) |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"); err != nil {
 		return err
