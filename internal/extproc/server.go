@@ -162,6 +162,7 @@ func New(o Options) *Server {
 // it; a panic is recovered, logged, counted and answered with a 500 when no
 // answer was sent yet.
 func (s *Server) Process(srv extprocv3.ExternalProcessor_ProcessServer) (err error) {
+	reserveStack(0)
 	if s.conformance {
 		return s.processConformance(srv)
 	}
