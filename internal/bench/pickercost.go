@@ -63,9 +63,16 @@ type PickerCostRow struct {
 	Achieved float64
 	// E2EP50 and E2EP99 are the client's request-to-last-byte latencies.
 	E2EP50, E2EP99 time.Duration
-	// DecisionP50 and DecisionP99 (ext_proc only): last request-body chunk
-	// sent to the picker → its header response received, at the stand-in.
-	DecisionP50, DecisionP99 time.Duration
+	// RoundTripP50 and RoundTripP99 (ext_proc only): the data plane's
+	// decision round trip, last request-body message sent to the picker →
+	// its header response received, at the stand-in (two gRPC hops and
+	// both processes' scheduling included).
+	RoundTripP50, RoundTripP99 time.Duration
+	// Picker (ext_proc only) is the decision latency where the issue
+	// defines it, in the picker: last request message received → header
+	// response handed to gRPC, from the gateway's
+	// infergate_extproc_decision_duration_seconds over the measured window.
+	Picker PickerDecisions
 	// ChunkDelayP50 is the median over requests of the mean time a
 	// streamed response chunk spends in the picker's response path;
 	// ChunkDelayP99 the 99th percentile over requests of the largest
@@ -243,6 +250,12 @@ func measurePoint(ctx context.Context, hc *http.Client, t *pickerTarget, body []
 		}
 	}
 	t.takeResults()
+	var decBefore histogram
+	if t.standIn != nil {
+		if decBefore, err = scrapeDecisionHistogram(ctx, hc, t.gw.metricsURL()); err != nil {
+			return row, err
+		}
+	}
 	before, _, err := t.gw.usage()
 	if err != nil {
 		return row, err
@@ -291,6 +304,11 @@ func measurePoint(ctx context.Context, hc *http.Client, t *pickerTarget, body []
 	busy := after.CPU - before.CPU - time.Duration(idle*float64(elapsed))
 	row.CPUPerRequest = max(busy, 0) / time.Duration(max(row.Requests, 1))
 	if t.standIn != nil {
+		decAfter, err := scrapeDecisionHistogram(ctx, hc, t.gw.metricsURL())
+		if err != nil {
+			return row, err
+		}
+		row.Picker = decisionsOf(histogramDelta(decAfter, decBefore))
 		var dec, mean, peak []time.Duration
 		for _, r := range t.takeResults() {
 			if r.DecisionLatency > 0 {
@@ -301,7 +319,7 @@ func measurePoint(ctx context.Context, hc *http.Client, t *pickerTarget, body []
 				peak = append(peak, r.ResponseChunkDelayMax)
 			}
 		}
-		row.DecisionP50, row.DecisionP99 = quantile(dec, 0.5), quantile(dec, 0.99)
+		row.RoundTripP50, row.RoundTripP99 = quantile(dec, 0.5), quantile(dec, 0.99)
 		row.ChunkDelayP50, row.ChunkDelayP99 = quantile(mean, 0.5), quantile(peak, 0.99)
 	}
 	return row, nil

@@ -3,6 +3,7 @@ package bench
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"net/http"
 	"strings"
 	"testing"
@@ -11,9 +12,12 @@ import (
 
 // TestPickerCostShort runs the picker-cost study's short variant (every
 // plane, one rate, a small and a larger body, a quarter second per point) and checks the
-// rows are complete: every request answered through each plane, decision
-// and per-chunk latencies measured for ext_proc only, the gateway's CPU
-// read. It checks no performance numbers.
+// rows are complete: every request answered through each plane, the
+// data-plane round trip and per-chunk latencies measured for ext_proc
+// only, the picker-side decision histogram read from the gateway with
+// exactly one decision per request of the window (warm-up excluded), the
+// gateway's CPU read; the table and the JSON report carry both decision
+// latencies. It checks no performance numbers.
 func TestPickerCostShort(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -37,8 +41,15 @@ func TestPickerCostShort(t *testing.T) {
 			t.Errorf("%+v", r)
 		}
 		ext := r.Plane != PlaneProxy
-		if (r.DecisionP50 > 0) != ext || (r.ChunkDelayP50 > 0) != ext || r.DecisionP99 < r.DecisionP50 {
-			t.Errorf("%s: decision %v/%v, chunk delay %v", r.Plane, r.DecisionP50, r.DecisionP99, r.ChunkDelayP50)
+		if (r.RoundTripP50 > 0) != ext || (r.ChunkDelayP50 > 0) != ext || r.RoundTripP99 < r.RoundTripP50 {
+			t.Errorf("%s: round trip %v/%v, chunk delay %v", r.Plane, r.RoundTripP50, r.RoundTripP99, r.ChunkDelayP50)
+		}
+		p := r.Picker
+		switch {
+		case !ext && p != (PickerDecisions{}):
+			t.Errorf("proxy row with picker decisions %+v", p)
+		case ext && (p.Count != r.Requests || p.P50 <= 0 || p.P99 < p.P50 || p.AtOrUnder300us < 0 || p.AtOrUnder2ms < p.AtOrUnder300us || p.AtOrUnder2ms > 1):
+			t.Errorf("%s %d B: picker decisions %+v over %d requests", r.Plane, r.BodyBytes, p, r.Requests)
 		}
 	}
 	if seen[PlaneProxy] != 2 || seen[PlaneExtProc] != 2 || seen[PlaneExtProcTLS] != 2 {
@@ -48,8 +59,30 @@ func TestPickerCostShort(t *testing.T) {
 	if err := WritePickerCostTable(&b, rows); err != nil {
 		t.Fatal(err)
 	}
-	if got := strings.Count(b.String(), "\n"); got != 8 || !strings.Contains(b.String(), "| extproc-tls | 40 |") || !strings.Contains(b.String(), "33 KB") {
-		t.Fatalf("table:\n%s", b.String())
+	table := b.String()
+	if got := strings.Count(table, "\n| "); got != 6 || !strings.Contains(table, "| extproc-tls | 40 |") || !strings.Contains(table, "33 KB") ||
+		!strings.Contains(table, "| picker decision p50 ms ¹ |") || !strings.Contains(table, "| data-plane round trip p50 ms ² |") ||
+		!strings.Contains(table, "¹ picker decision: in the picker") || !strings.Contains(table, "² data-plane round trip: at the Envoy stand-in") {
+		t.Fatalf("table:\n%s", table)
+	}
+	b.Reset()
+	if err := WritePickerCostJSON(&b, rows); err != nil {
+		t.Fatal(err)
+	}
+	var rep struct {
+		Rows []map[string]any `json:"rows"`
+	}
+	if err := json.Unmarshal(b.Bytes(), &rep); err != nil || len(rep.Rows) != 6 {
+		t.Fatalf("JSON report (%v):\n%s", err, b.String())
+	}
+	for i, jr := range rep.Rows {
+		ext := rows[i].Plane != PlaneProxy
+		n, ok := jr["pickerDecisions"].(float64)
+		_, rt := jr["dataPlaneRoundTripP99Ms"]
+		_, share := jr["pickerDecisionShareAtOrUnder2Ms"]
+		if ok != ext || rt != ext || share != ext || (ext && int(n) != rows[i].Picker.Count) {
+			t.Errorf("JSON row %d: %v", i, jr)
+		}
 	}
 }
 

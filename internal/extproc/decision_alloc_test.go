@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/service/ext_proc/v3"
+
+	"github.com/infergate/infergate/internal/telemetry"
 )
 
 // TestDecisionAllocations gates the picker's own allocations for one
@@ -16,12 +18,13 @@ import (
 // per-request buffer sized for large bodies (a 64 KiB body buffer per
 // request was 93 % of the bytes and most of the CPU) cannot come back
 // unnoticed. The bounds leave room over today's 56 objects and ~5.6 KB.
+// The decision-latency histogram is on, as in the gateway.
 func TestDecisionAllocations(t *testing.T) {
 	if testing.Short() {
 		t.Skip("allocation gate")
 	}
 	const maxObjects, maxBytes = 64, 12 << 10
-	p := newBenchServer(t, Options{Metrics: &recorder{drop: true}})
+	p := newBenchServer(t, Options{Metrics: &recorder{drop: true}, Decisions: telemetry.NewMetrics(nil, telemetry.Options{})})
 	msgs := chatExchange(1<<10, "10.0.0.1:8000")
 	ms := &memStream{ctx: context.Background()}
 	run := func() {

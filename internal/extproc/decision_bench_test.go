@@ -16,6 +16,8 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/protobuf/types/known/structpb"
+
+	"github.com/infergate/infergate/internal/telemetry"
 )
 
 // memStream is one ext_proc stream without gRPC: Recv replays msgs, Send
@@ -119,7 +121,7 @@ func BenchmarkDecision(b *testing.B) {
 		size int
 	}{{"1KB", 1 << 10}, {"220KB", 220_000}} {
 		b.Run(tc.name, func(b *testing.B) {
-			p := newBenchServer(b, Options{Metrics: &recorder{drop: true}})
+			p := newBenchServer(b, Options{Metrics: &recorder{drop: true}, Decisions: telemetry.NewMetrics(nil, telemetry.Options{})})
 			msgs := chatExchange(tc.size, "10.0.0.1:8000")
 			ms := &memStream{ctx: context.Background()}
 			b.ReportAllocs()
@@ -154,7 +156,7 @@ func BenchmarkDecisionGRPC(b *testing.B) {
 }
 
 func benchmarkDecisionGRPC(b *testing.B, size int) {
-	p := startPicker(b, Options{Metrics: &recorder{drop: true}},
+	p := startPicker(b, Options{Metrics: &recorder{drop: true}, Decisions: telemetry.NewMetrics(nil, telemetry.Options{})},
 		poolDef{name: "test", addrs: []string{"10.0.0.1:8000", "10.0.0.2:8000", "10.0.0.3:8000", "10.0.0.4:8000"}, models: []string{simModel}})
 	cc, err := grpc.NewClient(p.addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {

@@ -36,6 +36,9 @@ type Options struct {
 	// Panics counts recovered panics (telemetry.Metrics implements it);
 	// nil counts nothing.
 	Panics recovery.Counter
+	// Decisions records each decision's latency (telemetry.Metrics
+	// implements it); nil records nothing and reads no clock for it.
+	Decisions DecisionObserver
 	// Logger receives access logs and errors; nil discards.
 	Logger *slog.Logger
 	// MaxBodyBytes limits request bodies (413 beyond); 0 means 16 MiB.
@@ -88,6 +91,8 @@ type Server struct {
 	ex        *exchange.Tracker
 	log       *slog.Logger
 	panics    recovery.Counter
+	decisions DecisionObserver // nil: decision latency not observed
+	now       func() time.Time
 	maxBody   int64
 	budget    *admission.Budget
 	inflight  *admission.InFlight
@@ -113,6 +118,8 @@ func New(o Options) *Server {
 		pool:      o.Pool,
 		log:       o.Logger,
 		panics:    o.Panics,
+		decisions: o.Decisions,
+		now:       o.Now,
 		maxBody:   o.MaxBodyBytes,
 		budget:    o.Budget,
 		inflight:  o.InFlight,
@@ -133,6 +140,9 @@ func New(o Options) *Server {
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
+	if s.now == nil {
+		s.now = time.Now
+	}
 	if s.maxBody <= 0 {
 		s.maxBody = 16 << 20
 	}
@@ -152,6 +162,7 @@ func New(o Options) *Server {
 // it; a panic is recovered, logged, counted and answered with a 500 when no
 // answer was sent yet.
 func (s *Server) Process(srv extprocv3.ExternalProcessor_ProcessServer) (err error) {
+	reserveStack(0)
 	if s.conformance {
 		return s.processConformance(srv)
 	}

@@ -52,6 +52,7 @@ type stream struct {
 	dec       *router.Decision
 	ranking   scheduler.Ranking
 	tk        admission.Ticket // the pool's flow-control ticket, released at the end
+	endedAt   time.Time        // the request's last message arrived (set only when decisions are observed)
 
 	// Response side.
 	bodyEnded bool // Exchange.BodyEnd was called
@@ -68,16 +69,23 @@ func (st *stream) handle(req *extprocv3.ProcessingRequest) (done bool, err error
 		if st.phase != phaseRequestHeaders {
 			return true, protocolError("request headers twice")
 		}
+		if v.RequestHeaders.GetEndOfStream() {
+			st.requestEnded()
+		}
 		return st.requestHeaders(v.RequestHeaders, md)
 	case *extprocv3.ProcessingRequest_RequestBody:
 		if st.phase != phaseRequestBody {
 			return true, protocolError("request body outside the request")
+		}
+		if v.RequestBody.GetEndOfStream() {
+			st.requestEnded()
 		}
 		return st.requestBody(v.RequestBody.GetBody(), v.RequestBody.GetEndOfStream(), md)
 	case *extprocv3.ProcessingRequest_RequestTrailers:
 		if st.phase != phaseRequestBody {
 			return true, protocolError("request trailers outside the request")
 		}
+		st.requestEnded()
 		st.noteSubset(md)
 		return st.decide(true)
 	case *extprocv3.ProcessingRequest_ResponseHeaders:
@@ -310,6 +318,7 @@ func (st *stream) decide(trailers bool) (bool, error) {
 	if err := st.srv.Send(st.decision(dec, len(out))); err != nil {
 		return true, err
 	}
+	st.decisionSent()
 	for i := 0; i < len(out) || i == 0; i += bodyChunkBytes {
 		end := min(i+bodyChunkBytes, len(out))
 		last := end == len(out)

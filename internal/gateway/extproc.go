@@ -42,6 +42,7 @@ func (g *Gateway) newExtProc(cfg *config.Config, budget *admission.Budget, infli
 		Pool:               pool,
 		Metrics:            g.metrics,
 		Panics:             g.metrics,
+		Decisions:          g.metrics,
 		Logger:             log,
 		MaxBodyBytes:       cfg.Limits.MaxBodyBytes,
 		Budget:             budget,

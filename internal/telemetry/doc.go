@@ -91,6 +91,11 @@
 //	llm_d_epp_request_processing_duration_seconds       histogram, the gateway's own time before forwarding
 //	llm_d_epp_response_processing_duration_seconds      histogram, the gateway's own time handling response chunks
 //
+// The ext_proc picker's decision latency ([Metrics.ObserveDecision], the
+// picker's extproc.DecisionObserver; zero observations without ext_proc):
+//
+//	infergate_extproc_decision_duration_seconds  histogram, 25 µs .. 1 s (0.0003 and 0.002 are boundaries)
+//
 // Passive outlier detection ([NewOutlierMetrics], the pools' detectors'
 // observer):
 //

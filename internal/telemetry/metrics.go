@@ -79,6 +79,9 @@ type Metrics struct {
 	// histograms; nil when the llm-d set is off.
 	requestProcessing, responseProcessing prometheus.Histogram
 
+	// decisions is infergate_extproc_decision_duration_seconds.
+	decisions prometheus.Histogram
+
 	panics *prometheus.CounterVec
 	now    func() time.Time
 }
@@ -109,8 +112,9 @@ func NewMetrics(reg prometheus.Registerer, opts Options) *Metrics {
 		}
 	}
 	m := &Metrics{
-		models: newModelCap(limit, pairLimit, fairLimit),
-		now:    now,
+		models:    newModelCap(limit, pairLimit, fairLimit),
+		now:       now,
+		decisions: newDecisionHistogram(),
 		panics: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "infergate_panics_recovered_total",
 			Help: "Panics recovered in request handlers, by component; each one is a bug worth reporting.",
@@ -150,7 +154,7 @@ func NewMetrics(reg prometheus.Registerer, opts Options) *Metrics {
 	for _, f := range m.extensions {
 		f.register(reg)
 	}
-	reg.MustRegister(m.panics)
+	reg.MustRegister(m.panics, m.decisions)
 	return m
 }
 

@@ -56,6 +56,8 @@ func recordSequence(m *Metrics) {
 	m.ObservePrefix(0.5, 128)
 	m.ObservePrefix(0, 0)
 	m.SetPrefixIndexSize(42)
+	m.ObserveDecision(300 * time.Microsecond) // on the 0.0003 boundary: counted at or under it
+	m.ObserveDecision(1500 * time.Microsecond)
 }
 
 // exposition renders every family of g in the text format.
@@ -137,6 +139,7 @@ func TestObserveRequestCounts(t *testing.T) {
 		"inference_extension_plugin_duration_seconds":                  2,
 		"inference_extension_prefix_indexer_hit_ratio":                 2,
 		"inference_extension_prefix_indexer_hit_bytes":                 2,
+		"infergate_extproc_decision_duration_seconds":                  2,
 	}
 	if diff := cmp.Diff(want, counts); diff != "" {
 		t.Errorf("histogram sample counts (-want +got):\n%s", diff)
