@@ -11,6 +11,8 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"golang.org/x/sys/unix"
 )
 
 // recordingCommands wraps the test gateway and stand-in commands and keeps
@@ -48,7 +50,8 @@ func checkReaped(t *testing.T, cmds ...*exec.Cmd) {
 
 // TestExtProcGatewayStandInProcess: with a gateway command, the ext_proc
 // gateway's stand-in is a child process of its own (not this process),
-// the requests go through it, and stop ends and reaps it.
+// pinned with the gateway to the gateway's CPU; the requests go through
+// it, and stop ends and reaps it.
 func TestExtProcGatewayStandInProcess(t *testing.T) {
 	fl, err := startFleet(Fleet{Replicas: 2, Profile: ProfileInstant}, 1, 1)
 	if err != nil {
@@ -60,7 +63,9 @@ func TestExtProcGatewayStandInProcess(t *testing.T) {
 		}
 	}()
 	rc := &recordingCommands{}
-	g, err := startExtProcGateway(rc.gateway, rc.standIn, t.TempDir(), fl.addrs, "default", 1, nil, -1, nil)
+	cpus := onlineCPUs()
+	cpu := cpus[len(cpus)-1]
+	g, err := startExtProcGateway(rc.gateway, rc.standIn, t.TempDir(), fl.addrs, "default", 1, nil, cpu, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,6 +81,12 @@ func TestExtProcGatewayStandInProcess(t *testing.T) {
 	pid := g.proc.pid()
 	if pid == os.Getpid() || len(rc.standIns) != 1 || rc.standIns[0].Process.Pid != pid {
 		t.Fatalf("stand-in pid %d, this process %d, started %d stand-ins", pid, os.Getpid(), len(rc.standIns))
+	}
+	for _, cmd := range []*exec.Cmd{rc.gateways[0], rc.standIns[0]} {
+		var set unix.CPUSet
+		if err := unix.SchedGetaffinity(cmd.Process.Pid, &set); err != nil || set.Count() != 1 || !set.IsSet(cpu) {
+			t.Errorf("%s: affinity %v (%v), want CPU %d alone", cmd.Args[len(cmd.Args)-1], set, err, cpu)
+		}
 	}
 	if !strings.HasPrefix(g.url(), "http://127.0.0.1:") {
 		t.Errorf("stand-in URL %q", g.url())
