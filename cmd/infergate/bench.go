@@ -122,6 +122,9 @@ loopback addresses; it prints and writes report.md and fails when a check fails.
 				opts.Gateway = func(configPath string) *exec.Cmd {
 					return exec.Command(self, "serve", "--config", configPath, "--log-level", "warn")
 				}
+				opts.StandIn = func(args []string) *exec.Cmd {
+					return exec.Command(self, append([]string{"envoy-standin", "--log-level", "warn"}, args...)...)
+				}
 			}
 			if out == "" {
 				out = filepath.Join("reports", suite.Name+"-"+time.Now().Format("20060102-150405"))

@@ -9,6 +9,6 @@ func newRootCmd() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newServeCmd(), newSimCmd(), newDemoCmd(), newVersionCmd(), newMonitoringCmd(), newBenchCmd(), newDoctorCmd())
+	root.AddCommand(newServeCmd(), newSimCmd(), newDemoCmd(), newVersionCmd(), newMonitoringCmd(), newBenchCmd(), newDoctorCmd(), newEnvoyStandInCmd())
 	return root
 }

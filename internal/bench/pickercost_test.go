@@ -132,7 +132,7 @@ func TestExtProcGatewayGoesThroughStandIn(t *testing.T) {
 			t.Error(err)
 		}
 	}()
-	g, err := startExtProcGateway(nil, t.TempDir(), fl.addrs, "default", 1, nil, -1, nil)
+	g, err := startExtProcGateway(nil, nil, t.TempDir(), fl.addrs, "default", 1, nil, -1, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

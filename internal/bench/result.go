@@ -130,6 +130,10 @@ type RunResult struct {
 	// Gateway is the gateway's own resource use (nil for direct runs or an
 	// in-process gateway).
 	Gateway *GatewayUsage `json:"gateway,omitempty"`
+	// DataPlane is the Envoy stand-in's own resource use in an ext_proc
+	// arm whose stand-in runs as a process (nil otherwise; its scrape
+	// errors are not counted); Gateway is then the picker's.
+	DataPlane *GatewayUsage `json:"dataPlane,omitempty"`
 	// Classes are the per-class results of a classes workload, by class
 	// name (nil for other workloads); Goodput then counts requests within
 	// their own class's SLO.

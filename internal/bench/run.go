@@ -98,10 +98,16 @@ func (r *runner) measure(ctx context.Context, spec runSpec, gw gatewayInstance, 
 
 	hc := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{}}
 	defer hc.CloseIdleConnections()
-	var before procUsage
-	measured := false
+	var before, dpBefore procUsage
+	measured, dpMeasured := false, false
 	if gw != nil {
 		if before, measured, err = gw.usage(); err != nil {
+			return nil, err
+		}
+	}
+	dp, _ := gw.(dataPlaneMeter)
+	if dp != nil {
+		if dpBefore, dpMeasured, err = dp.dataPlaneUsage(); err != nil {
 			return nil, err
 		}
 	}
@@ -190,7 +196,27 @@ func (r *runner) measure(ctx context.Context, spec runSpec, gw gatewayInstance, 
 			res.Gateway.ScrapeErrors = m["infergate_model_server_scrape_errors_total"]
 		}
 	}
+	if dpMeasured {
+		after, _, err := dp.dataPlaneUsage()
+		if err != nil {
+			return nil, err
+		}
+		cpu := (after.CPU - dpBefore.CPU).Seconds()
+		res.DataPlane = &GatewayUsage{
+			CPUSeconds:      cpu,
+			CPUMsPerRequest: cpu * 1000 / float64(max(res.Requests, 1)),
+			PeakRSSMiB:      float64(after.PeakRSS) / (1 << 20),
+		}
+	}
 	return res, nil
+}
+
+// dataPlaneMeter is a gateway whose data plane may run in a process of its
+// own (the Envoy stand-in of an ext_proc arm), measured apart from it.
+type dataPlaneMeter interface {
+	// dataPlaneUsage returns the data plane's resource use so far; ok is
+	// false when it cannot be measured apart from this process.
+	dataPlaneUsage() (u procUsage, ok bool, err error)
 }
 
 // summarize computes the client-side measurements of a run in model time;

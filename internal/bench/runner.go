@@ -20,6 +20,11 @@ type Options struct {
 	// measure its CPU time and peak RSS; nil runs the gateway in this
 	// process (not measured).
 	Gateway GatewayCommand
+	// StandIn starts the Go Envoy stand-in as a child process; the ext_proc
+	// arms (ExtProc, CompareExtProc) of a process gateway need it, so that
+	// their data plane, like the native proxy, runs outside the process of
+	// the load generator and the simulated replicas.
+	StandIn StandInCommand
 	// Progress receives a progress bar; nil draws none.
 	Progress io.Writer
 	// NoPin disables CPU pinning even where a scenario asks for it.
@@ -71,6 +76,9 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	}
 	if o.CompareExtProc && (o.ExtProc || o.Target != "") {
 		return nil, fmt.Errorf("bench: comparing the planes needs the native proxy arms (not with ExtProc or Target)")
+	}
+	if (o.CompareExtProc || o.ExtProc) && o.Gateway != nil && o.StandIn == nil {
+		return nil, fmt.Errorf("bench: ext_proc arms with a gateway process need the stand-in command (Options.StandIn)")
 	}
 	if o.CompareExtProc {
 		o.Suite = addExtProcArms(o.Suite)
@@ -242,7 +250,7 @@ func (sc *Scenario) seed(s *Suite, i int) int64 {
 func (r *runner) startGateway(addrs []string, strategy string, timeScale float64, o *SchedulerOverride, cpu int) (gatewayInstance, error) {
 	strategy, ext := gatewayArm(strategy)
 	if r.o.ExtProc || ext {
-		return startExtProcGateway(r.o.Gateway, r.dir, addrs, strategy, timeScale, o, cpu, r.log)
+		return startExtProcGateway(r.o.Gateway, r.o.StandIn, r.dir, addrs, strategy, timeScale, o, cpu, r.log)
 	}
 	if r.o.Gateway == nil {
 		return startInProcessGateway(addrs, strategy, timeScale, o)

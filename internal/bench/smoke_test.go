@@ -19,6 +19,14 @@ func testGatewayCommand(configPath string) *exec.Cmd {
 	return cmd
 }
 
+// testStandInCommand runs this test binary as the Envoy stand-in (see
+// TestMain).
+func testStandInCommand(args []string) *exec.Cmd {
+	cmd := exec.Command(os.Args[0], append([]string{"-test.run=^$", "--"}, args...)...)
+	cmd.Env = append(os.Environ(), standInEnv+"=1")
+	return cmd
+}
+
 // TestSmokeSuite runs the toy "smoke" suite end to end, with the gateway in
 // this process (TestProcessGateway covers the child-process gateway), and
 // checks that the report is complete and internally consistent. It checks

@@ -86,6 +86,7 @@ type exchange struct {
 	respBodyOpen     bool
 	respDone         bool
 	respStarted      bool
+	flushPending     bool // client bytes written and not yet flushed
 	pickerClosed     bool // the picker ended its stream cleanly with nothing owed
 	decided          bool
 	pipeW            *io.PipeWriter
@@ -187,6 +188,9 @@ func (e *exchange) loop() {
 		timerC = timer.C
 	}
 	for !e.respDone {
+		if e.flushPending && len(e.recv) == 0 {
+			e.flushClient()
+		}
 		select {
 		case it := <-e.recv:
 			if it.err != nil {
@@ -411,11 +415,17 @@ func (e *exchange) onResponseHeaders(cr *extprocv3.CommonResponse) bool {
 	return true
 }
 
-// writeClientBody writes the picker's response bytes to the client.
+// writeClientBody writes the picker's response bytes to the client. Like
+// Envoy, which writes what one read of the picker's connection brought in
+// one go, it flushes only when no other picker message is waiting (the
+// loop flushes before it blocks) or at the end of the body.
 func (e *exchange) writeClientBody(b []byte, eos bool) {
 	if len(b) > 0 {
 		_, _ = e.w.Write(b)
-		_ = e.rc.Flush()
+		e.flushPending = true
+	}
+	if e.flushPending && (eos || len(e.recv) == 0) {
+		e.flushClient()
 	}
 	now := e.cfg.Now()
 	e.respLat.received(int64(len(b)), now, &e.res)
@@ -424,6 +434,12 @@ func (e *exchange) writeClientBody(b []byte, eos bool) {
 		e.respBodyOpen = false
 		e.respDone = true
 	}
+}
+
+// flushClient sends what was written to the client.
+func (e *exchange) flushClient() {
+	_ = e.rc.Flush()
+	e.flushPending = false
 }
 
 // spurious ends the exchange on a message Envoy would not expect (see the
