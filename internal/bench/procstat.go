@@ -79,3 +79,14 @@ func parseStatusKB(status []byte, key string) int64 {
 	}
 	return 0
 }
+
+// usageSince is a process's resource use between two readings, over
+// requests requests.
+func usageSince(before, after procUsage, requests int) *GatewayUsage {
+	cpu := (after.CPU - before.CPU).Seconds()
+	return &GatewayUsage{
+		CPUSeconds:      cpu,
+		CPUMsPerRequest: cpu * 1000 / float64(max(requests, 1)),
+		PeakRSSMiB:      float64(after.PeakRSS) / (1 << 20),
+	}
+}

@@ -186,12 +186,7 @@ func (r *runner) measure(ctx context.Context, spec runSpec, gw gatewayInstance, 
 		if err != nil {
 			return nil, err
 		}
-		cpu := (after.CPU - before.CPU).Seconds()
-		res.Gateway = &GatewayUsage{
-			CPUSeconds:      cpu,
-			CPUMsPerRequest: cpu * 1000 / float64(max(res.Requests, 1)),
-			PeakRSSMiB:      float64(after.PeakRSS) / (1 << 20),
-		}
+		res.Gateway = usageSince(before, after, res.Requests)
 		if m, err := scrapeSamples(ctx, hc, gw.metricsURL(), "infergate_model_server_scrape_errors_total"); err == nil {
 			res.Gateway.ScrapeErrors = m["infergate_model_server_scrape_errors_total"]
 		}
@@ -201,12 +196,7 @@ func (r *runner) measure(ctx context.Context, spec runSpec, gw gatewayInstance, 
 		if err != nil {
 			return nil, err
 		}
-		cpu := (after.CPU - dpBefore.CPU).Seconds()
-		res.DataPlane = &GatewayUsage{
-			CPUSeconds:      cpu,
-			CPUMsPerRequest: cpu * 1000 / float64(max(res.Requests, 1)),
-			PeakRSSMiB:      float64(after.PeakRSS) / (1 << 20),
-		}
+		res.DataPlane = usageSince(dpBefore, after, res.Requests)
 	}
 	return res, nil
 }

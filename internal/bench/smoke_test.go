@@ -182,17 +182,7 @@ func checkConsistency(t *testing.T, suite *Suite, rep *Report) {
 // TestProcessGateway runs one run with the gateway as a child process (this
 // test binary, see TestMain) and checks that its resource use is measured.
 func TestProcessGateway(t *testing.T) {
-	sc := &Scenario{
-		Name:     "process",
-		Kind:     KindRouting,
-		Fleet:    Fleet{Replicas: 2, Profile: ProfileInstant},
-		Workload: Workload{Type: WorkloadFixed, Requests: 20, Fixed: Fixed{InputTokens: 16, OutputTokens: 4}},
-		Arrival:  Arrival{Type: ArrivalConcurrency, Concurrency: 4},
-	}
-	reqs, err := generate(sc.Workload, sc.Fleet, BaseModel, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
+	sc, reqs := processScenario(t)
 	r := &runner{o: Options{Gateway: testGatewayCommand}, log: slog.New(slog.DiscardHandler), dir: t.TempDir()}
 	res, err := r.runOne(t.Context(), runSpec{
 		scenario: sc, strategy: "least-request", point: 4, reqs: reqs, timeScale: 1, seed: 1, gatewayCPU: -1,
@@ -239,4 +229,22 @@ scenarios:
 	if rep.TimeScale != 1 || len(rep.Targets) != 0 || rep.Calibration != nil {
 		t.Errorf("target report: time scale %v, %d targets, calibration %v; want 1, none, none", rep.TimeScale, len(rep.Targets), rep.Calibration)
 	}
+}
+
+// processScenario is a short routing scenario on two instant replicas, and
+// its requests, for the tests that run one gateway as a process.
+func processScenario(t *testing.T) (*Scenario, []Request) {
+	t.Helper()
+	sc := &Scenario{
+		Name:     "process",
+		Kind:     KindRouting,
+		Fleet:    Fleet{Replicas: 2, Profile: ProfileInstant},
+		Workload: Workload{Type: WorkloadFixed, Requests: 20, Fixed: Fixed{InputTokens: 16, OutputTokens: 4}},
+		Arrival:  Arrival{Type: ArrivalConcurrency, Concurrency: 4},
+	}
+	reqs, err := generate(sc.Workload, sc.Fleet, BaseModel, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sc, reqs
 }

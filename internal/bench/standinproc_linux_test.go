@@ -152,17 +152,7 @@ func TestExtProcGatewayStandInFails(t *testing.T) {
 // stand-in as processes measures the stand-in apart (DataPlane) from the
 // picker (Gateway).
 func TestProcessStandInRun(t *testing.T) {
-	sc := &Scenario{
-		Name:     "process",
-		Kind:     KindRouting,
-		Fleet:    Fleet{Replicas: 2, Profile: ProfileInstant},
-		Workload: Workload{Type: WorkloadFixed, Requests: 20, Fixed: Fixed{InputTokens: 16, OutputTokens: 4}},
-		Arrival:  Arrival{Type: ArrivalConcurrency, Concurrency: 4},
-	}
-	reqs, err := generate(sc.Workload, sc.Fleet, BaseModel, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
+	sc, reqs := processScenario(t)
 	rc := &recordingCommands{}
 	r := &runner{o: Options{Gateway: rc.gateway, StandIn: rc.standIn}, log: slog.New(slog.DiscardHandler), dir: t.TempDir()}
 	res, err := r.runOne(t.Context(), runSpec{
