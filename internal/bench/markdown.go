@@ -110,6 +110,12 @@ func writeScenarioMarkdown(b *bufio.Writer, sc *ScenarioResult, external bool) {
 		b.WriteString("\nLatencies in ms of wall time.\n\n")
 		return
 	}
+	for _, r := range sc.Runs {
+		if r.DataPlane != nil {
+			b.WriteString("An ext_proc arm's gateway CPU reads picker + Envoy stand-in (its own process).\n\n")
+			break
+		}
+	}
 	b.WriteString("| Strategy | Rate | req/s | out tok/s | TTFT p50 | p90 | p99 | TPOT p50 | p90 | ITL p90 | E2E p90 | goodput | prefix hit % (ceiling) | KV mean / peak | errors | gateway CPU s | RSS MiB |\n")
 	b.WriteString("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|\n")
 	for _, r := range sc.Runs {
@@ -119,7 +125,7 @@ func writeScenarioMarkdown(b *bufio.Writer, sc *ScenarioResult, external bool) {
 		}
 		cpu, rss := "—", "—"
 		if r.Gateway != nil {
-			cpu, rss = fmt.Sprintf("%.2f", r.Gateway.CPUSeconds), fmt.Sprintf("%.0f", r.Gateway.PeakRSSMiB)
+			cpu, rss = cpuSecondsCell(r), fmt.Sprintf("%.0f", r.Gateway.PeakRSSMiB)
 		}
 		hit := fmt.Sprintf("%.1f", 100*r.PrefixHitRate)
 		if r.HitCeiling > 0 {

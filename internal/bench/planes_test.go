@@ -194,3 +194,30 @@ func TestSmokeComparesPlanes(t *testing.T) {
 		t.Error("CompareExtProc with ExtProc: no error")
 	}
 }
+
+// An ext_proc arm whose stand-in ran as a process shows the picker's and
+// the stand-in's CPU in both tables.
+func TestCPUCellShowsStandIn(t *testing.T) {
+	t.Parallel()
+	native := &RunResult{Strategy: "default", Gateway: &GatewayUsage{CPUSeconds: 1.5}}
+	ext := &RunResult{Strategy: "default via ext_proc", Gateway: &GatewayUsage{CPUSeconds: 1.25}, DataPlane: &GatewayUsage{CPUSeconds: 2}}
+	if got := cpuSecondsCell(native); got != "1.50" {
+		t.Errorf("native cell %q, want 1.50", got)
+	}
+	if got := cpuSecondsCell(ext); got != "1.25 + 2.00" {
+		t.Errorf("ext_proc cell %q, want 1.25 + 2.00", got)
+	}
+	rep := &Report{Scenarios: []*ScenarioResult{{Name: "s", Kind: KindRouting, Runs: []*RunResult{native, ext}}}}
+	var tb, md strings.Builder
+	if err := WriteTable(&tb, rep); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteMarkdown(&md, rep); err != nil {
+		t.Fatal(err)
+	}
+	for name, out := range map[string]string{"table": tb.String(), "markdown": md.String()} {
+		if !strings.Contains(out, "1.25 + 2.00") {
+			t.Errorf("%s lacks the picker + stand-in cell:\n%s", name, out)
+		}
+	}
+}

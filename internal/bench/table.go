@@ -22,7 +22,7 @@ func WriteTable(w io.Writer, rep *Report) error {
 			}
 			cpu, rss := "—", "—"
 			if r.Gateway != nil {
-				cpu, rss = fmt.Sprintf("%.2f", r.Gateway.CPUSeconds), fmt.Sprintf("%.0f", r.Gateway.PeakRSSMiB)
+				cpu, rss = cpuSecondsCell(r), fmt.Sprintf("%.0f", r.Gateway.PeakRSSMiB)
 			}
 			ceiling := "—"
 			if r.HitCeiling > 0 {
@@ -133,4 +133,13 @@ func abs(v float64) float64 {
 func oneLine(s string) string {
 	s, _, _ = strings.Cut(s, "\n")
 	return s
+}
+
+// cpuSecondsCell renders a run's gateway CPU seconds; for an ext_proc arm
+// whose Envoy stand-in ran as its own process, "picker + stand-in".
+func cpuSecondsCell(r *RunResult) string {
+	if r.DataPlane == nil {
+		return fmt.Sprintf("%.2f", r.Gateway.CPUSeconds)
+	}
+	return fmt.Sprintf("%.2f + %.2f", r.Gateway.CPUSeconds, r.DataPlane.CPUSeconds)
 }
