@@ -29,6 +29,13 @@ var _ gatewayInstance = (*extProcGateway)(nil)
 // else in this process. With cpu >= 0 both processes are pinned to cpu:
 // the data plane and the picker share the CPU the native proxy gets.
 func startExtProcGateway(command GatewayCommand, standIn StandInCommand, dir string, addrs []string, strategy string, timeScale float64, o *SchedulerOverride, cpu int, log *slog.Logger) (*extProcGateway, error) {
+	return withFreshPorts(func() (*extProcGateway, error) {
+		return startExtProcGatewayOnce(command, standIn, dir, addrs, strategy, timeScale, o, cpu, log)
+	})
+}
+
+// startExtProcGatewayOnce is one attempt of startExtProcGateway.
+func startExtProcGatewayOnce(command GatewayCommand, standIn StandInCommand, dir string, addrs []string, strategy string, timeScale float64, o *SchedulerOverride, cpu int, log *slog.Logger) (*extProcGateway, error) {
 	if command != nil && standIn == nil {
 		return nil, errors.New("an ext_proc arm with a gateway process needs the stand-in command too")
 	}

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"strings"
+	"syscall"
 	"time"
 
 	"github.com/infergate/infergate/internal/config"
@@ -114,4 +116,30 @@ func freeAddr() (string, error) {
 	}
 	addr := ln.Addr().String()
 	return addr, ln.Close()
+}
+
+// startAttempts is how many times a gateway is started when a port picked
+// by freeAddr was taken before the gateway bound it (by another process's
+// ephemeral port, e.g. a parallel test's).
+const startAttempts = 3
+
+// withFreshPorts runs start, which picks its ports with freeAddr, again
+// while it fails because one of them was taken meanwhile.
+func withFreshPorts[T any](start func() (T, error)) (T, error) {
+	var (
+		g   T
+		err error
+	)
+	for range startAttempts {
+		if g, err = start(); err == nil || !addrInUse(err) {
+			break
+		}
+	}
+	return g, err
+}
+
+// addrInUse reports whether err is a listener's "address already in use",
+// in this process or in a child's output.
+func addrInUse(err error) bool {
+	return errors.Is(err, syscall.EADDRINUSE) || strings.Contains(err.Error(), "address already in use")
 }

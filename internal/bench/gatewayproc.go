@@ -34,6 +34,13 @@ type processGateway struct {
 // the gateway with command. With cpu >= 0 the process is pinned to that
 // CPU and runs with GOMAXPROCS=1.
 func startProcessGateway(command GatewayCommand, dir string, addrs []string, strategy string, timeScale float64, o *SchedulerOverride, cpu int) (*processGateway, error) {
+	return withFreshPorts(func() (*processGateway, error) {
+		return startProcessGatewayOnce(command, dir, addrs, strategy, timeScale, o, cpu)
+	})
+}
+
+// startProcessGatewayOnce is one attempt of startProcessGateway.
+func startProcessGatewayOnce(command GatewayCommand, dir string, addrs []string, strategy string, timeScale float64, o *SchedulerOverride, cpu int) (*processGateway, error) {
 	listen, err := freeAddr()
 	if err != nil {
 		return nil, err

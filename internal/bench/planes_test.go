@@ -3,6 +3,9 @@ package bench
 import (
 	"bytes"
 	"context"
+	"errors"
+	"fmt"
+	"net"
 	"slices"
 	"strings"
 	"testing"
@@ -219,5 +222,27 @@ func TestCPUCellShowsStandIn(t *testing.T) {
 		if !strings.Contains(out, "1.25 + 2.00") {
 			t.Errorf("%s lacks the picker + stand-in cell:\n%s", name, out)
 		}
+	}
+}
+
+// A gateway that could not bind a port picked as free is started again;
+// other start errors are not retried.
+func TestAddrInUse(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	_, bindErr := net.Listen("tcp", ln.Addr().String())
+	if bindErr == nil || !addrInUse(fmt.Errorf("start gateway: %w", bindErr)) {
+		t.Errorf("in-process bind error %v not recognised", bindErr)
+	}
+	child := errors.New("gateway exited: exit status 1; gateway output:\nlisten tcp 127.0.0.1:37731: bind: address already in use")
+	if !addrInUse(child) {
+		t.Error("a child's bind error not recognised")
+	}
+	if addrInUse(errors.New("gateway not ready at http://127.0.0.1:1/readyz after 15s")) {
+		t.Error("another start error taken for a port clash")
 	}
 }
