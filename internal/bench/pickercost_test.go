@@ -91,14 +91,7 @@ func TestPickerCostShort(t *testing.T) {
 // that compares routing quality through ext_proc with the native proxy's):
 // every run completes and the report is consistent.
 func TestSmokeSuiteThroughExtProc(t *testing.T) {
-	data, err := BuiltinSuite("smoke")
-	if err != nil {
-		t.Fatal(err)
-	}
-	suite, err := ParseSuite(data)
-	if err != nil {
-		t.Fatal(err)
-	}
+	suite := smokeSuite(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	rep, err := Run(ctx, Options{Suite: suite, ExtProc: true, Command: "go test"})
@@ -123,15 +116,7 @@ func TestSmokeSuiteThroughExtProc(t *testing.T) {
 // TestExtProcGatewayGoesThroughStandIn: the ext_proc option's gateway
 // answers through the stand-in and the picker, not the proxy.
 func TestExtProcGatewayGoesThroughStandIn(t *testing.T) {
-	fl, err := startFleet(Fleet{Replicas: 2, Profile: ProfileInstant}, 1, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		if err := fl.stop(); err != nil {
-			t.Error(err)
-		}
-	}()
+	fl := instantFleet(t)
 	g, err := startExtProcGateway(nil, nil, t.TempDir(), fl.addrs, "default", 1, nil, -1, nil)
 	if err != nil {
 		t.Fatal(err)

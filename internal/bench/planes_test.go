@@ -141,14 +141,7 @@ func near(a, b float64) bool { return abs(a-b) < 1e-9 }
 // native proxy and through the stand-in and picker in one run, on the same
 // requests, and the report compares its targets between the two.
 func TestSmokeComparesPlanes(t *testing.T) {
-	data, err := BuiltinSuite("smoke")
-	if err != nil {
-		t.Fatal(err)
-	}
-	suite, err := ParseSuite(data)
-	if err != nil {
-		t.Fatal(err)
-	}
+	suite := smokeSuite(t)
 	if err := suite.Select("shared-prefix"); err != nil {
 		t.Fatal(err)
 	}

@@ -32,14 +32,7 @@ func testStandInCommand(args []string) *exec.Cmd {
 // checks that the report is complete and internally consistent. It checks
 // no performance numbers.
 func TestSmokeSuite(t *testing.T) {
-	data, err := BuiltinSuite("smoke")
-	if err != nil {
-		t.Fatal(err)
-	}
-	suite, err := ParseSuite(data)
-	if err != nil {
-		t.Fatal(err)
-	}
+	suite := smokeSuite(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	rep, err := Run(ctx, Options{Suite: suite, Command: "go test", Logger: slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelDebug}))})
@@ -247,4 +240,34 @@ func processScenario(t *testing.T) (*Scenario, []Request) {
 		t.Fatal(err)
 	}
 	return sc, reqs
+}
+
+// smokeSuite returns the built-in smoke suite, parsed.
+func smokeSuite(t *testing.T) *Suite {
+	t.Helper()
+	data, err := BuiltinSuite("smoke")
+	if err != nil {
+		t.Fatal(err)
+	}
+	suite, err := ParseSuite(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return suite
+}
+
+// instantFleet starts two instant-answer replicas, stopped when the test
+// ends.
+func instantFleet(t *testing.T) *fleet {
+	t.Helper()
+	fl, err := startFleet(Fleet{Replicas: 2, Profile: ProfileInstant}, 1, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := fl.stop(); err != nil {
+			t.Error(err)
+		}
+	})
+	return fl
 }

@@ -53,15 +53,7 @@ func checkReaped(t *testing.T, cmds ...*exec.Cmd) {
 // pinned with the gateway to the gateway's CPU; the requests go through
 // it, and stop ends and reaps it.
 func TestExtProcGatewayStandInProcess(t *testing.T) {
-	fl, err := startFleet(Fleet{Replicas: 2, Profile: ProfileInstant}, 1, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		if err := fl.stop(); err != nil {
-			t.Error(err)
-		}
-	}()
+	fl := instantFleet(t)
 	rc := &recordingCommands{}
 	cpus := onlineCPUs()
 	cpu := cpus[len(cpus)-1]
