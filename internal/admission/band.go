@@ -50,10 +50,17 @@ type band struct {
 	// requests, not the IDs ever seen); held is their sum.
 	inflight map[string]int
 	held     int
+	// ended records, under a reservation linger, when each fairness ID's
+	// last request in flight ended; [band.activeFlows] counts the ID as
+	// active until the linger has passed and forgets it then.
+	ended map[string]time.Time
 }
 
 func newBand(priority int) *band {
-	return &band{priority: priority, flows: make(map[string]*flow), inflight: make(map[string]int)}
+	return &band{
+		priority: priority, flows: make(map[string]*flow),
+		inflight: make(map[string]int), ended: make(map[string]time.Time),
+	}
 }
 
 // hold counts an admitted request of fairness ID id.
@@ -62,11 +69,15 @@ func (b *band) hold(id string) {
 	b.held++
 }
 
-// unhold ends a request counted by hold.
-func (b *band) unhold(id string) {
+// unhold ends a request counted by hold at now. With linger > 0, an ID
+// whose last request in flight ended is remembered as ended at now.
+func (b *band) unhold(id string, now time.Time, linger time.Duration) {
 	n := b.inflight[id] - 1
 	if n <= 0 {
 		delete(b.inflight, id)
+		if linger > 0 {
+			b.ended[id] = now
+		}
 	} else {
 		b.inflight[id] = n
 	}
@@ -74,12 +85,24 @@ func (b *band) unhold(id string) {
 }
 
 // activeFlows returns how many fairness IDs of the band have requests
-// queued or in flight.
-func (b *band) activeFlows() int {
+// queued or in flight, or had their last one end less than linger before
+// now. IDs whose linger has passed are forgotten, so memory follows the
+// requests of the last linger, not the IDs ever seen.
+func (b *band) activeFlows(now time.Time, linger time.Duration) int {
 	n := len(b.inflight)
 	for _, f := range b.active {
 		if b.inflight[f.id] == 0 {
 			n++
+		}
+	}
+	for id, t := range b.ended {
+		switch {
+		case b.inflight[id] > 0 || b.flows[id] != nil:
+			delete(b.ended, id) // active again, counted above
+		case now.Sub(t) < linger:
+			n++
+		default:
+			delete(b.ended, id)
 		}
 	}
 	return n
@@ -87,8 +110,9 @@ func (b *band) activeFlows() int {
 
 // share is a flow's share of the pool under [FairnessReservedShare]:
 // per requests in flight (0: no share applies), among active flows of
-// the band (counted once per dispatch decision, so a decision costs one
-// pass over the band's flows however many are held at their share).
+// the band, lingering ones included (counted once per dispatch decision,
+// so a decision costs one pass over the band's flows however many are
+// held at their share).
 type share struct {
 	per    int
 	active int

@@ -65,7 +65,10 @@ const (
 	// divided by the band's active flows; while the signal reports no
 	// capacity it behaves as [FairnessFairShare] (a capacity measured
 	// from saturation could not be corrected while the reservation keeps
-	// the pool below it).
+	// the pool below it). A flow stays active for [Options.ReservationLinger]
+	// after its last request ended, so that a light flow between two of
+	// its requests does not lend its share to a heavy flow, which would
+	// keep it until the heavy flow's own requests end.
 	FairnessReservedShare Fairness = "reserved-share"
 )
 
@@ -84,6 +87,9 @@ const (
 	DefaultTTL = 60 * time.Second
 	// DefaultMaxRequestsPerBand bounds each band's queue, as upstream.
 	DefaultMaxRequestsPerBand = 5000
+	// DefaultReservationLinger is how long a flow keeps its reserved
+	// share after its last request ended ([FairnessReservedShare]).
+	DefaultReservationLinger = time.Second
 	// defaultRecheck is how often saturation is re-read while requests are
 	// queued: scraped metrics publish no event, so a pool that drains
 	// without a gateway request finishing (another gateway's traffic, a
@@ -145,6 +151,10 @@ type Options struct {
 	// bytes in; the queue marks the bytes it holds there
 	// ([Budget.AddQueued]). Nil marks nothing.
 	Budget *Budget
+	// ReservationLinger is how long a flow counts as active under
+	// [FairnessReservedShare] after its last request ended; 0 means
+	// [DefaultReservationLinger], negative means not at all.
+	ReservationLinger time.Duration
 }
 
 // Queue is one pool's flow control: the gate between a parsed request and
@@ -182,6 +192,7 @@ type Queue struct {
 	maxBand  int
 	order    Ordering
 	fairness Fairness
+	linger   time.Duration // reservation linger; 0 unless reserved-share
 	clock    Clock
 	obs      Observer
 	budget   *Budget
@@ -222,6 +233,13 @@ func NewQueue(o Options) *Queue {
 	}
 	if q.fairness == "" {
 		q.fairness = FairnessFairShare
+	}
+	if q.fairness == FairnessReservedShare {
+		q.linger = o.ReservationLinger
+		if q.linger == 0 {
+			q.linger = DefaultReservationLinger
+		}
+		q.linger = max(q.linger, 0)
 	}
 	if q.clock == nil {
 		q.clock = SystemClock{}
@@ -288,12 +306,12 @@ func (t *Ticket) Release() {
 		t.pending = false
 		q.pending--
 	}
+	now := q.clock.Now()
 	if t.band != nil {
-		t.band.unhold(t.fid)
+		t.band.unhold(t.fid, now, q.linger)
 		q.held--
 		t.band = nil
 	}
-	now := q.clock.Now()
 	q.drain.add(now)
 	q.dispatchLocked(now)
 	q.mu.Unlock()
@@ -327,7 +345,7 @@ func (q *Queue) Enqueue(ctx context.Context, it Item) (Ticket, error) {
 			q.mu.Unlock()
 			q.obs.FlowOutcome(q.pool, it, OutcomeRejectedCapacity, 0)
 			return Ticket{}, reject(ErrShed, time.Second)
-		case mode == ModeShed, !isSaturated(s.Level) && q.admitAtOnceLocked(it, s):
+		case mode == ModeShed, !isSaturated(s.Level) && q.admitAtOnceLocked(it, s, now):
 			b := q.bandLocked(it.Priority)
 			b.hold(it.FairnessID)
 			q.held++
@@ -478,7 +496,7 @@ func (q *Queue) dispatchLocked(now time.Time) {
 			}
 			return
 		}
-		b, w := q.nextLocked(s)
+		b, w := q.nextLocked(s, now)
 		if w == nil || w.mode == ModeQueue && isSaturated(s.Level) {
 			return
 		}
@@ -495,10 +513,10 @@ func (q *Queue) dispatchLocked(now time.Time) {
 // nextLocked returns the waiter to serve next: the highest non-empty band,
 // then its fairness policy; nil when that band's flows are all held at
 // their share. The queue must not be empty.
-func (q *Queue) nextLocked(s Saturation) (*band, *waiter) {
+func (q *Queue) nextLocked(s Saturation, now time.Time) (*band, *waiter) {
 	for _, b := range q.bands {
 		if b.n > 0 {
-			return b, b.peek(q.fairness, q.shareLocked(b, s))
+			return b, b.peek(q.fairness, q.shareLocked(b, s, now))
 		}
 	}
 	panic("admission: nextLocked on an empty queue")
@@ -506,14 +524,14 @@ func (q *Queue) nextLocked(s Saturation) (*band, *waiter) {
 
 // shareLocked returns a flow's share of the pool in band b under
 // [FairnessReservedShare]: the capacity other bands leave, divided by
-// b's active flows, rounded up; no share under other policies or while
-// the capacity is unknown.
-func (q *Queue) shareLocked(b *band, s Saturation) share {
+// b's active flows (lingering ones included), rounded up; no share under
+// other policies or while the capacity is unknown.
+func (q *Queue) shareLocked(b *band, s Saturation, now time.Time) share {
 	if q.fairness != FairnessReservedShare || s.Capacity <= 0 {
 		return share{}
 	}
 	avail := max(s.Capacity-(q.held-b.held), 1)
-	n := max(b.activeFlows(), 1)
+	n := max(b.activeFlows(now, q.linger), 1)
 	return share{per: (avail + n - 1) / n, active: n}
 }
 
@@ -525,7 +543,7 @@ func (q *Queue) shareLocked(b *band, s Saturation) share {
 // share allows it. The second case spares a light flow the round trip
 // through the queue (and the wait for a dispatch still on its way to an
 // endpoint) while a heavy flow's backlog waits at its share.
-func (q *Queue) admitAtOnceLocked(it Item, s Saturation) bool {
+func (q *Queue) admitAtOnceLocked(it Item, s Saturation, now time.Time) bool {
 	fair := q.fairness == FairnessFairShare || q.fairness == FairnessReservedShare
 	if q.queued > 0 && !fair {
 		return false
@@ -539,7 +557,7 @@ func (q *Queue) admitAtOnceLocked(it Item, s Saturation) bool {
 		}
 	}
 	b := q.bandLocked(it.Priority)
-	sh := q.shareLocked(b, s)
+	sh := q.shareLocked(b, s, now)
 	if !b.withinShare(it.FairnessID, sh) {
 		return false
 	}

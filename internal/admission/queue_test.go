@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -681,9 +682,15 @@ func TestQueueReservedShare(t *testing.T) {
 		t.Fatalf("%s dispatched above its share while light is active", r.name)
 	default:
 	}
-	// Light leaves: heavy may use the pool again.
+	// Light's last request ends: it keeps its share for the linger, then
+	// heavy may use the pool again.
 	tk.Release()
 	light.Release()
+	h.clock.Advance(DefaultReservationLinger - time.Millisecond)
+	if n, _ := h.q.Queued(); n != 1 {
+		t.Fatal("heavy4 dispatched above its share while light lingers")
+	}
+	h.clock.Advance(defaultRecheck)
 	r := h.next()
 	if r.name != "heavy4" || r.err != nil {
 		t.Fatalf("%s: %v, want heavy4 dispatched", r.name, r.err)
@@ -750,4 +757,34 @@ func TestQueueLightFlowSkipsQueueOfCappedFlow(t *testing.T) {
 	}
 	h.sig.set(idle)
 	h.clock.Advance(defaultRecheck)
+}
+
+// TestQueueReservedShareForgetsLingeringIDs checks that the linger's memory
+// follows the requests of the last linger, not every fairness ID seen.
+func TestQueueReservedShareForgetsLingeringIDs(t *testing.T) {
+	h := newHarness(t, Options{Fairness: FairnessReservedShare})
+	roomy := Saturation{Level: 0.5, Demand: 0.5, QueueUnit: 0.25, Endpoints: 1, Capacity: 4}
+	h.sig.set(roomy)
+	for i := range 100 {
+		tk, err := h.q.Enqueue(context.Background(), Item{FairnessID: "tenant-"+strconv.Itoa(i)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		tk.Release()
+	}
+	b := h.q.bandLocked(0)
+	if n := b.activeFlows(h.clock.Now(), h.q.linger); n != 100 {
+		t.Fatalf("%d active flows right after their requests ended, want 100 lingering", n)
+	}
+	h.clock.Advance(DefaultReservationLinger)
+	tk, err := h.q.Enqueue(context.Background(), Item{FairnessID: "next"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tk.Release()
+	h.q.mu.Lock()
+	defer h.q.mu.Unlock()
+	if len(b.ended) != 0 {
+		t.Fatalf("%d fairness IDs remembered after the linger, want 0", len(b.ended))
+	}
 }

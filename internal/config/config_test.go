@@ -82,6 +82,7 @@ func TestDefault(t *testing.T) {
 			MaxRequestsPerBand: 5000,
 			Ordering:           "fcfs",
 			Fairness:           "fair-share",
+			ReservationLinger:  Duration{Duration: time.Second},
 		},
 		Shutdown: Shutdown{GracePeriod: Duration{30 * time.Second}},
 	}

@@ -6,6 +6,7 @@ import "time"
 const (
 	defaultFlowTTL            = 60 * time.Second
 	defaultMaxRequestsPerBand = 5000
+	defaultReservationLinger  = time.Second
 )
 
 // Flow-control modes, orderings and fairness policies.
@@ -80,6 +81,12 @@ type FlowControl struct {
 	// maxRequestsPerEndpoint × ready endpoints, which must be set, divided
 	// by the active IDs). Default fair-share.
 	Fairness string `yaml:"fairness" json:"fairness"`
+	// ReservationLinger is how long a fairness ID keeps its reserved
+	// share under reserved-share after its last request ended, so that a
+	// light tenant between two of its requests does not lend its share to
+	// a heavy one, which would then hold it until its own requests end.
+	// Unset or 0 means 1s; a negative value turns the linger off.
+	ReservationLinger Duration `yaml:"reservationLinger" json:"reservationLinger"`
 	// NoEndpointHold is how long requests of every priority wait while
 	// the pool has no endpoint (scale from zero) before 503
 	// rejected-no-endpoints; 0 answers at once. At most ttl. Default 0.
@@ -130,6 +137,7 @@ func (f *FlowControl) applyDefaults() {
 	if f.Fairness == "" {
 		f.Fairness = FlowFairShare
 	}
+	durationOr(&f.ReservationLinger, defaultReservationLinger)
 }
 
 // validate checks every field.

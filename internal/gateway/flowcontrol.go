@@ -30,6 +30,7 @@ func (g *Gateway) newFlow(name string, st *pool.Store, sched *scheduler.Schedule
 		MaxRequestsPerBand: fc.MaxRequestsPerBand,
 		Ordering:           admission.Ordering(fc.Ordering),
 		Fairness:           admission.Fairness(fc.Fairness),
+		ReservationLinger:  fc.ReservationLinger.Duration,
 		NoEndpointHold:     fc.NoEndpointHold.Duration,
 		Observer:           g.flowObs,
 		Budget:             g.budget,
