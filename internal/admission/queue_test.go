@@ -766,7 +766,7 @@ func TestQueueReservedShareForgetsLingeringIDs(t *testing.T) {
 	roomy := Saturation{Level: 0.5, Demand: 0.5, QueueUnit: 0.25, Endpoints: 1, Capacity: 4}
 	h.sig.set(roomy)
 	for i := range 100 {
-		tk, err := h.q.Enqueue(context.Background(), Item{FairnessID: "tenant-"+strconv.Itoa(i)})
+		tk, err := h.q.Enqueue(context.Background(), Item{FairnessID: "tenant-" + strconv.Itoa(i)})
 		if err != nil {
 			t.Fatal(err)
 		}
