@@ -54,7 +54,11 @@ func WriteTable(w io.Writer, rep *Report) error {
 	}
 	writePlanesTable(tw, rep)
 	fmt.Fprintln(tw)
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	writeSendLagWarning(w, rep, false)
+	return nil
 }
 
 // errorSummary renders error counts as "status 429:3 timeout:1", or "0".
