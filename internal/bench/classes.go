@@ -153,6 +153,12 @@ type ClassResult struct {
 	// control queue (the x-infergate-queue-wait-ms response header; 0 for
 	// a request admitted at once), in model ms.
 	QueueWait Latency `json:"queueWait"`
+	// AdmittedTTFT is the completed requests' TTFT from their admission
+	// by the gateway's flow control: TTFT minus the queue wait and any
+	// hold at the client (the pick, the data plane and the replica), in
+	// model ms. It tells a gap made in the gateway's queue from one made
+	// on the replicas.
+	AdmittedTTFT Latency `json:"admittedTtft"`
 	// Goodput is MetSLO per second of the arrival window (of the run
 	// when requests are not sent on a schedule); see [goodputDenominator].
 	Goodput float64 `json:"goodput"`
@@ -185,7 +191,7 @@ func summarizeClasses(recs []record, reqs []Request, scale float64, res *RunResu
 		return
 	}
 	res.Classes = map[string]*ClassResult{}
-	ttfts, waits := map[string][]float64{}, map[string][]float64{}
+	ttfts, waits, admitted := map[string][]float64{}, map[string][]float64{}, map[string][]float64{}
 	good := 0
 	for i := range recs {
 		rq, rec := &reqs[i], &recs[i]
@@ -205,6 +211,7 @@ func summarizeClasses(recs []record, reqs []Request, scale float64, res *RunResu
 		t := ms(rec.TTFT) * scale
 		ttfts[rq.Class] = append(ttfts[rq.Class], t)
 		waits[rq.Class] = append(waits[rq.Class], ms(rec.QueueWait)*scale)
+		admitted[rq.Class] = append(admitted[rq.Class], ms(rec.TTFT-rec.Held-rec.QueueWait)*scale)
 		if rq.SLO == 0 || t <= ms(rq.SLO) {
 			c.MetSLO++
 			good++
@@ -214,6 +221,7 @@ func summarizeClasses(recs []record, reqs []Request, scale float64, res *RunResu
 	for name, c := range res.Classes {
 		c.TTFT = latencyOf(ttfts[name])
 		c.QueueWait = latencyOf(waits[name])
+		c.AdmittedTTFT = latencyOf(admitted[name])
 		if d > 0 {
 			c.Goodput = float64(c.MetSLO) / d
 		}
@@ -249,6 +257,8 @@ func classMetric(name string, r *RunResult) (float64, bool) {
 		return c.TTFT.P99, true
 	case "queue_wait_p90":
 		return c.QueueWait.P90, true
+	case "admitted_ttft_p90":
+		return c.AdmittedTTFT.P90, true
 	case "rejected":
 		return float64(c.Rejected), true
 	case "goodput":
@@ -258,7 +268,7 @@ func classMetric(name string, r *RunResult) (float64, bool) {
 }
 
 // classMetricNames are the metrics a target may qualify with "@<class>".
-var classMetricNames = []string{"ttft_p50", "ttft_p90", "ttft_p99", "queue_wait_p90", "rejected", "goodput"}
+var classMetricNames = []string{"ttft_p50", "ttft_p90", "ttft_p99", "queue_wait_p90", "admitted_ttft_p90", "rejected", "goodput"}
 
 // isClassMetric reports whether name is a valid per-class metric name.
 func isClassMetric(name string) bool {

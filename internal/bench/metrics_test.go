@@ -207,3 +207,20 @@ func TestClassesGoodputPerArrivalWindow(t *testing.T) {
 		t.Fatalf("goodput %v, per run s %v, class a %v; want 0.2, 0.05, 0.1", res.Goodput, res.GoodputPerRunSecond, res.Classes["a"].Goodput)
 	}
 }
+
+// TestClassesAdmittedTTFT checks that a class's TTFT from admission leaves
+// out the gateway's queue wait and the client-side hold.
+func TestClassesAdmittedTTFT(t *testing.T) {
+	t.Parallel()
+	recs := []record{{Index: 0, Status: 200, TTFT: 500 * time.Millisecond, QueueWait: 300 * time.Millisecond, Held: 100 * time.Millisecond}}
+	reqs := []Request{{Class: "a"}}
+	res := &RunResult{Requests: 1, DurationSeconds: 1}
+	summarizeClasses(recs, reqs, 2, res)
+	c := res.Classes["a"]
+	if c.TTFT.P90 != 1000 || c.QueueWait.P90 != 600 || c.AdmittedTTFT.P90 != 200 {
+		t.Fatalf("TTFT %v, queue wait %v, from admission %v model ms; want 1000, 600, 200", c.TTFT.P90, c.QueueWait.P90, c.AdmittedTTFT.P90)
+	}
+	if v, ok := classMetric("admitted_ttft_p90@a", res); !ok || v != 200 {
+		t.Fatalf("admitted_ttft_p90@a = %v, %v", v, ok)
+	}
+}
