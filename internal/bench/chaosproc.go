@@ -26,6 +26,7 @@ func (p *chaosProc) start(health string) error {
 	p.cmd = exec.Command(p.bin, p.args...)
 	p.log = new(syncBuffer)
 	p.cmd.Stdout, p.cmd.Stderr = p.log, p.log
+	dieWithParent(p.cmd)
 	if err := p.cmd.Start(); err != nil {
 		return fmt.Errorf("start %s: %w", p.name, err)
 	}

@@ -83,6 +83,7 @@ func startProcessGatewayConfig(command GatewayCommand, dir string, cfg *config.C
 		exited:  make(chan struct{}),
 	}
 	cmd.Stdout, cmd.Stderr = g.log, g.log
+	dieWithParent(cmd)
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start gateway %s: %w", cmd.Path, err)
 	}

@@ -34,6 +34,9 @@ func TestMain(m *testing.M) {
 	if os.Getenv(standInEnv) != "" {
 		os.Exit(serveStandIn(os.Args[1:]))
 	}
+	if os.Getenv(dyingParentEnv) != "" {
+		os.Exit(runDyingParent())
+	}
 	goleak.VerifyTestMain(m)
 }
 

@@ -56,6 +56,7 @@ func startProcessStandIn(command StandInCommand, cfg envoystandin.Config, cpu in
 		return nil, fmt.Errorf("start envoy stand-in: %w", err)
 	}
 	cmd.Stderr = p.log
+	dieWithParent(cmd)
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start envoy stand-in %s: %w", cmd.Path, err)
 	}
