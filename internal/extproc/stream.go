@@ -307,27 +307,20 @@ func (st *stream) decide(trailers bool) (bool, error) {
 		st.trace.endDecision(req, dec, nil)
 	}
 	st.dec = dec
-	out := x.Begin(dec, st.body)
-	if len(out) > 0 && len(st.body) > 0 && &out[0] != &st.body[0] && !st.reserve(int64(cap(out))) {
+	out := x.BeginEdited(dec, st.body)
+	if n := copiedBytes(&out); n > 0 && !st.reserve(int64(n)) {
 		return true, st.fail(exchange.ErrSaturated)
 	}
 	x.Attempt(dec.Endpoint)
 	st.tk.Routed() // the endpoint counts this request now
 	st.answered = true
 	st.phase = phaseRouted
-	if err := st.srv.Send(st.decision(dec, len(out))); err != nil {
+	if err := st.srv.Send(st.decision(dec, out.Len())); err != nil {
 		return true, err
 	}
 	st.decisionSent()
-	for i := 0; i < len(out) || i == 0; i += bodyChunkBytes {
-		end := min(i+bodyChunkBytes, len(out))
-		last := end == len(out)
-		if err := st.srv.Send(bodyResponse(true, out[i:end], last && !trailers)); err != nil {
-			return true, err
-		}
-		if last {
-			break
-		}
+	if err := st.sendRequestBody(&out, trailers); err != nil {
+		return true, err
 	}
 	if trailers {
 		if err := st.srv.Send(trailersResponse(true)); err != nil {
