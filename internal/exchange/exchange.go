@@ -158,6 +158,13 @@ func (x *Exchange) BeginEdited(dec *router.Decision, in []byte) openai.Edited {
 	return out
 }
 
+// DropPrompt forgets the request's prompt bytes, which alias the body the
+// request was parsed from, so that the caller may reuse the body's buffer:
+// a front end calls it once the body is forwarded and before it reuses
+// the buffer. [Exchange.Repick] and [Exchange.Hedge] pick without prefix
+// affinity afterwards.
+func (x *Exchange) DropPrompt() { x.req.Prompt = nil }
+
 // Attempt records an attempt on ep: the first one counts the request as
 // running; the in-flight counters of ep are acquired, those of any other
 // endpoint held are released.
