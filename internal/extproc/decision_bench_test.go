@@ -110,19 +110,25 @@ func newBenchServer(tb testing.TB, o Options) *picker {
 }
 
 // BenchmarkDecision measures the picker's own work for one streamed chat
-// completion with a 1 KB body, gRPC's transport left out: request headers,
-// the body (parse, admission, flow control, the pick, the decision and the
-// body sent back), the response headers and an SSE body. Compare allocs/op
-// and B/op between changes rather than ns/op on a shared machine.
+// completion with a 1 KB or 220 KB body, gRPC's transport left out: request
+// headers, the body (parse, admission, flow control, the pick, the decision
+// and the body sent back), the response headers and an SSE body. The body
+// comes in one message, or in Envoy's 16 KiB chunks for 220KB-chunks
+// (gathered in a buffer first). Compare allocs/op and B/op between changes
+// rather than ns/op on a shared machine.
 // Run: go test -run '^$' -bench Decision -benchmem ./internal/extproc
 func BenchmarkDecision(b *testing.B) {
 	for _, tc := range []struct {
-		name string
-		size int
-	}{{"1KB", 1 << 10}, {"220KB", 220_000}} {
+		name   string
+		size   int
+		chunks bool
+	}{{"1KB", 1 << 10, false}, {"220KB", 220_000, false}, {"220KB-chunks", 220_000, true}} {
 		b.Run(tc.name, func(b *testing.B) {
 			p := newBenchServer(b, Options{Metrics: &recorder{drop: true}, Decisions: telemetry.NewMetrics(nil, telemetry.Options{})})
 			msgs := chatExchange(tc.size, "10.0.0.1:8000")
+			if tc.chunks {
+				msgs = envoyChunks(msgs)
+			}
 			ms := &memStream{ctx: context.Background()}
 			b.ReportAllocs()
 			for b.Loop() {
