@@ -175,3 +175,17 @@ func rewritten(t *testing.T, body []byte, model string) []byte {
 	}
 	return r.Rewrite(body, model, r.Stream)
 }
+
+// TestPooledBodyBufferReuse: requests gathered one after the other in the
+// same size class (a gathering buffer goes back to the pool after each)
+// send back exactly their own bytes, the shorter after the longer included:
+// nothing of an earlier request's body shows in a later one's.
+func TestPooledBodyBufferReuse(t *testing.T) {
+	p := newPicker(t, Options{Metrics: &recorder{drop: true}},
+		poolDef{name: "test", addrs: []string{"10.0.0.1:8000"}, models: []string{simModel}})
+	for i, size := range []int{220_000, 150_000, 200_000, 140_000} {
+		body := chatBody(simModel, size, i%2 == 0)
+		want := rewritten(t, body, simModel)
+		checkSentBack(t, sendBackOf(t, p, requestMsgs(body, envoyChunk, false)), want, false)
+	}
+}

@@ -35,6 +35,7 @@ func (e *Edited) add(p []byte) {
 // otherwise; the same conditions on r and body apply.
 func (r *Request) Edit(body []byte, model string, forceUsage bool) Edited {
 	var e Edited
+	body = body[:len(body):len(body)] // no part reaches past the body into its buffer
 	edits, n := r.edits(body, model, forceUsage)
 	if n == 0 {
 		e.add(body)
@@ -47,7 +48,7 @@ func (r *Request) Edit(body []byte, model string, forceUsage bool) Edited {
 	text := make([]byte, 0, size)
 	prev := 0
 	for _, s := range edits[:n] {
-		e.add(body[prev:s.start])
+		e.add(body[prev:s.start:s.start])
 		start := len(text)
 		text = s.appendText(text, model)
 		e.add(text[start:len(text):len(text)])

@@ -171,8 +171,8 @@ func checkEdit(t testing.TB, r *Request, body []byte, model string, force bool, 
 	}
 	var got []byte
 	for _, p := range e.Parts() {
-		if len(p) == 0 {
-			t.Fatal("Edit gave an empty part")
+		if len(p) == 0 || cap(p) != len(p) {
+			t.Fatalf("Edit gave a part of length %d, capacity %d: want non-empty, capacity = length", len(p), cap(p))
 		}
 		got = append(got, p...)
 	}
