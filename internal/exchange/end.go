@@ -131,7 +131,7 @@ func (x *Exchange) End(o Outcome) {
 	}
 	reqBytes := 0
 	if x.running {
-		reqBytes = len(x.body)
+		reqBytes = x.bodyLen
 	}
 	if x.t.obs != nil {
 		label := model

@@ -52,12 +52,12 @@ func New(o Options) *Tracker {
 // [Exchange.Chunk] per body chunk and [Exchange.BodyEnd]; and [Exchange.End]
 // exactly once, last. An Exchange is used by one goroutine.
 type Exchange struct {
-	t     *Tracker
-	id    string
-	start time.Time
-	req   openai.Request
-	dec   *router.Decision
-	body  []byte // the body sent upstream
+	t       *Tracker
+	id      string
+	start   time.Time
+	req     openai.Request
+	dec     *router.Decision
+	bodyLen int // length of the body sent upstream
 
 	held     *pool.Endpoint // endpoint whose in-flight counters are held
 	hedge    *pool.Endpoint // a hedge's endpoint, also held, until Keep
@@ -142,9 +142,28 @@ func (x *Exchange) Resolved(dec *router.Decision) { x.dec = dec }
 func (x *Exchange) Begin(dec *router.Decision, in []byte) []byte {
 	x.dec = dec
 	x.routedAt = x.t.now()
-	x.body = x.req.Rewrite(in, dec.TargetModel, x.req.Stream)
-	return x.body
+	out := x.req.Rewrite(in, dec.TargetModel, x.req.Stream)
+	x.bodyLen = len(out)
+	return out
 }
+
+// BeginEdited is [Exchange.Begin] for a front end that sends the body on
+// in pieces: the same body, as the parts of in and the spliced-in bytes
+// ([openai.Request.Edit]) rather than one rewritten copy.
+func (x *Exchange) BeginEdited(dec *router.Decision, in []byte) openai.Edited {
+	x.dec = dec
+	x.routedAt = x.t.now()
+	out := x.req.Edit(in, dec.TargetModel, x.req.Stream)
+	x.bodyLen = out.Len()
+	return out
+}
+
+// DropPrompt forgets the request's prompt bytes, which alias the body the
+// request was parsed from, so that the caller may reuse the body's buffer:
+// a front end calls it once the body is forwarded and before it reuses
+// the buffer. [Exchange.Repick] and [Exchange.Hedge] pick without prefix
+// affinity afterwards.
+func (x *Exchange) DropPrompt() { x.req.Prompt = nil }
 
 // Attempt records an attempt on ep: the first one counts the request as
 // running; the in-flight counters of ep are acquired, those of any other

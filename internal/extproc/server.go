@@ -95,6 +95,7 @@ type Server struct {
 	now       func() time.Time
 	maxBody   int64
 	budget    *admission.Budget
+	bodies    bodyPool // request-body buffers
 	inflight  *admission.InFlight
 	dropCtl   bool
 	fallbacks int

@@ -46,6 +46,7 @@ type stream struct {
 	remove    []string // control headers to remove (untrusted)
 	subset    *subset  // Envoy's subset hint, nil when none
 	body      []byte   // the buffered request body
+	bodyBuf   *bodyBuf // body's buffer when it is the stream's (from s.bodies), else nil
 	bodyHint  int64    // the request's valid content-length (sizes the body buffer), else 0
 	held      int64    // body-budget bytes held
 	inflight  bool     // holds a slot of the in-flight cap
@@ -192,7 +193,7 @@ const initialBodyBuf = 64 << 10
 // budget; the last chunk triggers the decision. A body that comes in one
 // message is kept as it is: the message's bytes are this stream's (gRPC's
 // unmarshalling copied them out of its buffers), so they are not copied
-// again. A body in several messages goes into a buffer sized by the
+// again. A body in several messages goes into a pooled buffer sized by the
 // request's content-length when it had one.
 func (st *stream) requestBody(chunk []byte, eos bool, md *corev3.Metadata) (bool, error) {
 	s := st.s
@@ -214,13 +215,15 @@ func (st *stream) requestBody(chunk []byte, eos bool, md *corev3.Metadata) (bool
 			n = st.bodyHint
 		}
 		n = min(n, max(need, s.maxBody))
-		if !st.reserve(n) {
+		nb := s.bodies.get(n)
+		if !st.reserve(int64(cap(nb.b))) {
+			s.bodies.put(nb)
 			return true, st.fail(exchange.ErrSaturated)
 		}
-		nb := make([]byte, len(st.body), n)
-		copy(nb, st.body)
+		body := append(nb.b, st.body...)
 		st.unreserve(int64(cap(st.body)))
-		st.body = nb
+		st.releaseBody()
+		st.body, st.bodyBuf = body, nb
 	}
 	st.body = append(st.body, chunk...)
 	if eos {
@@ -307,27 +310,20 @@ func (st *stream) decide(trailers bool) (bool, error) {
 		st.trace.endDecision(req, dec, nil)
 	}
 	st.dec = dec
-	out := x.Begin(dec, st.body)
-	if len(out) > 0 && len(st.body) > 0 && &out[0] != &st.body[0] && !st.reserve(int64(cap(out))) {
+	out := x.BeginEdited(dec, st.body)
+	if n := copiedBytes(&out); n > 0 && !st.reserve(int64(n)) {
 		return true, st.fail(exchange.ErrSaturated)
 	}
 	x.Attempt(dec.Endpoint)
 	st.tk.Routed() // the endpoint counts this request now
 	st.answered = true
 	st.phase = phaseRouted
-	if err := st.srv.Send(st.decision(dec, len(out))); err != nil {
+	if err := st.srv.Send(st.decision(dec, out.Len())); err != nil {
 		return true, err
 	}
 	st.decisionSent()
-	for i := 0; i < len(out) || i == 0; i += bodyChunkBytes {
-		end := min(i+bodyChunkBytes, len(out))
-		last := end == len(out)
-		if err := st.srv.Send(bodyResponse(true, out[i:end], last && !trailers)); err != nil {
-			return true, err
-		}
-		if last {
-			break
-		}
+	if err := st.sendRequestBody(&out, trailers); err != nil {
+		return true, err
 	}
 	if trailers {
 		if err := st.srv.Send(trailersResponse(true)); err != nil {
@@ -335,7 +331,8 @@ func (st *stream) decide(trailers bool) (bool, error) {
 		}
 	}
 	// The body went out; its memory is Envoy's business now.
-	st.body = nil
+	x.DropPrompt()
+	st.releaseBody()
 	st.s.budget.Release(st.held)
 	st.held = 0
 	return false, nil
@@ -439,6 +436,7 @@ func (st *stream) finish() {
 	}
 	st.tk.Release()
 	if st.x == nil {
+		st.releaseBody()
 		return
 	}
 	gone := st.phase != phaseDone && st.answered && st.dec != nil
@@ -451,5 +449,18 @@ func (st *stream) finish() {
 		usage, ok := st.x.Usage()
 		st.endTrace(status, code, usage, ok)
 	}
+	st.x.DropPrompt()
 	st.x = nil
+	st.releaseBody()
+}
+
+// releaseBody forgets the request body, returning its buffer to the pool
+// when it is the stream's: nothing may reference the bytes any more (the
+// exchange's prompt dropped, the messages carrying them sent).
+func (st *stream) releaseBody() {
+	st.body = nil
+	if st.bodyBuf != nil {
+		st.s.bodies.put(st.bodyBuf)
+		st.bodyBuf = nil
+	}
 }

@@ -21,6 +21,8 @@ func TestAllocations(t *testing.T) {
 		{name: "ParseRequest", max: 1, fn: func() { _, _ = ParseRequest(body, KindChatCompletions) }},
 		{name: "Rewrite unchanged", max: 0, fn: func() { _ = r.Rewrite(body, r.Model, false) }},
 		{name: "Rewrite model and usage", max: 1, fn: func() { _ = r.Rewrite(body, "another-model", true) }},
+		{name: "Edit unchanged", max: 0, fn: func() { _ = r.Edit(body, r.Model, false) }},
+		{name: "Edit model and usage", max: 1, fn: func() { _ = r.Edit(body, "another-model", true) }},
 		{name: "ParseUsage", max: 0, fn: func() { _, _ = ParseUsage([]byte(`{"choices":[],"usage":{"prompt_tokens":1}}`)) }},
 	}
 	for _, tc := range tests {

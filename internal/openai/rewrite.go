@@ -7,6 +7,9 @@ const (
 	streamOptionsTail  = `"stream_options":{"include_usage":true}`
 )
 
+// maxEdits is the most edits Rewrite makes: the model and the usage option.
+const maxEdits = 2
+
 // splice is one edit of a body: replace body[start:end] with text (or with
 // the quoted model when model is true).
 type splice struct {
@@ -14,6 +17,30 @@ type splice struct {
 	comma      bool // prefix text with ','
 	text       string
 	model      bool
+}
+
+// textLen is the length of the bytes s puts in, for the new model name
+// model.
+func (s splice) textLen(model string) int {
+	n := len(s.text)
+	if s.model {
+		n = quotedLen(model)
+	}
+	if s.comma {
+		n++
+	}
+	return n
+}
+
+// appendText appends the bytes s puts in, for the new model name model.
+func (s splice) appendText(dst []byte, model string) []byte {
+	if s.comma {
+		dst = append(dst, ',')
+	}
+	if s.model {
+		return appendQuoted(dst, model)
+	}
+	return append(dst, s.text...)
 }
 
 // Rewrite returns body with "model" replaced by model (when model !=
@@ -28,13 +55,32 @@ type splice struct {
 // makes exactly one allocation. r must come from ParseRequest(body, …) on
 // this very body; if body's length differs from the parsed one, body is
 // returned unchanged. The spans in r describe the original body, not the
-// result.
+// result. [Request.Edit] gives the same bytes without copying body.
 func (r *Request) Rewrite(body []byte, model string, forceUsage bool) []byte {
-	if r.modelStart == 0 || len(body) != r.bodyLen || r.objEnd >= len(body) || body[r.objEnd] != '}' {
+	edits, n := r.edits(body, model, forceUsage)
+	if n == 0 {
 		return body
 	}
-	var edits [2]splice
-	n := 0
+	size := len(body)
+	for _, e := range edits[:n] {
+		size += e.textLen(model) - (e.end - e.start)
+	}
+	out := make([]byte, 0, size)
+	prev := 0
+	for _, e := range edits[:n] {
+		out = append(out, body[prev:e.start]...)
+		out = e.appendText(out, model)
+		prev = e.end
+	}
+	return append(out, body[prev:]...)
+}
+
+// edits are Rewrite's edits of body, in order (n of them, none when
+// nothing changes).
+func (r *Request) edits(body []byte, model string, forceUsage bool) (edits [maxEdits]splice, n int) {
+	if r.modelStart == 0 || len(body) != r.bodyLen || r.objEnd >= len(body) || body[r.objEnd] != '}' {
+		return edits, 0
+	}
 	if model != r.Model {
 		edits[n] = splice{start: r.modelStart, end: r.modelEnd, model: true}
 		n++
@@ -52,37 +98,8 @@ func (r *Request) Rewrite(body []byte, model string, forceUsage bool) []byte {
 		}
 		n++
 	}
-	if n == 0 {
-		return body
-	}
 	if n == 2 && edits[1].start < edits[0].start {
 		edits[0], edits[1] = edits[1], edits[0]
 	}
-	size := len(body)
-	for _, e := range edits[:n] {
-		size -= e.end - e.start
-		if e.comma {
-			size++
-		}
-		if e.model {
-			size += quotedLen(model)
-		} else {
-			size += len(e.text)
-		}
-	}
-	out := make([]byte, 0, size)
-	prev := 0
-	for _, e := range edits[:n] {
-		out = append(out, body[prev:e.start]...)
-		if e.comma {
-			out = append(out, ',')
-		}
-		if e.model {
-			out = appendQuoted(out, model)
-		} else {
-			out = append(out, e.text...)
-		}
-		prev = e.end
-	}
-	return append(out, body[prev:]...)
+	return edits, n
 }

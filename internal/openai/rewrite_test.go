@@ -124,6 +124,7 @@ func TestRewrite(t *testing.T) {
 				t.Fatalf("ParseRequest: %v", err)
 			}
 			got := r.Rewrite(body, tc.model, tc.forceUsage)
+			checkEdit(t, &r, body, tc.model, tc.forceUsage, got)
 			if tc.want == "" {
 				if &got[0] != &body[0] || len(got) != len(body) {
 					t.Fatalf("Rewrite = %s, want the body itself", got)
@@ -155,6 +156,31 @@ func TestRewriteRejectsForeignBody(t *testing.T) {
 	var zero Request
 	if got := zero.Rewrite(body, "z", true); string(got) != string(body) {
 		t.Errorf("zero Request Rewrite = %s, want body unchanged", got)
+	}
+}
+
+// checkEdit verifies r.Edit's parts are want (Rewrite's result) once
+// concatenated, with no empty part, and leave body as it was; an unchanged
+// body is one part, body itself.
+func checkEdit(t testing.TB, r *Request, body []byte, model string, force bool, want []byte) {
+	t.Helper()
+	in := string(body)
+	e := r.Edit(body, model, force)
+	if string(body) != in {
+		t.Fatal("Edit modified its input")
+	}
+	var got []byte
+	for _, p := range e.Parts() {
+		if len(p) == 0 || cap(p) != len(p) {
+			t.Fatalf("Edit gave a part of length %d, capacity %d: want non-empty, capacity = length", len(p), cap(p))
+		}
+		got = append(got, p...)
+	}
+	if string(got) != string(want) || e.Len() != len(want) {
+		t.Fatalf("Edit parts =\n%s (Len %d)\nwant Rewrite's\n%s", got, e.Len(), want)
+	}
+	if len(want) > 0 && &want[0] == &body[0] && (len(e.Parts()) != 1 || &e.Parts()[0][0] != &body[0]) {
+		t.Fatalf("Edit of an unchanged body gave %d parts, want body itself", len(e.Parts()))
 	}
 }
 
@@ -200,6 +226,7 @@ func FuzzRewrite(f *testing.F) {
 		if string(body) != string(in) {
 			t.Fatal("Rewrite modified its input")
 		}
+		checkEdit(t, &r, body, model, force, out)
 		if len(appendQuoted(nil, model)) != quotedLen(model) {
 			t.Fatalf("quotedLen(%q) = %d, appendQuoted gives %d bytes", model, quotedLen(model), len(appendQuoted(nil, model)))
 		}
@@ -210,8 +237,12 @@ func FuzzRewrite(f *testing.F) {
 			return
 		}
 		checkRewrite(t, body, out, model, force && r.Stream)
-		if model == "" {
-			return
+		var decoded string
+		if err := json.Unmarshal(appendQuoted(nil, model), &decoded); err != nil {
+			t.Fatal(err)
+		}
+		if model == "" || len(decoded) > MaxModelNameBytes {
+			return // a valid rewrite that ParseRequest rejects, as it should
 		}
 		r2, err := ParseRequest(out, KindOther)
 		if err != nil {
