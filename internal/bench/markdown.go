@@ -60,6 +60,7 @@ func WriteMarkdown(w io.Writer, rep *Report) error {
 		b.WriteString("\n")
 	}
 	writePlanesMarkdown(b, rep)
+	writePlaneLatencyMarkdown(b, rep)
 	if len(rep.Plots) > 0 {
 		b.WriteString("## Plots\n\n")
 		for _, p := range rep.Plots {
