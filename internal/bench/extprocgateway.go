@@ -19,6 +19,9 @@ type extProcGateway struct {
 	// standInStats are the counters the stand-in process reported when it
 	// stopped.
 	standInStats envoystandin.Stats
+	// stopped and stopErr make stop run once.
+	stopped bool
+	stopErr error
 }
 
 var _ gatewayInstance = (*extProcGateway)(nil)
@@ -103,8 +106,28 @@ func (g *extProcGateway) dataPlaneUsage() (u procUsage, ok bool, err error) {
 	return u, err == nil, err
 }
 
-// stop stops the stand-in, then the gateway.
+// standInCounters returns the stand-in's counters: so far for one in this
+// process, as reported at exit for a process (zero before it stopped).
+func (g *extProcGateway) standInCounters() envoystandin.Stats {
+	if g.standIn != nil {
+		return g.standIn.Stats()
+	}
+	return g.standInStats
+}
+
+// stop stops the stand-in, then the gateway; later calls return the first
+// one's error.
 func (g *extProcGateway) stop() error {
+	if g.stopped {
+		return g.stopErr
+	}
+	g.stopped = true
+	g.stopErr = g.stopOnce()
+	return g.stopErr
+}
+
+// stopOnce is stop's work.
+func (g *extProcGateway) stopOnce() error {
 	var err error
 	if g.proc != nil {
 		g.standInStats, err = g.proc.stop()

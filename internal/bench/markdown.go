@@ -60,6 +60,7 @@ func WriteMarkdown(w io.Writer, rep *Report) error {
 		b.WriteString("\n")
 	}
 	writePlanesMarkdown(b, rep)
+	writePlaneLatencyMarkdown(b, rep)
 	writeSendLagWarning(b, rep, true)
 	if len(rep.Plots) > 0 {
 		b.WriteString("## Plots\n\n")

@@ -134,6 +134,9 @@ type RunResult struct {
 	// arm whose stand-in runs as a process (nil otherwise; its scrape
 	// errors are not counted); Gateway is then the picker's.
 	DataPlane *GatewayUsage `json:"dataPlane,omitempty"`
+	// PlaneLatency is what the ext_proc data plane added to the way to
+	// the first token in an ext_proc arm (nil otherwise).
+	PlaneLatency *PlaneLatency `json:"planeLatency,omitempty"`
 	// Classes are the per-class results of a classes workload, by class
 	// name (nil for other workloads); Goodput then counts requests within
 	// their own class's SLO.

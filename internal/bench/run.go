@@ -72,8 +72,12 @@ func (r *runner) runOne(ctx context.Context, spec runSpec, done func()) (*RunRes
 	res, err := r.measure(ctx, spec, gw, urls, metricsURLs, done)
 	if res != nil && gw != nil {
 		res.Plane = PlaneNative
-		if _, ok := gw.(*extProcGateway); ok {
+		if eg, ok := gw.(*extProcGateway); ok {
 			res.Plane = PlaneExtProcStandIn
+			// A stand-in process reports its counters when it stops; the
+			// deferred stop returns (and logs) this stop's error.
+			_ = eg.stop()
+			res.PlaneLatency = planeLatency(eg.standInCounters())
 		}
 	}
 	return res, err

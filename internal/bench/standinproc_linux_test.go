@@ -162,6 +162,9 @@ func TestProcessStandInRun(t *testing.T) {
 	if res.DataPlane == nil || res.DataPlane.PeakRSSMiB <= 0 {
 		t.Errorf("data plane usage %+v, want the stand-in process's", res.DataPlane)
 	}
+	if pl := res.PlaneLatency; pl == nil || pl.Decisions != int64(len(reqs)) || pl.DecisionRoundTripMs <= 0 || pl.ResponseChunks == 0 || pl.ResponseChunkMs <= 0 {
+		t.Errorf("data-plane latency %+v, want the stand-in process's means over %d decisions", pl, len(reqs))
+	}
 	if len(rc.standIns) != 1 {
 		t.Errorf("started %d stand-in processes, want 1", len(rc.standIns))
 	}

@@ -53,6 +53,7 @@ func WriteTable(w io.Writer, rep *Report) error {
 		}
 	}
 	writePlanesTable(tw, rep)
+	writePlaneLatencyTable(tw, rep)
 	fmt.Fprintln(tw)
 	if err := tw.Flush(); err != nil {
 		return err

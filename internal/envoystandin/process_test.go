@@ -83,7 +83,7 @@ func TestServe(t *testing.T) {
 	defer cancel()
 	served := make(chan error, 1)
 	go func() {
-		err := Serve(ctx, Config{ExtProcAddr: addr, Plaintext: true}, pw)
+		err := Serve(ctx, Config{ExtProcAddr: addr, Plaintext: true, MessageTimeout: 5 * time.Second}, pw)
 		_ = pw.CloseWithError(err)
 		served <- err
 	}()

@@ -20,6 +20,15 @@ import (
 // maxPickerMessage bounds one message from the picker.
 const maxPickerMessage = 64 << 20
 
+// Envoy's default HTTP/2 flow-control windows (Http2ProtocolOptions
+// initial_stream_window_size and initial_connection_window_size), which
+// its gRPC client to the picker uses: static, 16 MiB per stream and 24 MiB
+// per connection.
+const (
+	envoyStreamWindow = 16 << 20
+	envoyConnWindow   = 24 << 20
+)
+
 // StandIn is a running Envoy stand-in: an HTTP listener whose requests go
 // through an ext_proc picker and on to the endpoint it picks.
 type StandIn struct {
@@ -60,9 +69,13 @@ func New(cfg Config) (*StandIn, error) {
 		creds = credentials.NewTLS(tlsCfg)
 	}
 	// Envoy's gRPC client sets no 4 MiB message cap; a picker may stream a
-	// large body back in one message.
+	// large body back in one message. Its HTTP/2 flow-control windows are
+	// static (Http2ProtocolOptions' defaults): no BDP pings, which
+	// grpc-go's dynamic windows would send about once per message
+	// received, each making the picker write an acknowledgement.
 	conn, err := grpc.NewClient(cfg.ExtProcAddr, grpc.WithTransportCredentials(creds),
-		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(maxPickerMessage)))
+		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(maxPickerMessage)),
+		grpc.WithInitialWindowSize(envoyStreamWindow), grpc.WithInitialConnWindowSize(envoyConnWindow))
 	if err != nil {
 		return nil, fmt.Errorf("envoy stand-in picker connection: %w", err)
 	}
