@@ -2,13 +2,7 @@
 
 package extproc
 
-import (
-	"context"
-	"runtime"
-	"testing"
-
-	"github.com/infergate/infergate/internal/telemetry"
-)
+import "testing"
 
 // TestDecisionAllocationsLargeBody gates the bytes the picker allocates
 // for one streamed chat completion with a 220 KB body arriving in Envoy's
@@ -23,24 +17,8 @@ func TestDecisionAllocationsLargeBody(t *testing.T) {
 		t.Skip("allocation gate")
 	}
 	const maxBytes = 96 << 10
-	p := newBenchServer(t, Options{Metrics: &recorder{drop: true}, Decisions: telemetry.NewMetrics(nil, telemetry.Options{})})
-	msgs := envoyChunks(chatExchange(220_000, "10.0.0.1:8000"))
-	ms := &memStream{ctx: context.Background()}
-	run := func() {
-		ms.reset(msgs)
-		if err := p.srv.Process(ms); err != nil || ms.first.GetRequestHeaders() == nil {
-			t.Fatalf("Process: %v, first answer %v", err, ms.first)
-		}
-	}
-	run()
-	const runs = 200
-	var before, after runtime.MemStats
-	runtime.ReadMemStats(&before)
-	for range runs {
-		run()
-	}
-	runtime.ReadMemStats(&after)
-	if b := (after.TotalAlloc - before.TotalAlloc) / runs; b > maxBytes {
+	run := decisionRun(t, envoyChunks(chatExchange(220_000, "10.0.0.1:8000")))
+	if b := bytesPerRun(200, run); b > maxBytes {
 		t.Errorf("%d bytes allocated per request, want ≤ %d", b, maxBytes)
 	} else {
 		t.Logf("%d bytes allocated per request", b)
