@@ -138,19 +138,10 @@ func (x *Exchange) Resolved(dec *router.Decision) { x.dec = dec }
 // in, with the model renamed to the decision's target and, for a stream,
 // stream_options.include_usage turned on so usage can be recorded (the extra
 // usage chunk is removed again in [Exchange.Chunk] when the client did not
-// ask for it). The result aliases in when nothing changed.
-func (x *Exchange) Begin(dec *router.Decision, in []byte) []byte {
-	x.dec = dec
-	x.routedAt = x.t.now()
-	out := x.req.Rewrite(in, dec.TargetModel, x.req.Stream)
-	x.bodyLen = len(out)
-	return out
-}
-
-// BeginEdited is [Exchange.Begin] for a front end that sends the body on
-// in pieces: the same body, as the parts of in and the spliced-in bytes
-// ([openai.Request.Edit]) rather than one rewritten copy.
-func (x *Exchange) BeginEdited(dec *router.Decision, in []byte) openai.Edited {
+// ask for it). The body is returned as the parts of in and the spliced-in
+// bytes ([openai.Request.Edit]), not as one rewritten copy: both front
+// ends send it on part by part, and in must not change while they do.
+func (x *Exchange) Begin(dec *router.Decision, in []byte) openai.Edited {
 	x.dec = dec
 	x.routedAt = x.t.now()
 	out := x.req.Edit(in, dec.TargetModel, x.req.Stream)

@@ -67,7 +67,8 @@ func newFixture(t *testing.T) *fixture {
 	return f
 }
 
-// begin starts, parses and routes body.
+// begin starts, parses and routes body; it returns the body to send
+// upstream, joined.
 func (f *fixture) begin(t *testing.T, body string) (*Exchange, *router.Decision, []byte) {
 	t.Helper()
 	x := f.t.Start("req-1")
@@ -80,7 +81,8 @@ func (f *fixture) begin(t *testing.T, body string) (*Exchange, *router.Decision,
 	if err != nil {
 		t.Fatal(err)
 	}
-	return x, dec, x.Begin(dec, []byte(body))
+	out := x.Begin(dec, []byte(body))
+	return x, dec, bytes.Join(out.Parts(), nil)
 }
 
 const chat = `{"model":"base","messages":[{"role":"user","content":"hi"}]}`

@@ -310,7 +310,7 @@ func (st *stream) decide(trailers bool) (bool, error) {
 		st.trace.endDecision(req, dec, nil)
 	}
 	st.dec = dec
-	out := x.BeginEdited(dec, st.body)
+	out := x.Begin(dec, st.body)
 	if n := copiedBytes(&out); n > 0 && !st.reserve(int64(n)) {
 		return true, st.fail(exchange.ErrSaturated)
 	}

@@ -22,6 +22,9 @@ func BenchmarkProxy(b *testing.B) {
 	}{
 		{name: "json", body: `{"model":"base","messages":[{"role":"user","content":"Say hello to the benchmark, please."}],"max_tokens":8}`, h: okJSON},
 		{name: "stream", body: `{"model":"base","stream":true,"messages":[{"role":"user","content":"Say hello to the benchmark, please."}],"max_tokens":8}`, h: sse},
+		// A 220 KB prompt, streamed: the body goes upstream with
+		// include_usage spliced in.
+		{name: "stream-220KB", body: `{"model":"base","stream":true,"messages":[{"role":"user","content":"` + strings.Repeat("token ", 220_000/6) + `"}],"max_tokens":8}`, h: sse},
 	}
 	for _, tc := range cases {
 		b.Run(tc.name, func(b *testing.B) {

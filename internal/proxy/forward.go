@@ -1,7 +1,6 @@
 package proxy
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -10,6 +9,7 @@ import (
 	"net/http"
 	"net/textproto"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -17,6 +17,7 @@ import (
 
 	"github.com/infergate/infergate/internal/admission"
 	"github.com/infergate/infergate/internal/exchange"
+	"github.com/infergate/infergate/internal/openai"
 	"github.com/infergate/infergate/internal/pool"
 	"github.com/infergate/infergate/internal/router"
 )
@@ -55,7 +56,7 @@ func (c *call) timeout() {
 // forward sends body to the decision's endpoint, retrying elsewhere before
 // the first response byte, and streams the answer to w. A client that goes
 // away cancels the upstream request.
-func (c *call) forward(w http.ResponseWriter, dec *router.Decision, body []byte) {
+func (c *call) forward(w http.ResponseWriter, dec *router.Decision, body openai.Edited) {
 	ctx, cancel := context.WithCancel(c.in.Context())
 	defer cancel()
 	c.ctx, c.cancel = ctx, cancel
@@ -98,7 +99,7 @@ func removeHopByHopHeaders(h http.Header) {
 // outbound builds the request to ep: the client's method, path, query and
 // end-to-end headers, X-Forwarded-For/-Host/-Proto of this hop only, the
 // request ID, and body as the exact body.
-func (c *call) outbound(ep *pool.Endpoint, body []byte) *http.Request {
+func (c *call) outbound(ep *pool.Endpoint, body openai.Edited) *http.Request {
 	in := c.in
 	out := in.WithContext(c.ctx)
 	u := *in.URL
@@ -141,11 +142,18 @@ func (c *call) outbound(ep *pool.Endpoint, body []byte) *http.Request {
 	return out
 }
 
-// setBody makes body the request's body, replayable for the transport.
-func setBody(r *http.Request, body []byte) {
-	r.Body = io.NopCloser(bytes.NewReader(body))
-	r.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
-	r.ContentLength = int64(len(body))
+// setBody makes body the request's body, replayable for the transport
+// (retries and hedges): its parts are read in turn, never copied into one
+// rewritten body.
+func setBody(r *http.Request, body openai.Edited) {
+	parts := body.Parts()
+	read := func() io.ReadCloser {
+		b := net.Buffers(slices.Clone(parts)) // Read consumes its own copy
+		return io.NopCloser(&b)
+	}
+	r.Body = read()
+	r.GetBody = func() (io.ReadCloser, error) { return read(), nil }
+	r.ContentLength = int64(body.Len())
 }
 
 // retarget returns a copy of req aimed at ep, with a fresh body; the header

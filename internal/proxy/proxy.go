@@ -334,12 +334,7 @@ func (h *Handler) serveInference(w http.ResponseWriter, r *http.Request, id stri
 		c.trace.queueWait(c.tk.Waited())
 		c.trace.endRoute(dec, nil)
 	}
-	out := c.x.Begin(dec, body)
-	if len(out) > 0 && &out[0] != &body[0] && !h.reserve(c, cap(out)) {
-		h.fail(w, c, h.budgetErr(exchange.ErrSaturated))
-		return
-	}
-	c.forward(w, dec, out)
+	c.forward(w, dec, c.x.Begin(dec, body))
 }
 
 // finish runs once per inference request, after the response is done or
