@@ -69,12 +69,7 @@ func startProcessGatewayConfig(command GatewayCommand, dir string, cfg *config.C
 		return nil, fmt.Errorf("write gateway config: %w", err)
 	}
 	cmd := command(path)
-	if cmd.Env == nil {
-		cmd.Env = os.Environ()
-	}
-	if cpu >= 0 {
-		cmd.Env = append(cmd.Env, "GOMAXPROCS=1")
-	}
+	prepareChild(cmd, cpu)
 	g := &processGateway{
 		cmd:     cmd,
 		proxy:   "http://" + listen,
@@ -83,7 +78,6 @@ func startProcessGatewayConfig(command GatewayCommand, dir string, cfg *config.C
 		exited:  make(chan struct{}),
 	}
 	cmd.Stdout, cmd.Stderr = g.log, g.log
-	dieWithParent(cmd)
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start gateway %s: %w", cmd.Path, err)
 	}

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"os/exec"
 	"syscall"
 	"time"
@@ -39,12 +38,7 @@ type processStandIn struct {
 // pinned to that CPU and runs with GOMAXPROCS=1.
 func startProcessStandIn(command StandInCommand, cfg envoystandin.Config, cpu int) (*processStandIn, error) {
 	cmd := command(cfg.Args())
-	if cmd.Env == nil {
-		cmd.Env = os.Environ()
-	}
-	if cpu >= 0 {
-		cmd.Env = append(cmd.Env, "GOMAXPROCS=1")
-	}
+	prepareChild(cmd, cpu)
 	p := &processStandIn{
 		cmd:    cmd,
 		log:    new(syncBuffer),
@@ -56,7 +50,6 @@ func startProcessStandIn(command StandInCommand, cfg envoystandin.Config, cpu in
 		return nil, fmt.Errorf("start envoy stand-in: %w", err)
 	}
 	cmd.Stderr = p.log
-	dieWithParent(cmd)
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start envoy stand-in %s: %w", cmd.Path, err)
 	}
