@@ -69,13 +69,19 @@ func (b *band) hold(id string) {
 	b.held++
 }
 
+// maxLingering bounds how many fairness IDs one band remembers under a
+// reservation linger: [band.activeFlows] walks them on every dispatch
+// decision, and the IDs come from clients. Past it, an ID whose last
+// request ends lends its share at once, as without a linger.
+const maxLingering = 1024
+
 // unhold ends a request counted by hold at now. With linger > 0, an ID
 // whose last request in flight ended is remembered as ended at now.
 func (b *band) unhold(id string, now time.Time, linger time.Duration) {
 	n := b.inflight[id] - 1
 	if n <= 0 {
 		delete(b.inflight, id)
-		if linger > 0 {
+		if linger > 0 && len(b.ended) < maxLingering {
 			b.ended[id] = now
 		}
 	} else {

@@ -760,12 +760,13 @@ func TestQueueLightFlowSkipsQueueOfCappedFlow(t *testing.T) {
 }
 
 // TestQueueReservedShareForgetsLingeringIDs checks that the linger's memory
-// follows the requests of the last linger, not every fairness ID seen.
+// follows the requests of the last linger, not every fairness ID seen, and
+// is bounded within it.
 func TestQueueReservedShareForgetsLingeringIDs(t *testing.T) {
 	h := newHarness(t, Options{Fairness: FairnessReservedShare})
 	roomy := Saturation{Level: 0.5, Demand: 0.5, QueueUnit: 0.25, Endpoints: 1, Capacity: 4}
 	h.sig.set(roomy)
-	for i := range 100 {
+	for i := range maxLingering + 100 {
 		tk, err := h.q.Enqueue(context.Background(), Item{FairnessID: "tenant-" + strconv.Itoa(i)})
 		if err != nil {
 			t.Fatal(err)
@@ -773,8 +774,8 @@ func TestQueueReservedShareForgetsLingeringIDs(t *testing.T) {
 		tk.Release()
 	}
 	b := h.q.bandLocked(0)
-	if n := b.activeFlows(h.clock.Now(), h.q.linger); n != 100 {
-		t.Fatalf("%d active flows right after their requests ended, want 100 lingering", n)
+	if n := b.activeFlows(h.clock.Now(), h.q.linger); n != maxLingering {
+		t.Fatalf("%d active flows right after their requests ended, want %d lingering (the bound)", n, maxLingering)
 	}
 	h.clock.Advance(DefaultReservationLinger)
 	tk, err := h.q.Enqueue(context.Background(), Item{FairnessID: "next"})
